@@ -1,0 +1,259 @@
+# SPDX-License-Identifier: MIT
+# Makefile: the single, non-recursive GNU Make build of Baton (library, VM, tools, selftests).
+# Owns build/ and build-san/ and nothing else. Sources are picked up by wildcard: adding a
+# .c file under kernel-iface/, heartbeat/, vm/, tools/ or selftests/<area>/ never needs an
+# edit here. See Documentation/build.md (and Documentation/testing.md for make check).
+#
+# Targets: all (default) check run bench install uninstall clean deps help
+#
+# Knobs (make VAR=value):
+#   V=1            show full command lines instead of "  CC      file"
+#   SAN=1          AddressSanitizer + UBSan build (-O1), into build-san/ instead of build/
+#   CC=clang       the compiler (default gcc); GCC >= 12 and clang >= 14 are supported
+#   CFLAGS=...     optimisation/debug flags only (default "-O2 -g", SAN=1: "-O1 -g");
+#                  -std=gnu11, the warnings, -Werror, -fPIC etc. are always added
+#   WERROR=0       do not add -Werror (for trying a newer compiler; CI keeps it on)
+#   PREFIX=/usr/local  install prefix; LIBDIR, INCLUDEDIR, BINDIR derive from it
+#   DESTDIR=       staging directory prepended to every installed path (packaging)
+#   BENCH_FORMAT=table  make bench output: "table" or "tsv" (name<TAB>value<TAB>unit)
+#   RUN_CMD=...    the command make run runs (default: the VM on examples/demo.st, or the
+#                  C demo build/tools/demo until the VM exists)
+#   TESTS=a b      make check runs only the selftest programs whose name contains a or b
+#   BATON_TEST_TIMEOUT=600  make check: per-program timeout in seconds
+#
+# Runtime switches (environment of the programs; make check/run/bench pass them through):
+#   BATON_URING=0        force the io_uring fallback (plain blocking read of the timerfd)
+#   BATON_TRACE=ftrace   also write every ownership handoff to the ftrace trace_marker
+#   BATON_GC_STRESS=1    collect garbage on every allocation
+#   BATON_TIMEOUT_SCALE=N  multiply every selftest's own timeout (make check SAN=1 uses 3)
+
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+VERSION := 0.1.0
+SOMAJOR := 0
+
+# "CC ?= gcc" would not work: make predefines CC=cc.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+AR ?= ar
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+BENCH_FORMAT ?= table
+WERROR ?= 1
+
+ifeq ($(SAN),1)
+B := build-san
+CFLAGS ?= -O1 -g
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+B := build
+CFLAGS ?= -O2 -g
+SAN_FLAGS :=
+endif
+
+# pkg-config runs once, and only when a recipe needs it: after tools/deps has had its
+# chance to install liburing-dev and libffi-dev, and never for make clean.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags liburing libffi))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(shell $(PKG_CONFIG) --libs liburing libffi))$(PKG_LIBS)
+
+WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
+BATON_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -pthread \
+	       -fno-omit-frame-pointer $(SAN_FLAGS)
+BATON_CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) $(CPPFLAGS)
+BATON_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
+BATON_LDLIBS = $(PKG_LIBS) -lpthread -ldl -lm $(LDLIBS)
+# Sanitizer runtimes leave symbols undefined in shared objects on purpose.
+SO_DEFS := $(if $(SAN_FLAGS),,-Wl,-z,defs)
+# Selftests and their dlopen()ed libraries export everything: tests look symbols up.
+TEST_CFLAGS := -fvisibility=default
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+
+# ---------------------------------------------------------------- sources (by wildcard)
+
+LIB_SRCS := $(sort $(filter-out vm/main.c,$(wildcard kernel-iface/*.c heartbeat/*.c vm/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+MAIN_SRC := $(wildcard vm/main.c)
+BTOOLS_SRCS := $(sort $(wildcard tools/lib/*.c))
+BTOOLS_OBJS := $(BTOOLS_SRCS:%.c=$(B)/obj/%.o)
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_PROGS := $(TOOL_SRCS:tools/%.c=$(B)/tools/%)
+ST_LIB_SRCS := $(sort $(wildcard selftests/lib/*.c))
+ST_LIB_OBJS := $(ST_LIB_SRCS:%.c=$(B)/obj/%.o)
+ST_ALL_SRCS := $(sort $(filter-out selftests/lib/%,$(wildcard selftests/*/*.c)))
+ST_SO_SRCS := $(foreach f,$(ST_ALL_SRCS),$(if $(filter lib%,$(notdir $(f))),$(f)))
+ST_SRCS := $(filter-out $(ST_SO_SRCS),$(ST_ALL_SRCS))
+ST_PROGS := $(ST_SRCS:%.c=$(B)/%)
+ST_SOS := $(ST_SO_SRCS:%.c=$(B)/%.so)
+ST_OBJS := $(ST_ALL_SRCS:%.c=$(B)/obj/%.o) $(ST_LIB_OBJS)
+
+# Empty groups (no tools/lib/ yet, no library sources yet) simply drop out of link lines.
+BATON_A := $(if $(LIB_OBJS),$(B)/libbaton.a)
+BATON_SO := $(if $(LIB_OBJS),$(B)/libbaton.so)
+BTOOLS_A := $(if $(BTOOLS_OBJS),$(B)/libbtools.a)
+BATON_BIN := $(if $(MAIN_SRC),$(B)/baton)
+
+ALL_OBJS := $(LIB_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
+	    $(TOOL_SRCS:%.c=$(B)/obj/%.o) $(ST_OBJS)
+
+# ---------------------------------------------------------------- top-level targets
+
+.PHONY: all lib tools selftests check run bench install uninstall clean deps help FORCE
+
+all: deps lib $(BATON_BIN) tools selftests
+
+lib: $(BATON_A) $(BATON_SO)
+tools: $(TOOL_PROGS)
+selftests: $(ST_PROGS) $(ST_SOS)
+
+# tools/deps exits at once when everything is installed; as root it apt-get installs
+# what is missing, otherwise it prints the apt-get line and stops the build.
+deps:
+	$(Q)CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' bash tools/deps
+
+# Binaries of renamed or deleted tests would otherwise still run: the runner runs every
+# executable in $(B)/selftests/*/, so remove the executables this tree no longer builds.
+check: all
+	$(Q)for f in $(B)/selftests/*/*; do \
+		[ -f "$$f" ] && [ -x "$$f" ] || continue; \
+		case " $(ST_PROGS) $(ST_SOS) " in *" $$f "*) ;; \
+		*) echo "  RM      $$f (no source any more)"; rm -f "$$f" ;; esac; \
+	done
+	$(Q)SAN='$(SAN)' BATON_TIMEOUT_SCALE='$(or $(BATON_TIMEOUT_SCALE),$(if $(SAN_FLAGS),3,1))' \
+		bash tools/run-selftests $(B) $(TESTS)
+
+ifneq ($(and $(MAIN_SRC),$(wildcard examples/demo.st)),)
+RUN_CMD ?= $(B)/baton examples/demo.st --stats
+else
+RUN_CMD ?= $(B)/tools/demo
+endif
+
+run: deps lib $(BATON_BIN) tools
+	$(RUN_CMD)
+
+bench: deps lib $(BATON_BIN) tools
+	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
+	BENCH_FORMAT='$(BENCH_FORMAT)' $(B)/tools/bench
+
+clean:
+	$(call msg,CLEAN,build build-san)
+	$(Q)rm -rf build build-san
+
+help:
+	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
+
+# ---------------------------------------------------------------- build rules
+
+# Rebuild everything when the compiler or the flags change (make CC=clang after make):
+# the stamp is rewritten only when its content differs, so its mtime is the last change.
+FLAGS_SIG = $(CC) | $(BATON_CPPFLAGS) | $(BATON_CFLAGS) | $(BATON_LDFLAGS) | $(BATON_LDLIBS)
+$(B)/.flags: FORCE | deps
+	@mkdir -p $(@D)
+	@echo '$(FLAGS_SIG)' | cmp -s - $@ || echo '$(FLAGS_SIG)' > $@
+
+$(B)/obj/%.o: %.c $(B)/.flags | deps
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BATON_CPPFLAGS) $(BATON_CFLAGS) $(OBJ_XCFLAGS) -MMD -MP -c -o $@ $<
+
+$(ST_OBJS): OBJ_XCFLAGS := $(TEST_CFLAGS)
+
+$(B)/libbaton.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# The real file is libbaton.so (soname libbaton.so.0, as installed); the .so.0 link lets
+# programs linked against it run from the build tree with LD_LIBRARY_PATH=build.
+$(B)/libbaton.so: $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(BATON_LDFLAGS) -shared $(SO_DEFS) -Wl,-soname,libbaton.so.$(SOMAJOR) \
+		-o $@ $^ $(BATON_LDLIBS)
+	@ln -sf libbaton.so $(B)/libbaton.so.$(SOMAJOR)
+
+$(B)/libbtools.a: $(BTOOLS_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/baton: $(B)/obj/vm/main.o $(BATON_A)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(BATON_LDFLAGS) -o $@ $^ $(BATON_LDLIBS)
+
+$(TOOL_PROGS): $(B)/tools/%: $(B)/obj/tools/%.o $(BTOOLS_A) $(BATON_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BATON_LDFLAGS) -o $@ $^ $(BATON_LDLIBS)
+
+$(ST_PROGS): $(B)/%: $(B)/obj/%.o $(ST_LIB_OBJS) $(BTOOLS_A) $(BATON_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BATON_LDFLAGS) -rdynamic -o $@ $^ $(BATON_LDLIBS)
+
+# Test libraries (selftests/<area>/lib*.c) are dlopen()ed by tests, never run.
+$(ST_SOS): $(B)/%.so: $(B)/obj/%.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BATON_LDFLAGS) -shared -o $@ $^ -lpthread
+
+-include $(ALL_OBJS:.o=.d)
+
+# ---------------------------------------------------------------- install
+
+PC_SED = -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	 -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+
+# Regenerated whenever PREFIX & co. change, like the flags stamp.
+$(B)/baton.pc: baton.pc.in FORCE
+	@mkdir -p $(@D)
+	@sed $(PC_SED) baton.pc.in > $@.tmp && { cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@; }
+
+HEADERS := $(wildcard include/baton.h)
+SUBHEADERS := $(wildcard include/baton/*.h)
+# tools/trace-handoffs is a script, or a C tool built into $(B)/tools/.
+TRACE_TOOL := $(firstword $(wildcard tools/trace-handoffs) \
+	      $(if $(wildcard tools/trace-handoffs.c),$(B)/tools/trace-handoffs))
+D := $(DESTDIR)
+
+install: lib $(BATON_BIN) $(filter $(B)/%,$(TRACE_TOOL)) $(B)/baton.pc
+	$(call msg,INSTALL,$(D)$(PREFIX))
+	$(Q)$(INSTALL) -d '$(D)$(LIBDIR)/pkgconfig' '$(D)$(INCLUDEDIR)' '$(D)$(BINDIR)'
+	$(Q)$(INSTALL) -m 644 $(B)/libbaton.a '$(D)$(LIBDIR)/libbaton.a'
+	$(Q)$(INSTALL) -m 755 $(B)/libbaton.so '$(D)$(LIBDIR)/libbaton.so.$(VERSION)'
+	$(Q)ln -sf libbaton.so.$(VERSION) '$(D)$(LIBDIR)/libbaton.so.$(SOMAJOR)'
+	$(Q)ln -sf libbaton.so.$(SOMAJOR) '$(D)$(LIBDIR)/libbaton.so'
+	$(Q)$(INSTALL) -m 644 $(B)/baton.pc '$(D)$(LIBDIR)/pkgconfig/baton.pc'
+ifneq ($(HEADERS),)
+	$(Q)$(INSTALL) -m 644 $(HEADERS) '$(D)$(INCLUDEDIR)/'
+endif
+ifneq ($(SUBHEADERS),)
+	$(Q)$(INSTALL) -d '$(D)$(INCLUDEDIR)/baton'
+	$(Q)$(INSTALL) -m 644 $(SUBHEADERS) '$(D)$(INCLUDEDIR)/baton/'
+endif
+ifneq ($(BATON_BIN),)
+	$(Q)$(INSTALL) -m 755 $(B)/baton '$(D)$(BINDIR)/baton'
+endif
+ifneq ($(TRACE_TOOL),)
+	$(Q)$(INSTALL) -m 755 $(TRACE_TOOL) '$(D)$(BINDIR)/baton-trace-handoffs'
+endif
+
+uninstall:
+	$(call msg,UNINSTALL,$(D)$(PREFIX))
+	$(Q)rm -f '$(D)$(LIBDIR)/libbaton.a' '$(D)$(LIBDIR)/libbaton.so' \
+		'$(D)$(LIBDIR)/libbaton.so.$(SOMAJOR)' '$(D)$(LIBDIR)/libbaton.so.$(VERSION)' \
+		'$(D)$(LIBDIR)/pkgconfig/baton.pc' '$(D)$(INCLUDEDIR)/baton.h' \
+		'$(D)$(BINDIR)/baton' '$(D)$(BINDIR)/baton-trace-handoffs'
+	$(Q)rm -rf '$(D)$(INCLUDEDIR)/baton'

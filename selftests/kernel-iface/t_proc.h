@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+/*
+ * t_proc.h: selftest helpers that look at threads through /proc/self/task.
+ *
+ * Owns "is this thread asleep in that system call" checks, so that tests
+ * know a waiter really sleeps in the kernel before waking it, instead of
+ * sleeping for a while and hoping. Test code only.
+ */
+#ifndef T_PROC_H
+#define T_PROC_H
+
+#include <dirent.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* State letter of thread [tid] ('R', 'S', 'D'...), or 0 if unreadable. */
+static inline char t_task_state(int tid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* comm may hold spaces and parens */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * The system call thread [tid] is blocked in, and its first argument:
+ * 1 if blocked, 0 if running, -1 if /proc/PID/syscall is unavailable.
+ */
+static inline int t_task_syscall(int tid, long *nr, uint64_t *arg0)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	if (n == 0)
+		return -1;
+	if (!strncmp(buf, "running", 7))
+		return 0;
+	char *end;
+	*nr = strtol(buf, &end, 10);
+	*arg0 = strtoull(end, NULL, 16);
+	return *nr >= 0;
+}
+
+/* Is [tid] asleep ('S') in system call [nr] (with first argument [arg0]
+ * unless it is 0)? Without /proc/PID/syscall, the state alone decides. */
+static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
+{
+	long seen;
+	uint64_t a;
+	if (t_task_state(tid) != 'S')
+		return 0;
+	int r = t_task_syscall(tid, &seen, &a);
+	if (r < 0)
+		return 1;
+	/* Re-check the state: the syscall line must describe the same sleep. */
+	return r == 1 && seen == nr && (!arg0 || a == arg0) && t_task_state(tid) == 'S';
+}
+
+/* Polls (yielding the CPU) until t_task_sleeps_in() holds. Never gives up:
+ * the harness timeout ends a test whose thread never sleeps. */
+static inline void t_wait_sleeping_in(int tid, long nr, uint64_t arg0)
+{
+	while (!t_task_sleeps_in(tid, nr, arg0))
+		sched_yield();
+}
+
+/* The tid of this process's thread named [comm], or -1 (-2: several). */
+static inline int t_find_thread(const char *comm)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int found = -1;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], name[64] = "";
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof name, f))
+			name[strcspn(name, "\n")] = 0;
+		fclose(f);
+		if (!strcmp(name, comm))
+			found = found == -1 ? atoi(e->d_name) : -2;
+	}
+	closedir(d);
+	return found;
+}
+
+#endif /* T_PROC_H */

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * selftests/ownership/fast_path.c: disown and own without contention.
+ *
+ * Description: a callout that returns before anyone takes the VM costs one
+ * store and one CAS: it counts as a fast own, saves nothing, and makes no
+ * system call at all (checked with a seccomp filter that kills the process
+ * on any syscall but write and exit).
+ */
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "selftests/harness.h"
+#include "common.h"
+
+/* A one-second beat and a one-second block delay: the heartbeat cannot
+ * mistake a descheduled no-op callout for a blocked one during the test. */
+static baton_vm *quiet_vm(void)
+{
+	struct baton_config cfg = { .heartbeat_hz = 1, .block_us = 1000000 };
+	return baton_vm_new(&cfg);
+}
+
+TEST(fast_path_counts_and_saves_nothing)
+{
+	baton_vm *vm = quiet_vm();
+	ASSERT_NE_NULL(vm);
+	baton_thread *t = baton_enter(vm);
+	ASSERT_NE_NULL(t);
+	ASSERT_EQ(baton_thread_index(t), baton_owner(vm));
+	for (int i = 0; i < 1000; i++) {
+		baton_disown(vm, t, 40, 0);
+		ASSERT_EQ(0u, baton_owner(vm));
+		baton_own(vm, t);
+		ASSERT_EQ(baton_thread_index(t), baton_owner(vm));
+	}
+	struct baton_stats s = t_stats(vm);
+	EXPECT_EQ(1000u, s.disowns);
+	EXPECT_EQ(1000u, s.owns_fast);
+	EXPECT_EQ(0u, s.owns_slow);
+	EXPECT_EQ(0u, s.handoffs);
+	baton_vm_free(vm, t);
+}
+
+static int allow_only_write_and_exit(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	/* Without SECCOMP_FILTER_FLAG_TSYNC this filters this thread only:
+	 * the heartbeat thread goes on as usual. */
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+TEST(fast_path_makes_no_syscall)
+{
+	baton_vm *vm = quiet_vm();
+	ASSERT_NE_NULL(vm);
+	baton_thread *t = baton_enter(vm);
+	ASSERT_NE_NULL(t);
+	/* The sanitizers' runtime makes syscalls of its own (shadow memory,
+	 * its allocator) inside instrumented code. */
+	if (getenv("SAN") && strcmp(getenv("SAN"), "1") == 0)
+		SKIP(return, "sanitizer build: its runtime makes syscalls");
+	if (allow_only_write_and_exit())
+		SKIP(return, "seccomp filters unavailable");
+	/* Any syscall from here to the end of the loop kills the test. */
+	for (int i = 0; i < 100000; i++) {
+		baton_disown(vm, t, 40, 0);
+		baton_own(vm, t);
+	}
+	ASSERT_EQ(100000u, ((struct baton__vm_hot *)vm)->disowns);
+}
+
+TEST(seccomp_filter_really_kills_on_syscall)
+{
+	/* The witness for the test above: the same filter, one getpid. */
+	pid_t pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (allow_only_write_and_exit())
+			_exit(77);
+		syscall(SYS_getpid);
+		_exit(0);
+	}
+	int st;
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		SKIP(return, "seccomp filters unavailable");
+	ASSERT_TRUE(WIFSIGNALED(st));
+	EXPECT_EQ(SIGSYS, WTERMSIG(st));
+}
+
+TEST(own_after_takeover_takes_slow_path_and_restores)
+{
+	/* A foreign thread takes the VM while main is in a callout: main's
+	 * CAS then fails, it queues, and gets the VM back on detach. */
+	baton_vm *vm = quiet_vm();
+	ASSERT_NE_NULL(vm);
+	baton_thread *t = baton_enter(vm);
+	baton_disown(vm, t, 40, 0);
+	baton_thread *f = baton_attach(vm, 40);
+	ASSERT_NE_NULL(f);
+	ASSERT_EQ(baton_thread_index(f), baton_owner(vm));
+	baton_detach(vm, f);
+	baton_own(vm, t);
+	ASSERT_EQ(baton_thread_index(t), baton_owner(vm));
+	struct baton_stats s = t_stats(vm);
+	EXPECT_EQ(1u, s.owns_slow);
+	EXPECT_EQ(0u, s.owns_fast);
+	EXPECT_EQ(1u, s.attaches);
+	baton_vm_free(vm, t);
+}
+
+TEST_HARNESS_MAIN

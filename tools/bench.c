@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tools/bench.c: `make bench`: Baton's numbers beside their references,
+ * measured in the same run.
+ *
+ * Every row is the median of several repetitions; the table prints the
+ * reference each row is compared against and the goal from the issues.
+ * BENCH_FORMAT=tsv prints name<TAB>value<TAB>unit lines instead. Uses only
+ * include/baton.h and the green-task simulator. Documentation/testing.md.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "baton.h"
+#include "tools/lib/bench.h"
+#include "tools/lib/sim.h"
+
+#define REPS 7
+
+/* ---- callouts: what a no-op call costs, and around it ------------------- */
+
+static void noop(void) { __asm__ volatile("" ::: "memory"); }
+static void (*volatile call)(void) = noop;
+
+#define CALLS 20000000L
+
+static double per_call(uint64_t t0)
+{
+	return (double)(baton_now_ns() - t0) / CALLS;
+}
+
+static double plain_ns(void *ud)
+{
+	(void)ud;
+	uint64_t t0 = baton_now_ns();
+	for (long i = 0; i < CALLS; i++)
+		call();
+	return per_call(t0);
+}
+
+static baton_vm *quiet_vm(baton_thread **t)
+{
+	/* A beat per second: the loop is measured, not the heartbeat. */
+	struct baton_config cfg = { .heartbeat_hz = 1, .block_us = 900000 };
+	baton_vm *vm = baton_vm_new(&cfg);
+	if (!vm || !(*t = baton_enter(vm))) {
+		perror("bench: baton_vm_new");
+		exit(1);
+	}
+	return vm;
+}
+
+static double owned_ns(void *ud)
+{
+	(void)ud;
+	baton_thread *t;
+	baton_vm *vm = quiet_vm(&t);
+	uint64_t t0 = baton_now_ns();
+	for (long i = 0; i < CALLS; i++) {
+		baton_disown(vm, t, 40, 0);
+		call();
+		baton_own(vm, t);
+	}
+	double r = per_call(t0);
+	baton_vm_free(vm, t);
+	return r;
+}
+
+/* The floor under any design of the seed's: a bare release store and CAS
+ * on one word, nothing else. Printed so the core's bookkeeping can be
+ * read apart from what the CPU charges for a locked instruction. */
+static double floor_ns(void *ud)
+{
+	(void)ud;
+	static _Atomic uint32_t word = 1;
+	uint64_t t0 = baton_now_ns();
+	for (long i = 0; i < CALLS; i++) {
+		atomic_store_explicit(&word, 0, memory_order_release);
+		call();
+		uint32_t z = 0;
+		atomic_compare_exchange_strong_explicit(&word, &z, 1, memory_order_acquire,
+							memory_order_relaxed);
+	}
+	return per_call(t0);
+}
+
+static double mutex_ns(void *ud)
+{
+	(void)ud;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&m);
+	uint64_t t0 = baton_now_ns();
+	for (long i = 0; i < CALLS; i++) {
+		pthread_mutex_unlock(&m);
+		call();
+		pthread_mutex_lock(&m);
+	}
+	double r = per_call(t0);
+	pthread_mutex_unlock(&m);
+	return r;
+}
+
+/* CPython's GIL (3.2+): a flag guarded by a mutex, waiters on a condvar.
+ * Release signals the condvar; take waits on it while the flag is set. */
+struct gil {
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int locked;
+};
+
+static void gil_drop(struct gil *g)
+{
+	pthread_mutex_lock(&g->m);
+	g->locked = 0;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->m);
+}
+
+static void gil_take(struct gil *g)
+{
+	pthread_mutex_lock(&g->m);
+	while (g->locked)
+		pthread_cond_wait(&g->cv, &g->m);
+	g->locked = 1;
+	pthread_mutex_unlock(&g->m);
+}
+
+static double condvar_ns(void *ud)
+{
+	(void)ud;
+	struct gil g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1 };
+	uint64_t t0 = baton_now_ns();
+	for (long i = 0; i < CALLS / 4; i++) {
+		gil_drop(&g);
+		call();
+		gil_take(&g);
+	}
+	return (double)(baton_now_ns() - t0) / (CALLS / 4);
+}
+
+/* ---- handoffs: two threads passing the VM back and forth ----------------- */
+
+#define ROUNDS 20000
+
+struct pp {
+	baton_vm *vm;
+	baton_thread *a, *b;
+	_Atomic uint32_t w[2];
+	pthread_mutex_t m;
+	pthread_cond_t cv;
+	int turn;
+};
+
+static void *baton_pong(void *arg)
+{
+	struct pp *p = arg;
+	baton_thread *b = baton_attach(p->vm, 40);
+	p->b = b;
+	for (int i = 0; i < ROUNDS; i++)
+		baton_handoff(p->vm, b, p->a);
+	baton_detach(p->vm, b);
+	baton_wake(p->vm);
+	return NULL;
+}
+
+static double baton_rtt_us(void *ud)
+{
+	(void)ud;
+	struct pp p = { 0 };
+	p.vm = quiet_vm(&p.a);
+	pthread_t th;
+	pthread_create(&th, NULL, baton_pong, &p);
+	struct baton_stats s;
+	do {
+		sched_yield();
+		baton_get_stats(p.vm, &s);
+	} while (s.waiting < 1);
+	baton_thread *b = baton_thread_at(p.vm, 2);
+	uint64_t t0 = baton_now_ns();
+	for (int i = 0; i < ROUNDS; i++)
+		baton_handoff(p.vm, p.a, b);
+	double r = (double)(baton_now_ns() - t0) / ROUNDS / 1000;
+	baton_handoff(p.vm, p.a, b);
+	pthread_join(th, NULL);
+	baton_vm_free(p.vm, p.a);
+	return r;
+}
+
+static void fwait(_Atomic uint32_t *w, uint32_t v)
+{
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void fwake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Each side sleeps on its own word until the other flips it. */
+static void *futex_pong(void *arg)
+{
+	struct pp *p = arg;
+	for (int i = 0; i < ROUNDS; i++) {
+		while (atomic_load(&p->w[1]) == 0)
+			fwait(&p->w[1], 0);
+		atomic_store(&p->w[1], 0);
+		atomic_store(&p->w[0], 1);
+		fwake(&p->w[0]);
+	}
+	return NULL;
+}
+
+static double futex_rtt_us(void *ud)
+{
+	(void)ud;
+	struct pp p = { 0 };
+	pthread_t th;
+	pthread_create(&th, NULL, futex_pong, &p);
+	uint64_t t0 = baton_now_ns();
+	for (int i = 0; i < ROUNDS; i++) {
+		atomic_store(&p.w[1], 1);
+		fwake(&p.w[1]);
+		while (atomic_load(&p.w[0]) == 0)
+			fwait(&p.w[0], 0);
+		atomic_store(&p.w[0], 0);
+	}
+	double r = (double)(baton_now_ns() - t0) / ROUNDS / 1000;
+	pthread_join(th, NULL);
+	return r;
+}
+
+static void *condvar_pong(void *arg)
+{
+	struct pp *p = arg;
+	pthread_mutex_lock(&p->m);
+	for (int i = 0; i < ROUNDS; i++) {
+		while (p->turn != 1)
+			pthread_cond_wait(&p->cv, &p->m);
+		p->turn = 0;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->m);
+	return NULL;
+}
+
+static double condvar_rtt_us(void *ud)
+{
+	(void)ud;
+	struct pp p = { .m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	pthread_t th;
+	pthread_create(&th, NULL, condvar_pong, &p);
+	uint64_t t0 = baton_now_ns();
+	pthread_mutex_lock(&p.m);
+	for (int i = 0; i < ROUNDS; i++) {
+		p.turn = 1;
+		pthread_cond_broadcast(&p.cv);
+		while (p.turn != 0)
+			pthread_cond_wait(&p.cv, &p.m);
+	}
+	pthread_mutex_unlock(&p.m);
+	double r = (double)(baton_now_ns() - t0) / ROUNDS / 1000;
+	pthread_join(th, NULL);
+	return r;
+}
+
+/* ---- blocked callouts: start to another thread owning the VM ------------ */
+
+#define BLOCKS 150
+
+struct lat {
+	uint64_t begin;
+	double us[BLOCKS];
+	int n;
+	struct sim_task *sleeper;
+};
+
+static void lat_log(struct sim *s, enum sim_event ev, baton_thread *t, struct sim_task *k)
+{
+	(void)t;
+	struct lat *l = s->ud;
+	if (k != l->sleeper)
+		return;
+	if (ev == SIM_CALLOUT_BEGIN)
+		l->begin = baton_now_ns();
+	else if (ev == SIM_SAVE && l->begin && l->n < BLOCKS)
+		l->us[l->n++] = (double)(baton_now_ns() - l->begin) / 1000, l->begin = 0;
+}
+
+static unsigned five_ms(struct sim_task *k)
+{
+	(void)k;
+	return 5000;
+}
+
+/* A sleeper blocks 5 ms, BLOCKS times; a worker always has work, so every
+ * block should end in a takeover. Fills l->us. */
+static void blocked_run(struct lat *l, unsigned flags)
+{
+	struct sim s = { .log = lat_log, .ud = l };
+	struct baton_config cfg = { .heartbeat_hz = 1000 };
+	if (sim_init(&s, &cfg)) {
+		perror("bench: sim_init");
+		exit(1);
+	}
+	struct sim_task sleeper = { .prio = 40, .ops = BLOCKS, .flags = flags,
+				    .callout_us = five_ms };
+	struct sim_task worker = { .prio = 30, .ops = 1u << 30, .work = 1 };
+	l->sleeper = &sleeper;
+	sim_add(&s, &sleeper);
+	sim_add(&s, &worker);
+	/* The worker never finishes: only the sleeper counts as work to do,
+	 * and the run ends when it is done. */
+	s.ntasks = 1;
+	sim_run(&s);
+	sim_fini(&s);
+}
+
+static double blocked_p(void *ud)
+{
+	static struct lat l[2];
+	static int done[2];
+	int hint = ((intptr_t)ud) >= 100;
+	double pct = (double)((intptr_t)ud % 100);
+	if (!done[hint]) {
+		blocked_run(&l[hint], hint ? BATON_BLOCKING : 0);
+		done[hint] = 1;
+	}
+	return bench_percentile(l[hint].us, l[hint].n, pct ? pct : 99.0);
+}
+
+/* ---- the heartbeat's own cost --------------------------------------------- */
+
+static double hb_busy_cpu(void *ud)
+{
+	(void)ud;
+	struct baton_config cfg = { .heartbeat_hz = 1000 };
+	baton_vm *vm = baton_vm_new(&cfg);
+	baton_thread *t = baton_enter(vm);
+	struct baton_stats s0, s1;
+	baton_get_stats(vm, &s0);
+	uint64_t t0 = baton_now_ns();
+	struct timespec ts = { 1, 0 };
+	nanosleep(&ts, NULL); /* the VM stays owned: busy, ticking */
+	baton_get_stats(vm, &s1);
+	double r = 100.0 * (double)(s1.hb_cpu_ns - s0.hb_cpu_ns) / (double)(baton_now_ns() - t0);
+	baton_vm_free(vm, t);
+	return r;
+}
+
+static double hb_idle_wakeups(void *ud)
+{
+	(void)ud;
+	struct baton_config cfg = { .heartbeat_hz = 1000 };
+	baton_vm *vm = baton_vm_new(&cfg);
+	struct baton_stats s0, s1;
+	struct timespec warm = { 0, 50000000 }, ts = { 2, 0 };
+	nanosleep(&warm, NULL);
+	baton_get_stats(vm, &s0);
+	uint64_t t0 = baton_now_ns();
+	nanosleep(&ts, NULL); /* never entered: idle throughout */
+	baton_get_stats(vm, &s1);
+	double r = (double)(s1.hb_wakeups - s0.hb_wakeups) / ((double)(baton_now_ns() - t0) / 1e9);
+	struct baton_thread *t = baton_enter(vm);
+	baton_vm_free(vm, t);
+	return r;
+}
+
+static const char *hb_name(void)
+{
+	static char name[32];
+	struct baton_config cfg = { 0 };
+	baton_vm *vm = baton_vm_new(&cfg);
+	baton_thread *t = baton_enter(vm);
+	struct baton_stats s;
+	baton_get_stats(vm, &s);
+	snprintf(name, sizeof name, "%s", s.hb_backend);
+	baton_vm_free(vm, t);
+	return name;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b;
+	bench_init(&b, argc, argv);
+	bench_note(&b, "heartbeat backend: %s; %d repetitions per row, medians", hb_name(), REPS);
+
+	double plain = bench_median(&b, plain_ns, NULL, REPS);
+	double owned = bench_median(&b, owned_ns, NULL, REPS);
+	double floor = bench_median(&b, floor_ns, NULL, REPS);
+	double mutex = bench_median(&b, mutex_ns, NULL, REPS);
+	double cv = bench_median(&b, condvar_ns, NULL, REPS);
+	bench_row(&b, "callout.plain_ns", plain, "ns", "no-op C call", NULL);
+	bench_row(&b, "callout.overhead_ns", owned - plain, "ns",
+		  "disown+own around it, minus plain", "<= 2");
+	bench_row(&b, "callout.cas_floor_ns", floor - plain, "ns",
+		  "ref: bare release store + CAS, minus plain", NULL);
+	bench_row(&b, "callout.mutex_overhead_ns", mutex - plain, "ns",
+		  "ref: pthread mutex unlock+lock", NULL);
+	bench_row(&b, "callout.condvar_overhead_ns", cv - plain, "ns",
+		  "ref: CPython-style GIL release+take", NULL);
+	bench_ratio(&b, "ratio: mutex / baton overhead", (mutex - plain) / (owned - plain));
+
+	double rtt = bench_median(&b, baton_rtt_us, NULL, REPS);
+	double frtt = bench_median(&b, futex_rtt_us, NULL, REPS);
+	double crtt = bench_median(&b, condvar_rtt_us, NULL, REPS);
+	bench_row(&b, "handoff.rtt_us", rtt, "us", "VM passed between two threads",
+		  "within 10% of futex, < condvar");
+	bench_row(&b, "handoff.futex_rtt_us", frtt, "us", "ref: raw futex ping-pong", NULL);
+	bench_row(&b, "handoff.condvar_rtt_us", crtt, "us", "ref: mutex+condvar ping-pong", NULL);
+	bench_ratio(&b, "ratio: baton / futex rtt", rtt / frtt);
+
+	bench_row(&b, "blocked.p50_us", blocked_p((void *)50), "us",
+		  "callout start -> another thread owns (1 kHz)", NULL);
+	bench_row(&b, "blocked.p99_us", blocked_p((void *)99), "us", "same, p99", "<= 1200");
+	bench_row(&b, "blocked.hint_p99_us", blocked_p((void *)199), "us",
+		  "same with BATON_BLOCKING, p99", "<= 100");
+
+	bench_row(&b, "heartbeat.busy_cpu_pct", bench_median(&b, hb_busy_cpu, NULL, 3), "%",
+		  "heartbeat thread CPU, VM busy, 1 kHz", "<= 1.5");
+	bench_row(&b, "heartbeat.idle_wakeups_per_s", hb_idle_wakeups(NULL), "/s",
+		  "over 2 s of idle", "= 0");
+	bench_vm_rows(&b);
+	return bench_end(&b);
+}

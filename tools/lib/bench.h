@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tools/lib/bench.h: the benchmark table: medians, rows, references.
+ *
+ * Rows print as a table (name, value, unit, what it is compared with, the
+ * goal) or, with BENCH_FORMAT=tsv, as name<TAB>value<TAB>unit lines.
+ */
+#ifndef BATON_BENCH_H
+#define BATON_BENCH_H
+
+struct bench {
+	int tsv;
+	int failed;
+	const char *bindir; /* where the bench binary lives (for build/baton) */
+};
+
+void bench_init(struct bench *b, int argc, char **argv);
+double bench_median(struct bench *b, double (*fn)(void *), void *ud, int reps);
+double bench_percentile(double *v, int n, double pct);
+void bench_row(struct bench *b, const char *name, double value, const char *unit,
+	       const char *what, const char *goal);
+void bench_ratio(struct bench *b, const char *what, double ratio);
+void bench_note(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The VM's rows (bench/NAME.st run by build/baton) and their python3 / lua
+ * references, when those exist. */
+void bench_vm_rows(struct bench *b);
+int bench_end(struct bench *b);
+
+#endif

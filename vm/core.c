@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/core.c: a VM core's life (new, enter, free), its heartbeat policy,
+ * deadlines, external wake-ups, counters and tracing.
+ *
+ * The heartbeat thread calls beat() and still_idle() here; they decide,
+ * from the hot words alone, whether a callout is blocked, whether a waiter
+ * is stranded, and whether the VM is idle enough to stop ticking.
+ * See Documentation/core/heartbeat.md and Documentation/core/protocol.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel-iface/clock.h"
+#include "kernel-iface/probes.h"
+#include "kernel-iface/trace.h"
+#include "vm/core.h"
+
+void core_warn_once(baton_vm *vm, int *flag, const char *fmt, ...)
+{
+	(void)vm;
+	if (__atomic_exchange_n(flag, 1, __ATOMIC_RELAXED))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+void core_trace_handoff(baton_vm *vm, uint32_t from, uint32_t to)
+{
+	if (vm->trace_fd >= 0)
+		kif_trace_printf(vm->trace_fd, "baton handoff vm=%p from=%u to=%u\n",
+				       (void *)vm, from, to);
+}
+
+/* ---- the heartbeat's policy ---------------------------------------------- */
+
+static int idle_now(baton_vm *vm)
+{
+	return atomic_load(&vm->hot.owner) == 0 && hot_load(vm, installed) == 0 &&
+	       atomic_load(&vm->top_prio) < 0;
+}
+
+static int still_idle(void *ud)
+{
+	return idle_now(ud);
+}
+
+/* An extra wake-up before the next beat; later ones come with the beats. */
+static void recheck(baton_vm *vm, uint64_t at)
+{
+	if (vm->block_ns < vm->period_ns)
+		hb_recheck_at(vm->hb, at);
+}
+
+/*
+ * A callout is blocked when the same callout (same epoch) holds the VM's
+ * work at a beat and still holds it vm->block_ns later. Waiting a whole
+ * further beat would put the detection latency between one and two
+ * periods; the short confirmation keeps it under 1.2 periods while brief
+ * callouts (shorter than block_ns) are never taken for blocked ones.
+ */
+static uint64_t watch_callout(baton_vm *vm, uint64_t now)
+{
+	uint32_t inst = hot_load(vm, installed);
+	uint64_t epoch = hot_load(vm, disowns);
+	if (vm->hb_suspect != epoch + 1) {
+		vm->hb_suspect = epoch + 1;
+		vm->hb_suspect_at = now;
+		recheck(vm, now + vm->block_ns);
+		return HB_TICK;
+	}
+	if (now - vm->hb_suspect_at < vm->block_ns) {
+		recheck(vm, vm->hb_suspect_at + vm->block_ns);
+		return HB_TICK;
+	}
+	vm->hb_suspect = 0;
+	count(vm, blocked);
+	KIF_PROBE2(blocked, inst, epoch);
+	own_activate(vm, "blocked");
+	return HB_TICK;
+}
+
+static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
+{
+	baton_vm *vm = ud;
+	atomic_fetch_add_explicit(&vm->beats, expirations, memory_order_relaxed);
+	if (atomic_load(&vm->quitting))
+		return HB_TICK;
+	if (atomic_load_explicit(&vm->hot.owner, memory_order_acquire)) {
+		/* Busy: the owner polls this at its next send or jump. */
+		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+		vm->hb_suspect = 0;
+		return HB_TICK;
+	}
+	if (atomic_load(&vm->top_prio) >= 0 && own_release_free(vm))
+		return HB_TICK; /* I5: a waiter slept while the VM was free */
+	if (hot_load(vm, installed))
+		return watch_callout(vm, now);
+	vm->hb_suspect = 0;
+	uint64_t dl = atomic_load(&vm->deadline);
+	if (dl && now >= dl) {
+		count(vm, wakes);
+		KIF_PROBE1(wake, 0);
+		own_activate(vm, "timer");
+		return HB_TICK;
+	}
+	return dl ? dl : HB_NO_DEADLINE;
+}
+
+/* ---- life -------------------------------------------------------------------- */
+
+baton_vm *baton_vm_new(const struct baton_config *cfg)
+{
+	baton_vm *vm = aligned_alloc(64, (sizeof *vm + 63) & ~(size_t)63);
+	if (!vm)
+		return NULL;
+	memset(vm, 0, sizeof *vm);
+	if (cfg->hooks)
+		vm->hooks = *cfg->hooks;
+	vm->ud = cfg->ud;
+	vm->before_spawn = cfg->before_spawn;
+	vm->spawn_ud = cfg->spawn_ud;
+	vm->max = cfg->max_threads ? cfg->max_threads : 64;
+	if (vm->max > 0xffff)
+		vm->max = 0xffff;
+	vm->hz = cfg->heartbeat_hz ? cfg->heartbeat_hz : 1000;
+	vm->period_ns = 1000000000ull / vm->hz;
+	vm->block_ns = cfg->block_us ? cfg->block_us * 1000ull : vm->period_ns / 8;
+	atomic_store(&vm->top_prio, -1);
+	vm->trace_fd = -1;
+	const char *tr = getenv("BATON_TRACE");
+	if (tr && strcmp(tr, "ftrace") == 0) {
+		vm->trace_fd = kif_trace_open();
+		if (vm->trace_fd < 0)
+			fprintf(stderr, "baton: BATON_TRACE=ftrace: trace_marker: %s\n",
+				strerror(-vm->trace_fd));
+	}
+	vm->table = calloc(vm->max + 1, sizeof *vm->table);
+	if (!vm->table || pthread_mutex_init(&vm->lock, NULL))
+		goto fail;
+	struct hb_config hc = {
+		.hz = vm->hz,
+		.force_read = cfg->uring == BATON_URING_OFF,
+		.beat = beat,
+		.still_idle = still_idle,
+		.ud = vm,
+	};
+	vm->hb = hb_start(&hc);
+	if (!vm->hb)
+		goto fail;
+	return vm;
+fail:;
+	int err = errno;
+	free(vm->table);
+	if (vm->trace_fd >= 0)
+		kif_trace_close(vm->trace_fd);
+	free(vm);
+	errno = err;
+	return NULL;
+}
+
+baton_thread *baton_enter(baton_vm *vm)
+{
+	baton_thread *t = thr_alloc(vm, 0);
+	if (!t)
+		return NULL;
+	t->tid = kif_gettid();
+	uint32_t free_word = 0;
+	if (!atomic_compare_exchange_strong(&vm->hot.owner, &free_word, t->hot.index)) {
+		thr_free(vm, t);
+		errno = EBUSY;
+		return NULL;
+	}
+	own_takeover(vm, t, 0);
+	return t;
+}
+
+void baton_vm_free(baton_vm *vm, baton_thread *main_thread)
+{
+	(void)main_thread;
+	atomic_store(&vm->quitting, 1);
+	hb_stop(vm->hb);
+	thr_join_all(vm);
+	for (unsigned i = 0; i <= vm->max; i++)
+		free(vm->table[i]);
+	free(vm->table);
+	pthread_mutex_destroy(&vm->lock);
+	if (vm->trace_fd >= 0)
+		kif_trace_close(vm->trace_fd);
+	free(vm);
+}
+
+/* ---- time and events -------------------------------------------------------------- */
+
+void baton_set_deadline(baton_vm *vm, uint64_t ns)
+{
+	atomic_store(&vm->deadline, ns);
+}
+
+void baton_wake(baton_vm *vm)
+{
+	if (atomic_load(&vm->hot.owner)) {
+		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+		return;
+	}
+	if (atomic_load(&vm->top_prio) >= 0 && own_release_free(vm))
+		return;
+	count(vm, wakes);
+	KIF_PROBE1(wake, 1);
+	if (!own_activate(vm, "wake"))
+		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+}
+
+uint64_t baton_now_ns(void)
+{
+	return kif_now_ns();
+}
+
+/* ---- introspection -------------------------------------------------------------------- */
+
+#define rd(f) atomic_load_explicit(&vm->f, memory_order_relaxed)
+
+void baton_get_stats(baton_vm *vm, struct baton_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	s->disowns = rd(hot.disowns);
+	s->owns_slow = rd(owns_slow);
+	s->owns_fast = s->disowns - s->owns_slow;
+	s->handoffs = rd(handoffs);
+	s->beats = rd(beats);
+	s->blocked = rd(blocked);
+	s->blocking_hints = rd(hints);
+	s->activations = rd(activations);
+	s->creations = rd(creations);
+	s->creation_failures = rd(creation_failures);
+	s->max_threads_hits = rd(max_hits);
+	s->idles = rd(idles);
+	s->wakes = rd(wakes);
+	s->attaches = rd(attaches);
+	s->preemptions = rd(preemptions);
+	s->wait_ns_total = rd(wait_ns);
+	s->hb_wakeups = hb_wakeups(vm->hb);
+	s->hb_cpu_ns = hb_cpu_ns(vm->hb);
+	s->threads = rd(nthreads);
+	s->threads_peak = rd(peak);
+	s->hb_backend = hb_backend(vm->hb);
+	pthread_mutex_lock(&vm->lock);
+	for (baton_thread *t = vm->waiters; t; t = t->next)
+		s->waiting++;
+	for (baton_thread *t = vm->parked; t; t = t->next)
+		s->parked++;
+	pthread_mutex_unlock(&vm->lock);
+}
+
+unsigned baton_thread_index(const baton_thread *t) { return t->hot.index; }
+int baton_thread_tid(const baton_thread *t) { return t->tid; }
+int baton_thread_is_foreign(const baton_thread *t) { return t->foreign; }
+void baton_thread_set_data(baton_thread *t, void *data) { t->data = data; }
+void *baton_thread_data(const baton_thread *t) { return t->data; }
+unsigned baton_owner(baton_vm *vm) { return atomic_load(&vm->hot.owner); }
+
+baton_thread *baton_thread_at(baton_vm *vm, unsigned i)
+{
+	if (i == 0 || i > vm->max)
+		return NULL;
+	baton_thread *t = vm->table[i];
+	return t && t->where != T_FREE ? t : NULL;
+}

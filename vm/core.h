@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/core.h: the ownership core's private structures.
+ *
+ * struct baton_vm and struct baton_thread begin with the hot members that
+ * include/baton.h's inline fast paths touch. Only vm/own.c, vm/thread.c and
+ * vm/core.c include this. See Documentation/core/protocol.md.
+ */
+#ifndef BATON_CORE_H
+#define BATON_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "baton.h"
+#include "heartbeat/hb.h"
+
+/* Values of baton_thread.wake, the per-thread futex word a sleeping
+ * thread waits on. Only a thread holding vm->lock sets GRANTED or QUIT. */
+#define WAKE_NONE 0u
+#define WAKE_GRANTED 1u /* the ownership word already names this thread */
+#define WAKE_QUIT 2u    /* the VM is shutting down */
+
+/* Where a thread is, for the lists below (guarded by vm->lock). */
+enum thr_where { T_FREE, T_OWNING, T_CALLOUT, T_QUEUED, T_PARKED };
+
+struct baton_thread {
+	struct baton__thread_hot hot; /* must stay first: see baton.h */
+	_Atomic uint32_t wake;        /* futex: WAKE_* */
+	enum thr_where where;         /* guarded by vm->lock */
+	struct baton_thread *next;    /* waiter queue or pool, under vm->lock */
+	baton_vm *vm;
+	void *data;                   /* the embedder's */
+	int tid;
+	int foreign;                  /* attached with baton_attach() */
+	int created;                  /* created by the core: joined at exit */
+	pthread_t pth;
+	uint64_t wait_start;          /* slow-path own began (ns) */
+};
+
+struct baton_vm {
+	struct baton__vm_hot hot; /* must stay first: see baton.h */
+	/* Written by slow paths only; kept off the hot cache line. */
+	_Alignas(64) pthread_mutex_t lock; /* queue, pool, thread table */
+	struct baton_thread *waiters; /* queued, best priority first, FIFO within */
+	struct baton_thread *parked;  /* pool of idle threads, a LIFO stack */
+	_Atomic int32_t top_prio;     /* waiters ? waiters->hot.prio : -1 */
+	struct baton_thread **table;  /* [1..max]; [0] unused */
+	unsigned max;
+	_Atomic unsigned nthreads, peak;
+	_Atomic uint64_t deadline;    /* hooks->timers due (ns), 0: none */
+	_Atomic int quitting;
+
+	struct baton_hooks hooks;
+	void *ud;
+	int (*before_spawn)(void *spawn_ud);
+	void *spawn_ud;
+
+	struct hb *hb;
+	unsigned hz;
+	uint64_t period_ns;
+	uint64_t block_ns;            /* confirmation delay of a blocked callout */
+	/* The heartbeat thread's memory of the previous beat. */
+	uint64_t hb_suspect;          /* epoch+1 of a callout seen in flight, 0: none */
+	uint64_t hb_suspect_at;       /* when it was first seen (ns) */
+	int warned_max, warned_spawn;
+	int trace_fd;                 /* ftrace trace_marker, -1: off */
+
+	/* Slow-path counters (fetch_add, relaxed). */
+	_Atomic uint64_t owns_slow, handoffs, beats, blocked, hints,
+		activations, creations, creation_failures, max_hits, idles,
+		wakes, attaches, preemptions, wait_ns;
+};
+
+/* vm/own.c: the protocol. */
+void own_takeover(baton_vm *vm, baton_thread *t, int from_callout);
+int own_park(baton_vm *vm, baton_thread *t);
+void own_grant_locked(baton_vm *vm, baton_thread *to, uint32_t from);
+void own_wake_granted(baton_thread *to);
+int own_activate(baton_vm *vm, const char *why);
+int own_release_free(baton_vm *vm);
+
+/* vm/thread.c: the thread table and the threads the core creates. */
+baton_thread *thr_alloc(baton_vm *vm, int foreign);
+void thr_free(baton_vm *vm, baton_thread *t);
+void thr_free_locked(baton_vm *vm, baton_thread *t);
+baton_thread *thr_spawn_locked(baton_vm *vm);
+void thr_start(baton_vm *vm, baton_thread *t);
+void thr_join_all(baton_vm *vm);
+
+/* vm/core.c */
+void core_trace_handoff(baton_vm *vm, uint32_t from, uint32_t to);
+void core_warn_once(baton_vm *vm, int *flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define hot_load(vm, f) atomic_load_explicit(&(vm)->hot.f, memory_order_relaxed)
+#define hot_store(vm, f, v) atomic_store_explicit(&(vm)->hot.f, (v), memory_order_relaxed)
+#define count(vm, f) atomic_fetch_add_explicit(&(vm)->f, 1, memory_order_relaxed)
+
+#endif
