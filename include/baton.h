@@ -79,7 +79,7 @@ struct baton_config {
 	int uring;             /* BATON_URING_AUTO or BATON_URING_OFF */
 	/* Block-detection delay: a callout seen in flight at a beat is
 	 * declared blocked if it is still the same callout this many
-	 * microseconds later. 0: an eighth of the beat period. */
+	 * microseconds later. 0: a sixteenth of the beat period. */
 	unsigned block_us;
 	/* Test hook, called before the core creates a thread: a non-zero
 	 * return makes that creation fail as pthread_create would. */

@@ -132,7 +132,7 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 		vm->max = 0xffff;
 	vm->hz = cfg->heartbeat_hz ? cfg->heartbeat_hz : 1000;
 	vm->period_ns = 1000000000ull / vm->hz;
-	vm->block_ns = cfg->block_us ? cfg->block_us * 1000ull : vm->period_ns / 8;
+	vm->block_ns = cfg->block_us ? cfg->block_us * 1000ull : vm->period_ns / 16;
 	atomic_store(&vm->top_prio, -1);
 	vm->trace_fd = -1;
 	const char *tr = getenv("BATON_TRACE");

@@ -135,7 +135,7 @@ static int step(struct sim *s, baton_thread *t, struct sim_task *k)
 	}
 	for (unsigned i = 0; i < k->work; i++)
 		witness(s, t);
-	if (k->done == k->ops) {
+	if (k->done >= k->ops) {
 		k->finished = 1;
 		s->nfinished++;
 		logev(s, SIM_FINISH, t, k);
