@@ -173,6 +173,16 @@ $(B)/obj/%.o: %.c $(B)/.flags | deps
 
 $(ST_OBJS): OBJ_XCFLAGS := $(TEST_CFLAGS)
 
+# The class library (st/kernel/*.st) is compiled into the VM as C strings, generated into
+# the build directory; boot.c includes it through -I$(B)/gen.
+KERNEL_ST := $(sort $(wildcard st/kernel/*.st))
+$(B)/gen/kernel.inc: tools/embed-kernel $(KERNEL_ST)
+	$(call msg,GEN,$@)
+	@mkdir -p $(@D)
+	$(Q)sh tools/embed-kernel $@ $(KERNEL_ST)
+$(B)/obj/vm/boot.o: $(B)/gen/kernel.inc
+$(B)/obj/vm/boot.o: OBJ_XCFLAGS := -I$(B)/gen
+
 $(B)/libbaton.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^

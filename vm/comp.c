@@ -1,0 +1,1782 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/comp.c: the compiler: resolves variables (with capture analysis),
+ * inlines control-flow messages on literal blocks, emits bytecodes, builds
+ * CompiledMethods and class declaration records.
+ * Owns the meaning of names in source code. Every oop it holds across an
+ * allocation is a registered root. See Documentation/vm/compiler.md.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/bigint.h"
+#include "vm/comp.h"
+#include "vm/parse.h"
+
+enum { OP_NONE_ = -1,
+#define OP(n, b, e, c) OP_##n,
+#include "vm/opcodes.h"
+#undef OP
+};
+
+/* ---- scopes ------------------------------------------------------------ */
+
+struct fn;
+
+struct var {
+	const char *name;
+	struct fn *fn;
+	int is_arg;
+	int captured;
+	int slot; /* fp-relative (not captured) */
+	int env;  /* environment index (captured) */
+	int arg_index;
+};
+
+struct scope {
+	struct scope *outer;
+	struct fn *fn;
+	struct var **vars;
+	int nvars, cap;
+};
+
+struct fn {
+	struct fn *outer;
+	int is_block;
+	struct block *b;
+	struct var **locals;
+	int nlocals, lcap;
+	int nargs, ntemps, envsize, has_env, has_nlr;
+	/* codegen */
+	uint8_t *code;
+	size_t n, cap;
+	uint8_t *lines;
+	size_t nl, lcapb;
+	int lastline;
+	oop lits;
+	int nlits;
+	int depth, maxdepth;
+	size_t lastpos, label_at; /* peephole: last instruction, last jump target */
+	int lastop;
+	struct fn *all; /* next in C.fns */
+};
+
+struct C {
+	struct st_vm *vm;
+	struct lexer *lx;
+	struct arena *a;
+	oop cls;        /* class the method is compiled for (nil: doit) */
+	oop file;       /* String, rooted */
+	const char *sel;
+	unsigned flags;
+	int doit;
+	int failed;
+	int line; /* of the node being compiled, for errors */
+	int decl_line, decl_col; /* of the scope being declared */
+	struct scope *doit_scope; /* top-level temporaries */
+	struct fn *fns;           /* every fn made: buffers freed at the end */
+};
+
+static void cerr(struct C *c, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void cerr(struct C *c, int line, int col, const char *fmt, ...)
+{
+	if (c->failed)
+		return;
+	c->failed = 1;
+	char buf[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	lex_error_at(c->lx, line, col, "%s", buf);
+}
+
+static struct var *declare(struct C *c, struct scope *s, const char *name, int is_arg)
+{
+	for (int i = 0; name && i < s->nvars; i++)
+		if (s->vars[i]->name && !strcmp(s->vars[i]->name, name)) {
+			if (s != c->doit_scope)
+				cerr(c, c->decl_line, c->decl_col, "duplicate variable name '%s'", name);
+			return s->vars[i]; /* top level: a redeclaration */
+		}
+	struct var *v = arena_alloc(c->a, sizeof *v);
+	v->name = name;
+	v->fn = s->fn;
+	v->is_arg = is_arg;
+	if (s->nvars == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 8;
+		struct var **nv = arena_alloc(c->a, sizeof(void *) * (size_t)cap);
+		if (s->nvars)
+			memcpy(nv, s->vars, sizeof(void *) * (size_t)s->nvars);
+		s->vars = nv;
+		s->cap = cap;
+	}
+	s->vars[s->nvars++] = v;
+	struct fn *f = s->fn;
+	if (f->nlocals == f->lcap) {
+		int cap = f->lcap ? f->lcap * 2 : 8;
+		struct var **nv = arena_alloc(c->a, sizeof(void *) * (size_t)cap);
+		if (f->nlocals)
+			memcpy(nv, f->locals, sizeof(void *) * (size_t)f->nlocals);
+		f->locals = nv;
+		f->lcap = cap;
+	}
+	f->locals[f->nlocals++] = v;
+	return v;
+}
+
+static struct var *lookup(struct scope *s, const char *name)
+{
+	for (; s; s = s->outer)
+		for (int i = s->nvars - 1; i >= 0; i--)
+			if (s->vars[i]->name && !strcmp(s->vars[i]->name, name))
+				return s->vars[i];
+	return NULL;
+}
+
+static struct scope *new_scope(struct C *c, struct scope *outer, struct fn *f)
+{
+	struct scope *s = arena_alloc(c->a, sizeof *s);
+	s->outer = outer;
+	s->fn = f;
+	return s;
+}
+
+static int is_pseudo(const char *n)
+{
+	return !strcmp(n, "self") || !strcmp(n, "super") || !strcmp(n, "nil") ||
+	       !strcmp(n, "true") || !strcmp(n, "false") || !strcmp(n, "thisContext");
+}
+
+/* ---- inlining decisions ------------------------------------------------------ */
+
+enum { IN_NONE, IN_IFTRUE, IN_IFFALSE, IN_IFTRUEIFFALSE, IN_IFFALSEIFTRUE, IN_AND,
+       IN_OR, IN_WHILETRUE, IN_WHILEFALSE, IN_WHILETRUE0, IN_WHILEFALSE0, IN_TODO,
+       IN_TOBYDO, IN_TIMES, IN_IFNIL, IN_IFNOTNIL, IN_IFNILIFNOTNIL, IN_IFNOTNILIFNIL,
+       IN_REPEAT };
+
+static int blk(struct node *n, int params)
+{
+	return n && n->k == N_BLOCK && n->block->nparams == params;
+}
+static int blk01(struct node *n)
+{
+	return n && n->k == N_BLOCK && n->block->nparams <= 1;
+}
+
+static int inline_kind(struct node *s)
+{
+	const char *m = s->sel;
+	struct node **a = s->args;
+	if (s->super)
+		return IN_NONE;
+	if (!strcmp(m, "ifTrue:") && blk(a[0], 0)) return IN_IFTRUE;
+	if (!strcmp(m, "ifFalse:") && blk(a[0], 0)) return IN_IFFALSE;
+	if (!strcmp(m, "ifTrue:ifFalse:") && blk(a[0], 0) && blk(a[1], 0)) return IN_IFTRUEIFFALSE;
+	if (!strcmp(m, "ifFalse:ifTrue:") && blk(a[0], 0) && blk(a[1], 0)) return IN_IFFALSEIFTRUE;
+	if (!strcmp(m, "and:") && blk(a[0], 0)) return IN_AND;
+	if (!strcmp(m, "or:") && blk(a[0], 0)) return IN_OR;
+	if (!strcmp(m, "whileTrue:") && blk(s->rcv, 0) && blk(a[0], 0)) return IN_WHILETRUE;
+	if (!strcmp(m, "whileFalse:") && blk(s->rcv, 0) && blk(a[0], 0)) return IN_WHILEFALSE;
+	if (!strcmp(m, "whileTrue") && blk(s->rcv, 0)) return IN_WHILETRUE0;
+	if (!strcmp(m, "whileFalse") && blk(s->rcv, 0)) return IN_WHILEFALSE0;
+	if (!strcmp(m, "repeat") && blk(s->rcv, 0)) return IN_REPEAT;
+	if (!strcmp(m, "to:do:") && blk(a[1], 1)) return IN_TODO;
+	if (!strcmp(m, "to:by:do:") && blk(a[2], 1) && a[1]->k == N_LIT &&
+	    a[1]->lit->k == L_INT && a[1]->lit->ival != 0)
+		return IN_TOBYDO;
+	if (!strcmp(m, "timesRepeat:") && blk(a[0], 0)) return IN_TIMES;
+	if (!strcmp(m, "ifNil:") && blk(a[0], 0)) return IN_IFNIL;
+	if (!strcmp(m, "ifNotNil:") && blk01(a[0])) return IN_IFNOTNIL;
+	if (!strcmp(m, "ifNil:ifNotNil:") && blk(a[0], 0) && blk01(a[1])) return IN_IFNILIFNOTNIL;
+	if (!strcmp(m, "ifNotNil:ifNil:") && blk01(a[0]) && blk(a[1], 0)) return IN_IFNOTNILIFNIL;
+	return IN_NONE;
+}
+
+/* Does a real (not inlined) block inside [n] mention one of [names]?
+ * Then the inlined block declaring them must stay a real block, so that
+ * every evaluation gets fresh variables (closures in loops). */
+static int mentions(struct node *n, struct block *decl, int in_real);
+
+static int named_in(const char *name, struct block *b)
+{
+	if (!name)
+		return 0;
+	for (int i = 0; i < b->nparams; i++)
+		if (!strcmp(b->params[i], name))
+			return 1;
+	for (int i = 0; i < b->ntemps; i++)
+		if (!strcmp(b->temps[i], name))
+			return 1;
+	return 0;
+}
+
+static int mentions_stmts(struct block *b, struct block *decl, int in_real)
+{
+	for (int i = 0; i < b->nstmts; i++)
+		if (mentions(b->stmts[i], decl, in_real))
+			return 1;
+	return 0;
+}
+
+static int mentions(struct node *n, struct block *decl, int in_real)
+{
+	if (!n)
+		return 0;
+	switch (n->k) {
+	case N_VAR:
+		return in_real && named_in(n->name, decl);
+	case N_ASSIGN:
+		return (in_real && named_in(n->name, decl)) || mentions(n->value, decl, in_real);
+	case N_RETURN:
+		return mentions(n->value, decl, in_real);
+	case N_BRACE:
+		for (int i = 0; i < n->nargs; i++)
+			if (mentions(n->args[i], decl, in_real))
+				return 1;
+		return 0;
+	case N_CASCADE:
+		if (mentions(n->rcv, decl, in_real))
+			return 1;
+		for (int i = 0; i < n->nargs; i++)
+			if (mentions(n->args[i], decl, in_real))
+				return 1;
+		return 0;
+	case N_BLOCK:
+		return mentions_stmts(n->block, decl, 1);
+	case N_SEND: {
+		int k = n->rcv ? inline_kind(n) : IN_NONE;
+		struct node *r = n->rcv;
+		if (r && r->k == N_BLOCK && k != IN_NONE) {
+			if (mentions_stmts(r->block, decl, in_real))
+				return 1;
+		} else if (mentions(r, decl, in_real)) {
+			return 1;
+		}
+		for (int i = 0; i < n->nargs; i++) {
+			struct node *a = n->args[i];
+			if (a->k == N_BLOCK && k != IN_NONE) {
+				if (mentions_stmts(a->block, decl, in_real))
+					return 1;
+			} else if (mentions(a, decl, in_real)) {
+				return 1;
+			}
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* An inlinable send whose inlined blocks declare variables that closures
+ * capture is compiled as a real send. */
+static int inline_ok(struct node *n)
+{
+	struct node *parts[4];
+	int np = 0;
+	if (n->rcv && n->rcv->k == N_BLOCK)
+		parts[np++] = n->rcv;
+	for (int i = 0; i < n->nargs && np < 4; i++)
+		if (n->args[i]->k == N_BLOCK)
+			parts[np++] = n->args[i];
+	for (int i = 0; i < np; i++) {
+		struct block *b = parts[i]->block;
+		if ((b->nparams || b->ntemps) && mentions_stmts(b, b, 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- pass 1: resolve names, find captures and non-local returns ------- */
+
+static void resolve_node(struct C *c, struct node *n, struct scope *s);
+
+static void resolve_stmts(struct C *c, struct block *b, struct scope *s)
+{
+	for (int i = 0; i < b->nstmts; i++)
+		resolve_node(c, b->stmts[i], s);
+}
+
+/* An inlined block: its parameters and temporaries join the enclosing fn. */
+static void resolve_inlined(struct C *c, struct node *bn, struct scope *s)
+{
+	struct block *b = bn->block;
+	b->inlined = 1;
+	struct scope *in = new_scope(c, s, s->fn);
+	b->scope = in;
+	c->decl_line = b->line;
+	c->decl_col = b->col;
+	for (int i = 0; i < b->nparams; i++)
+		declare(c, in, b->params[i], 0);
+	for (int i = 0; i < b->ntemps; i++)
+		declare(c, in, b->temps[i], 0);
+	resolve_stmts(c, b, in);
+}
+
+static struct fn *new_fn(struct C *c, struct fn *outer, struct block *b, int is_block)
+{
+	struct fn *f = arena_alloc(c->a, sizeof *f);
+	f->all = c->fns;
+	c->fns = f;
+	f->outer = outer;
+	f->b = b;
+	f->is_block = is_block;
+	return f;
+}
+
+static void resolve_block(struct C *c, struct node *bn, struct scope *s)
+{
+	struct block *b = bn->block;
+	struct fn *f = new_fn(c, s->fn, b, 1);
+	struct scope *in = new_scope(c, s, f);
+	b->scope = in;
+	c->decl_line = b->line;
+	c->decl_col = b->col;
+	for (int i = 0; i < b->nparams; i++) {
+		struct var *v = declare(c, in, b->params[i], 1);
+		v->arg_index = i;
+	}
+	f->nargs = b->nparams;
+	for (int i = 0; i < b->ntemps; i++)
+		declare(c, in, b->temps[i], 0);
+	resolve_stmts(c, b, in);
+}
+
+static void mark_nlr(struct fn *f)
+{
+	/* the home method needs an environment to be found by ^ in a block */
+	while (f->outer)
+		f = f->outer;
+	f->has_nlr = 1;
+}
+
+static void resolve_name(struct C *c, struct node *n, struct scope *s, int assign)
+{
+	if (!n->name)
+		return; /* cascade placeholder */
+	if (is_pseudo(n->name)) {
+		if (assign)
+			cerr(c, n->line, n->col, "cannot assign to '%s'", n->name);
+		return;
+	}
+	struct var *v = lookup(s, n->name);
+	if (v) {
+		n->var = v;
+		if (v->fn != s->fn)
+			v->captured = 1;
+		if (assign && v->is_arg)
+			cerr(c, n->line, n->col, "cannot assign to argument '%s'", n->name);
+		return;
+	}
+	if (c->doit && c->doit_scope && !(c->flags & COMP_REPL) && n->name[0] >= 'a' &&
+	    n->name[0] <= 'z') {
+		/* an undeclared variable at top level: declare it there */
+		struct var *nv = declare(c, c->doit_scope, n->name, 0);
+		n->var = nv;
+		if (nv->fn != s->fn)
+			nv->captured = 1;
+	}
+}
+
+static void resolve_node(struct C *c, struct node *n, struct scope *s)
+{
+	if (!n || c->failed)
+		return;
+	switch (n->k) {
+	case N_LIT:
+	case N_CONTEXT:
+		return;
+	case N_VAR:
+		resolve_name(c, n, s, 0);
+		return;
+	case N_ASSIGN:
+		resolve_node(c, n->value, s);
+		resolve_name(c, n, s, 1);
+		return;
+	case N_RETURN:
+		resolve_node(c, n->value, s);
+		if (s->fn->is_block)
+			mark_nlr(s->fn);
+		return;
+	case N_BRACE:
+		for (int i = 0; i < n->nargs; i++)
+			resolve_node(c, n->args[i], s);
+		return;
+	case N_CASCADE:
+		resolve_node(c, n->rcv, s);
+		for (int i = 0; i < n->nargs; i++)
+			resolve_node(c, n->args[i], s);
+		return;
+	case N_BLOCK:
+		resolve_block(c, n, s);
+		return;
+	case N_SEND: {
+		if (n->rcv && n->rcv->k == N_VAR && n->rcv->name && !strcmp(n->rcv->name, "super"))
+			n->super = 1;
+		int k = n->rcv ? inline_kind(n) : IN_NONE;
+		if (k != IN_NONE && !inline_ok(n))
+			k = IN_NONE;
+		n->inlined = k;
+		if (k == IN_WHILETRUE || k == IN_WHILEFALSE || k == IN_WHILETRUE0 ||
+		    k == IN_WHILEFALSE0 || k == IN_REPEAT)
+			resolve_inlined(c, n->rcv, s);
+		else
+			resolve_node(c, n->rcv, s);
+		for (int i = 0; i < n->nargs; i++) {
+			struct node *a = n->args[i];
+			if (k != IN_NONE && a->k == N_BLOCK &&
+			    !((k == IN_TODO && i == 0) || (k == IN_TOBYDO && i < 2)))
+				resolve_inlined(c, a, s);
+			else
+				resolve_node(c, a, s);
+		}
+		if (k == IN_TODO || k == IN_TOBYDO) {
+			/* hidden limit temporary */
+			n->var = declare(c, s, NULL, 0);
+		}
+		if (k == IN_TIMES)
+			n->var = declare(c, s, NULL, 0);
+		if (k == IN_IFNOTNIL || k == IN_IFNILIFNOTNIL || k == IN_IFNOTNILIFNIL)
+			n->var = declare(c, s, NULL, 0);
+		return;
+	}
+	}
+}
+
+/* ---- pass 2: slots -------------------------------------------------------- */
+
+static void layout(struct C *c, struct fn *f)
+{
+	int t = 0, e = 0;
+	for (int i = 0; i < f->nlocals; i++) {
+		struct var *v = f->locals[i];
+		if (v->captured) {
+			v->env = 1 + e++;
+		} else if (v->is_arg) {
+			v->slot = -f->nargs + v->arg_index;
+		} else {
+			v->slot = FH_SIZE + t++;
+		}
+	}
+	f->ntemps = t;
+	f->envsize = e;
+	f->has_env = e > 0 || f->has_nlr;
+	if (t > 255 || e > 254 || f->nargs > 255)
+		cerr(c, f->b ? f->b->line : 1, 1, "too many variables");
+}
+
+/* ---- code buffer --------------------------------------------------------- */
+
+static void need(struct fn *f, size_t k)
+{
+	if (f->n + k > f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 256;
+		while (f->n + k > f->cap)
+			f->cap *= 2;
+		f->code = realloc(f->code, f->cap);
+		if (!f->code) {
+			fputs("baton: out of memory\n", stderr);
+			exit(70);
+		}
+	}
+}
+
+
+static void note_line(struct fn *f, int line)
+{
+	if (line <= 0 || line == f->lastline)
+		return;
+	f->lastline = line;
+	if (f->nl + 4 > f->lcapb) {
+		f->lcapb = f->lcapb ? f->lcapb * 2 : 64;
+		f->lines = realloc(f->lines, f->lcapb);
+		if (!f->lines)
+			exit(70);
+	}
+	unsigned pc = f->n > 0xffff ? 0xffff : (unsigned)f->n;
+	unsigned ln = line > 0xffff ? 0xffff : (unsigned)line;
+	f->lines[f->nl++] = (uint8_t)pc;
+	f->lines[f->nl++] = (uint8_t)(pc >> 8);
+	f->lines[f->nl++] = (uint8_t)ln;
+	f->lines[f->nl++] = (uint8_t)(ln >> 8);
+}
+
+static void depth(struct fn *f, int d)
+{
+	f->depth += d;
+	if (f->depth > f->maxdepth)
+		f->maxdepth = f->depth;
+}
+
+static void op0(struct fn *f, int op, int eff)
+{
+	f->lastop = op;
+	f->lastpos = f->n;
+	need(f, 1);
+	f->code[f->n++] = (uint8_t)op;
+	depth(f, eff);
+}
+static void op1(struct fn *f, int op, int a, int eff)
+{
+	/* PUSH_LOCAL a; PUSH_LOCAL b: one PUSH_LOCAL2 unless b is a jump target */
+	if (op == OP_PUSH_LOCAL && f->lastop == OP_PUSH_LOCAL && f->lastpos + 2 == f->n &&
+	    f->label_at != f->n) {
+		need(f, 1);
+		f->code[f->lastpos] = OP_PUSH_LOCAL2;
+		f->code[f->n++] = (uint8_t)a;
+		f->lastop = OP_PUSH_LOCAL2;
+		depth(f, eff);
+		return;
+	}
+	f->lastop = op;
+	f->lastpos = f->n;
+	need(f, 2);
+	f->code[f->n++] = (uint8_t)op;
+	f->code[f->n++] = (uint8_t)a;
+	depth(f, eff);
+}
+static void op2(struct fn *f, int op, int a, int eff)
+{
+	f->lastop = op;
+	f->lastpos = f->n;
+	need(f, 3);
+	f->code[f->n++] = (uint8_t)op;
+	f->code[f->n++] = (uint8_t)a;
+	f->code[f->n++] = (uint8_t)(a >> 8);
+	depth(f, eff);
+}
+static void opbb(struct fn *f, int op, int a, int b, int eff)
+{
+	f->lastop = op;
+	f->lastpos = f->n;
+	need(f, 3);
+	f->code[f->n++] = (uint8_t)op;
+	f->code[f->n++] = (uint8_t)a;
+	f->code[f->n++] = (uint8_t)b;
+	depth(f, eff);
+}
+
+/* Forward jump: answers the position to patch. */
+static size_t jump_fwd(struct fn *f, int op, int eff)
+{
+	op2(f, op, 0, eff);
+	return f->n - 2;
+}
+static void patch(struct C *c, struct fn *f, size_t at)
+{
+	f->label_at = f->n;
+	long d = (long)f->n - (long)(at + 2);
+	if (d > 32767)
+		cerr(c, c->line, 1, "method too large");
+	f->code[at] = (uint8_t)d;
+	f->code[at + 1] = (uint8_t)(d >> 8);
+}
+static void jump_back(struct C *c, struct fn *f, int op, size_t target, int eff)
+{
+	long d = (long)target - (long)(f->n + 3);
+	if (d < -32768)
+		cerr(c, c->line, 1, "method too large");
+	op2(f, op, (int)(d & 0xffff), eff);
+}
+
+/* ---- literals ---------------------------------------------------------------- */
+
+static int add_lit_slot(struct C *c, struct fn *f)
+{
+	struct st_vm *vm = c->vm;
+	if (!f->lits || (size_t)f->nlits == obj_slots(f->lits)) {
+		size_t cap = f->lits ? obj_slots(f->lits) * 2 : 8;
+		oop na = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, cap, 0, 0);
+		if (!na) {
+			cerr(c, c->line, 1, "out of memory");
+			return -1;
+		}
+		for (int i = 0; i < f->nlits; i++)
+			st_put(vm, na, (size_t)i, obj_body(f->lits)[i]);
+		f->lits = na;
+	}
+	if (f->nlits >= 65535) {
+		cerr(c, c->line, 1, "too many literals");
+		return -1;
+	}
+	return f->nlits++;
+}
+
+/* An existing identical literal (symbols, bindings, SmallIntegers). */
+static int find_lit(struct fn *f, oop o)
+{
+	for (int i = 0; i < f->nlits; i++)
+		if (obj_body(f->lits)[i] == o)
+			return i;
+	return -1;
+}
+
+static int lit_index(struct C *c, struct fn *f, oop o)
+{
+	int i = find_lit(f, o);
+	if (i >= 0)
+		return i;
+	ST_ROOT(c->vm, o);
+	i = add_lit_slot(c, f);
+	ST_UNROOT(c->vm, 1);
+	if (i >= 0)
+		st_put(c->vm, f->lits, (size_t)i, o);
+	return i;
+}
+
+static oop make_lit(struct C *c, struct lit *l)
+{
+	struct st_vm *vm = c->vm;
+	switch (l->k) {
+	case L_INT:
+		if (obj_int_fits(l->ival))
+			return obj_from_int(l->ival);
+		return big_from_int64(vm, l->ival, 1);
+	case L_BIGINT:
+		return big_from_digits(vm, l->str, l->len, (int)l->ival, l->neg);
+	case L_FLOAT: {
+		oop o = st_alloc_old(vm, CI_FLOAT, OBJ_FMT_WORDS, 1, 0, 0);
+		if (o)
+			memcpy(obj_body(o), &l->fval, 8);
+		return o;
+	}
+	case L_CHAR:
+		return st_char(vm, (uint32_t)l->ival);
+	case L_STRING: {
+		size_t slots = (l->len + 7) / 8;
+		oop o = st_alloc_old(vm, CI_STRING, OBJ_FMT_BYTES, slots, (unsigned)(slots * 8 - l->len), 0);
+		if (o)
+			memcpy(obj_bytes(o), l->str, l->len);
+		return o;
+	}
+	case L_SYMBOL:
+		return st_symbol(vm, l->str, l->len);
+	case L_NIL:
+		return vm->nil;
+	case L_TRUE:
+		return vm->true_;
+	case L_FALSE:
+		return vm->false_;
+	case L_BYTES: {
+		size_t slots = ((size_t)l->n + 7) / 8;
+		oop o = st_alloc_old(vm, CI_BYTEARRAY, OBJ_FMT_BYTES, slots, (unsigned)(slots * 8 - (size_t)l->n), 0);
+		for (int i = 0; o && i < l->n; i++)
+			obj_bytes(o)[i] = (uint8_t)l->elems[i]->ival;
+		return o;
+	}
+	case L_ARRAY: {
+		oop a = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, (size_t)l->n, 0, 0);
+		if (!a)
+			return 0;
+		ST_ROOT(vm, a);
+		for (int i = 0; i < l->n; i++) {
+			oop e = make_lit(c, l->elems[i]);
+			if (!e) {
+				a = 0;
+				break;
+			}
+			st_put(vm, a, (size_t)i, e);
+		}
+		ST_UNROOT(vm, 1);
+		return a;
+	}
+	}
+	return 0;
+}
+
+static int const_lit(struct C *c, struct fn *f, struct lit *l)
+{
+	if (l->k == L_SYMBOL || l->k == L_CHAR || (l->k == L_INT && obj_int_fits(l->ival))) {
+		oop o = make_lit(c, l);
+		return o ? lit_index(c, f, o) : -1;
+	}
+	int i = add_lit_slot(c, f);
+	if (i < 0)
+		return -1;
+	oop o = make_lit(c, l);
+	if (!o) {
+		cerr(c, c->line, 1, "out of memory");
+		return -1;
+	}
+	st_put(c->vm, f->lits, (size_t)i, o);
+	return i;
+}
+
+static int sym_lit(struct C *c, struct fn *f, const char *s)
+{
+	oop sym = st_symbol(c->vm, s, strlen(s));
+	return lit_index(c, f, sym);
+}
+
+/* ---- name resolution for non-locals -------------------------------------- */
+
+static int ivar_index(struct st_vm *vm, oop cls, const char *name)
+{
+	/* instance variables of the superclasses come first */
+	if (cls == vm->nil || !cls)
+		return -1;
+	oop sup = st_slot(cls, CLS_SUPER);
+	int base = sup == vm->nil ? 0 : st_instsize(sup);
+	int r = ivar_index(vm, sup, name);
+	if (r >= 0)
+		return r;
+	oop iv = st_slot(cls, CLS_IVARS);
+	if (iv == vm->nil)
+		return -1;
+	for (size_t i = 0; i < obj_slots(iv); i++)
+		if (st_string_eq(obj_body(iv)[i], name))
+			return base + (int)i;
+	return -1;
+}
+
+/* Class variable binding of [cls] (or its class side's instance class). */
+static oop classvar(struct st_vm *vm, oop cls, const char *name)
+{
+	if (!cls || cls == vm->nil)
+		return 0;
+	if (obj_cls(cls) == CI_METACLASS)
+		cls = st_slot(cls, CLS_THIS);
+	for (; cls != vm->nil; cls = st_slot(cls, CLS_SUPER)) {
+		oop pool = st_slot(cls, CLS_POOL);
+		if (pool == vm->nil)
+			continue;
+		for (size_t i = 0; i < obj_slots(pool); i++) {
+			oop a = obj_body(pool)[i];
+			if (st_string_eq(st_slot(a, ASSOC_KEY), name))
+				return a;
+		}
+	}
+	return 0;
+}
+
+enum { NL_NONE, NL_IVAR, NL_BINDING };
+
+static int nonlocal(struct C *c, struct fn *f, const char *name, int *idx, int line, int col)
+{
+	struct st_vm *vm = c->vm;
+	int iv = c->cls ? ivar_index(vm, c->cls, name) : -1;
+	if (iv >= 0) {
+		*idx = iv;
+		return NL_IVAR;
+	}
+	oop b = classvar(vm, c->cls, name);
+	if (!b) {
+		if (name[0] >= 'a' && name[0] <= 'z' && !(c->flags & COMP_REPL) && !c->doit) {
+			cerr(c, line, col, "undeclared variable '%s'", name);
+			return NL_NONE;
+		}
+		oop sym = st_symbol(vm, name, strlen(name));
+		b = st_global_binding(vm, sym, 1);
+	}
+	*idx = lit_index(c, f, b);
+	return NL_BINDING;
+}
+
+/* Environment depth from [f] to the fn owning [v]. */
+static int env_depth(struct fn *f, struct var *v)
+{
+	int d = 0;
+	for (; f && f != v->fn; f = f->outer)
+		if (f->has_env)
+			d++;
+	return d;
+}
+
+/* ---- pass 3: code ------------------------------------------------------------ */
+
+static void gen(struct C *c, struct fn *f, struct node *n);
+static void gen_stmts_value(struct C *c, struct fn *f, struct block *b);
+static oop gen_fn(struct C *c, struct fn *f, const char *sel, int prim, int line);
+
+static void push_var(struct C *c, struct fn *f, struct node *n)
+{
+	const char *nm = n->name;
+	if (n->var) {
+		struct var *v = n->var;
+		if (v->captured)
+			opbb(f, OP_PUSH_OUTER, env_depth(f, v), v->env, 1);
+		else
+			op1(f, OP_PUSH_LOCAL, v->slot & 0xff, 1);
+		return;
+	}
+	if (!strcmp(nm, "self") || !strcmp(nm, "super"))
+		op0(f, OP_PUSH_SELF, 1);
+	else if (!strcmp(nm, "nil"))
+		op0(f, OP_PUSH_NIL, 1);
+	else if (!strcmp(nm, "true"))
+		op0(f, OP_PUSH_TRUE, 1);
+	else if (!strcmp(nm, "false"))
+		op0(f, OP_PUSH_FALSE, 1);
+	else if (!strcmp(nm, "thisContext"))
+		op0(f, OP_PUSH_CONTEXT, 1);
+	else {
+		int idx = 0, k = nonlocal(c, f, nm, &idx, n->line, n->col);
+		if (k == NL_IVAR)
+			op1(f, OP_PUSH_IVAR, idx, 1);
+		else if (k == NL_BINDING)
+			op2(f, OP_PUSH_GLOBAL, idx, 1);
+	}
+}
+
+/* Stores top into the variable; pops when [pop]. */
+static void store_var(struct C *c, struct fn *f, struct node *n, int pop)
+{
+	int eff = pop ? -1 : 0;
+	if (n->var) {
+		struct var *v = n->var;
+		if (v->captured)
+			opbb(f, pop ? OP_POP_OUTER : OP_STORE_OUTER, env_depth(f, v), v->env, eff);
+		else
+			op1(f, pop ? OP_POP_LOCAL : OP_STORE_LOCAL, v->slot & 0xff, eff);
+		return;
+	}
+	int idx = 0, k = nonlocal(c, f, n->name, &idx, n->line, n->col);
+	if (k == NL_IVAR)
+		op1(f, pop ? OP_POP_IVAR : OP_STORE_IVAR, idx, eff);
+	else if (k == NL_BINDING)
+		op2(f, pop ? OP_POP_GLOBAL : OP_STORE_GLOBAL, idx, eff);
+}
+
+static void store_local_var(struct fn *f, struct var *v, int pop)
+{
+	int eff = pop ? -1 : 0;
+	if (v->captured)
+		opbb(f, pop ? OP_POP_OUTER : OP_STORE_OUTER, env_depth(f, v), v->env, eff);
+	else
+		op1(f, pop ? OP_POP_LOCAL : OP_STORE_LOCAL, v->slot & 0xff, eff);
+}
+static void push_local_var(struct fn *f, struct var *v)
+{
+	if (v->captured)
+		opbb(f, OP_PUSH_OUTER, env_depth(f, v), v->env, 1);
+	else
+		op1(f, OP_PUSH_LOCAL, v->slot & 0xff, 1);
+}
+
+/* The body of an inlined block, leaving its value. */
+static void gen_inline_body(struct C *c, struct fn *f, struct node *bn)
+{
+	struct block *b = bn->block;
+	/* block temporaries start as nil at every evaluation */
+	struct scope *s = b->scope;
+	for (int i = b->nparams; s && i < s->nvars; i++) {
+		op0(f, OP_PUSH_NIL, 1);
+		store_local_var(f, s->vars[i], 1);
+	}
+	gen_stmts_value(c, f, b);
+}
+
+static const struct {
+	const char *sel;
+	int op, nargs;
+} specials[] = {
+	{"+", OP_ADD, 1}, {"-", OP_SUB, 1}, {"<", OP_LT, 1}, {">", OP_GT, 1},
+	{"<=", OP_LE, 1}, {">=", OP_GE, 1}, {"=", OP_EQ, 1}, {"~=", OP_NE, 1},
+	{"*", OP_MUL, 1}, {"/", OP_DIV, 1}, {"\\\\", OP_MOD, 1}, {"//", OP_IDIV, 1},
+	{"bitAnd:", OP_BITAND, 1}, {"bitOr:", OP_BITOR, 1}, {"bitShift:", OP_BITSHIFT, 1},
+	{"at:", OP_AT, 1}, {"at:put:", OP_ATPUT, 2}, {"size", OP_SIZE, 0},
+	{"value", OP_VALUE, 0}, {"value:", OP_VALUE1, 1}, {"isNil", OP_ISNIL, 0},
+	{"notNil", OP_NOTNIL, 0}, {"class", OP_CLASS, 0}, {"==", OP_IDENT, 1},
+};
+
+static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, int super,
+			int line)
+{
+	note_line(f, line);
+	if (!super) {
+		for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+			if (!strcmp(specials[i].sel, sel)) {
+				int op = specials[i].op, fused = -1;
+				switch (op) {
+				case OP_ADD: fused = OP_ADD_INT; break;
+				case OP_SUB: fused = OP_SUB_INT; break;
+				case OP_LT: fused = OP_LT_INT; break;
+				case OP_GT: fused = OP_GT_INT; break;
+				case OP_LE: fused = OP_LE_INT; break;
+				case OP_GE: fused = OP_GE_INT; break;
+				case OP_EQ: fused = OP_EQ_INT; break;
+				default: break;
+				}
+				/* PUSH_INT n; ADD -> ADD_INT n (unless n is a jump target) */
+				if (fused >= 0 && f->lastop == OP_PUSH_INT && f->lastpos + 2 == f->n &&
+				    f->label_at != f->n) {
+					f->code[f->lastpos] = (uint8_t)fused;
+					f->lastop = fused;
+					depth(f, -1);
+					return;
+				}
+				op0(f, op, -nargs);
+				return;
+			}
+	}
+	int l = sym_lit(c, f, sel);
+	if (nargs > 255)
+		cerr(c, line, 1, "too many arguments");
+	f->lastop = super ? OP_SUPER : OP_SEND;
+	f->lastpos = f->n;
+	need(f, 4);
+	f->code[f->n++] = (uint8_t)(super ? OP_SUPER : OP_SEND);
+	f->code[f->n++] = (uint8_t)l;
+	f->code[f->n++] = (uint8_t)(l >> 8);
+	f->code[f->n++] = (uint8_t)nargs;
+	depth(f, -nargs);
+}
+
+static void gen_effect(struct C *c, struct fn *f, struct node *n);
+static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn);
+
+/* [value]: leave the value of the construct (nil for loops) on the stack. */
+static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
+{
+	struct node **a = n->args;
+	size_t j1, j2, top;
+	int d0;
+	switch (n->inlined) {
+	case IN_IFTRUE:
+	case IN_IFFALSE:
+		gen(c, f, n->rcv);
+		j1 = jump_fwd(f, n->inlined == IN_IFTRUE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		d0 = f->depth;
+		gen_inline_body(c, f, a[0]);
+		j2 = jump_fwd(f, OP_JUMP, 0);
+		patch(c, f, j1);
+		f->depth = d0;
+		op0(f, OP_PUSH_NIL, 1);
+		patch(c, f, j2);
+		return;
+	case IN_IFTRUEIFFALSE:
+	case IN_IFFALSEIFTRUE:
+		gen(c, f, n->rcv);
+		j1 = jump_fwd(f, n->inlined == IN_IFTRUEIFFALSE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		d0 = f->depth;
+		gen_inline_body(c, f, a[0]);
+		j2 = jump_fwd(f, OP_JUMP, 0);
+		patch(c, f, j1);
+		f->depth = d0;
+		gen_inline_body(c, f, a[1]);
+		patch(c, f, j2);
+		return;
+	case IN_AND:
+	case IN_OR:
+		gen(c, f, n->rcv);
+		j1 = jump_fwd(f, n->inlined == IN_AND ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		d0 = f->depth;
+		gen_inline_body(c, f, a[0]);
+		j2 = jump_fwd(f, OP_JUMP, 0);
+		patch(c, f, j1);
+		f->depth = d0;
+		op0(f, n->inlined == IN_AND ? OP_PUSH_FALSE : OP_PUSH_TRUE, 1);
+		patch(c, f, j2);
+		return;
+	case IN_WHILETRUE:
+	case IN_WHILEFALSE:
+	case IN_WHILETRUE0:
+	case IN_WHILEFALSE0: {
+		int tr = n->inlined == IN_WHILETRUE || n->inlined == IN_WHILETRUE0;
+		top = f->n;
+		f->label_at = f->n;
+		gen_inline_body(c, f, n->rcv);
+		j1 = jump_fwd(f, tr ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		if (n->inlined == IN_WHILETRUE || n->inlined == IN_WHILEFALSE)
+			gen_inline_effect(c, f, a[0]);
+		jump_back(c, f, OP_JUMP, top, 0);
+		patch(c, f, j1);
+		if (value)
+			op0(f, OP_PUSH_NIL, 1);
+		return;
+	}
+	case IN_REPEAT:
+		top = f->n;
+		f->label_at = f->n;
+		gen_inline_effect(c, f, n->rcv);
+		jump_back(c, f, OP_JUMP, top, 0);
+		if (value)
+			op0(f, OP_PUSH_NIL, 1); /* unreachable, keeps the stack shape */
+		return;
+	case IN_TIMES: {
+		/* hidden counter counts down */
+		gen(c, f, n->rcv);
+		store_local_var(f, n->var, 1);
+		top = f->n;
+		f->label_at = f->n;
+		push_local_var(f, n->var);
+		op1(f, OP_PUSH_INT, 0, 1);
+		op0(f, OP_GT, -1);
+		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
+		push_local_var(f, n->var);
+		op1(f, OP_PUSH_INT, 1, 1);
+		op0(f, OP_SUB, -1);
+		store_local_var(f, n->var, 1);
+		gen_inline_effect(c, f, a[0]);
+		jump_back(c, f, OP_JUMP, top, 0);
+		patch(c, f, j1);
+		if (value)
+			op0(f, OP_PUSH_NIL, 1);
+		return;
+	}
+	case IN_TODO:
+	case IN_TOBYDO: {
+		struct node *body = n->inlined == IN_TODO ? a[1] : a[2];
+		int64_t step = n->inlined == IN_TODO ? 1 : a[1]->lit->ival;
+		struct var *iv = body->block->scope->vars[0];
+		gen(c, f, n->rcv);
+		store_local_var(f, iv, 1);
+		gen(c, f, a[0]);
+		store_local_var(f, n->var, 1);
+		top = f->n;
+		f->label_at = f->n;
+		push_local_var(f, iv);
+		push_local_var(f, n->var);
+		op0(f, step > 0 ? OP_LE : OP_GE, -1);
+		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
+		/* the body's own temps (not the loop variable) */
+		struct scope *s = body->block->scope;
+		for (int i = 1; i < s->nvars; i++) {
+			op0(f, OP_PUSH_NIL, 1);
+			store_local_var(f, s->vars[i], 1);
+		}
+		for (int i = 0; i < body->block->nstmts; i++) {
+			note_line(f, body->block->stmts[i]->line);
+			gen_effect(c, f, body->block->stmts[i]);
+		}
+		push_local_var(f, iv);
+		if (step >= -128 && step <= 127) {
+			op1(f, OP_PUSH_INT, (int)step & 0xff, 1);
+		} else {
+			int l = const_lit(c, f, a[1]->lit);
+			op2(f, OP_PUSH_LIT, l, 1);
+		}
+		op0(f, OP_ADD, -1);
+		store_local_var(f, iv, 1);
+		jump_back(c, f, OP_JUMP, top, 0);
+		patch(c, f, j1);
+		if (value)
+			op0(f, OP_PUSH_NIL, 1);
+		return;
+	}
+	case IN_IFNIL:
+		gen(c, f, n->rcv);
+		op0(f, OP_DUP, 1);
+		op0(f, OP_ISNIL, 0);
+		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
+		op0(f, OP_POP, -1);
+		gen_inline_body(c, f, a[0]);
+		patch(c, f, j1);
+		return;
+	case IN_IFNOTNIL:
+	case IN_IFNILIFNOTNIL:
+	case IN_IFNOTNILIFNIL: {
+		struct node *nn = n->inlined == IN_IFNOTNILIFNIL ? a[0] : (n->inlined == IN_IFNOTNIL ? a[0] : a[1]);
+		struct node *nl = n->inlined == IN_IFNOTNILIFNIL ? a[1] : (n->inlined == IN_IFNILIFNOTNIL ? a[0] : NULL);
+		gen(c, f, n->rcv);
+		store_local_var(f, n->var, 0);
+		op0(f, OP_ISNIL, 0);
+		j1 = jump_fwd(f, OP_JUMP_TRUE, -1);
+		d0 = f->depth;
+		if (nn->block->nparams == 1) {
+			push_local_var(f, n->var);
+			store_local_var(f, nn->block->scope->vars[0], 1);
+		}
+		gen_inline_body(c, f, nn);
+		j2 = jump_fwd(f, OP_JUMP, 0);
+		patch(c, f, j1);
+		f->depth = d0;
+		if (nl)
+			gen_inline_body(c, f, nl);
+		else
+			op0(f, OP_PUSH_NIL, 1);
+		patch(c, f, j2);
+		return;
+	}
+	}
+}
+
+/* A send whose innermost receiver may be the cascade hole (rcv NULL). */
+static void gen_send(struct C *c, struct fn *f, struct node *n)
+{
+	if (n->inlined) {
+		gen_inlined(c, f, n, 1);
+		return;
+	}
+	if (n->rcv)
+		gen(c, f, n->rcv);
+	for (int i = 0; i < n->nargs; i++)
+		gen(c, f, n->args[i]);
+	gen_send_op(c, f, n->sel, n->nargs, n->super, n->line);
+}
+
+static void gen(struct C *c, struct fn *f, struct node *n)
+{
+	if (c->failed || !n)
+		return;
+	c->line = n->line;
+	switch (n->k) {
+	case N_LIT: {
+		struct lit *l = n->lit;
+		if (l->k == L_NIL)
+			op0(f, OP_PUSH_NIL, 1);
+		else if (l->k == L_TRUE)
+			op0(f, OP_PUSH_TRUE, 1);
+		else if (l->k == L_FALSE)
+			op0(f, OP_PUSH_FALSE, 1);
+		else if (l->k == L_INT && l->ival >= -128 && l->ival <= 127)
+			op1(f, OP_PUSH_INT, (int)l->ival & 0xff, 1);
+		else {
+			int i = const_lit(c, f, l);
+			op2(f, OP_PUSH_LIT, i, 1);
+		}
+		return;
+	}
+	case N_VAR:
+		push_var(c, f, n);
+		return;
+	case N_CONTEXT:
+		op0(f, OP_PUSH_CONTEXT, 1);
+		return;
+	case N_ASSIGN:
+		gen(c, f, n->value);
+		note_line(f, n->line);
+		store_var(c, f, n, 0);
+		return;
+	case N_RETURN:
+		gen(c, f, n->value);
+		note_line(f, n->line);
+		op0(f, f->is_block ? OP_NLR : OP_RETURN, -1);
+		op0(f, OP_PUSH_NIL, 1); /* dead; keeps the value shape of a statement */
+		return;
+	case N_BRACE:
+		for (int i = 0; i < n->nargs; i++)
+			gen(c, f, n->args[i]);
+		note_line(f, n->line);
+		op2(f, OP_ARRAY, n->nargs, 1 - n->nargs);
+		return;
+	case N_CASCADE:
+		gen(c, f, n->rcv);
+		for (int i = 0; i < n->nargs; i++) {
+			if (i < n->nargs - 1)
+				op0(f, OP_DUP, 1);
+			gen_send(c, f, n->args[i]);
+			if (i < n->nargs - 1)
+				op0(f, OP_POP, -1);
+		}
+		return;
+	case N_SEND:
+		gen_send(c, f, n);
+		return;
+	case N_BLOCK: {
+		struct block *b = n->block;
+		struct fn *bf = b->scope->fn;
+		oop m = gen_fn(c, bf, c->sel, 0, b->line);
+		if (!m)
+			return;
+		int i = lit_index(c, f, m);
+		note_line(f, n->line);
+		op2(f, OP_CLOSURE, i, 1);
+		return;
+	}
+	}
+}
+
+/* Code for [n]'s side effects only: no value is left on the stack. */
+static void gen_effect(struct C *c, struct fn *f, struct node *n)
+{
+	if (c->failed || !n)
+		return;
+	c->line = n->line;
+	if (n->k == N_ASSIGN) {
+		gen(c, f, n->value);
+		note_line(f, n->line);
+		store_var(c, f, n, 1);
+		return;
+	}
+	if (n->k == N_RETURN) {
+		gen(c, f, n->value);
+		note_line(f, n->line);
+		op0(f, f->is_block ? OP_NLR : OP_RETURN, -1);
+		return;
+	}
+	if (n->k == N_SEND && n->inlined) {
+		struct node **a = n->args;
+		size_t j1, j2;
+		switch (n->inlined) {
+		case IN_IFTRUE:
+		case IN_IFFALSE:
+			gen(c, f, n->rcv);
+			j1 = jump_fwd(f, n->inlined == IN_IFTRUE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+			gen_inline_effect(c, f, a[0]);
+			patch(c, f, j1);
+			return;
+		case IN_IFTRUEIFFALSE:
+		case IN_IFFALSEIFTRUE:
+			gen(c, f, n->rcv);
+			j1 = jump_fwd(f, n->inlined == IN_IFTRUEIFFALSE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+			gen_inline_effect(c, f, a[0]);
+			j2 = jump_fwd(f, OP_JUMP, 0);
+			patch(c, f, j1);
+			gen_inline_effect(c, f, a[1]);
+			patch(c, f, j2);
+			return;
+		case IN_WHILETRUE: case IN_WHILEFALSE: case IN_WHILETRUE0: case IN_WHILEFALSE0:
+		case IN_REPEAT: case IN_TIMES: case IN_TODO: case IN_TOBYDO:
+			gen_inlined(c, f, n, 0);
+			return;
+		default:
+			break;
+		}
+	}
+	gen(c, f, n);
+	op0(f, OP_POP, -1);
+}
+
+/* An inlined block evaluated for effect. */
+static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn)
+{
+	struct block *b = bn->block;
+	struct scope *s = b->scope;
+	for (int i = b->nparams; s && i < s->nvars; i++) {
+		op0(f, OP_PUSH_NIL, 1);
+		store_local_var(f, s->vars[i], 1);
+	}
+	for (int i = 0; i < b->nstmts; i++) {
+		note_line(f, b->stmts[i]->line);
+		gen_effect(c, f, b->stmts[i]);
+	}
+}
+
+/* Statements of [b], leaving the value of the last (nil if none). */
+static void gen_stmts_value(struct C *c, struct fn *f, struct block *b)
+{
+	if (b->nstmts == 0) {
+		op0(f, OP_PUSH_NIL, 1);
+		return;
+	}
+	for (int i = 0; i < b->nstmts - 1; i++) {
+		note_line(f, b->stmts[i]->line);
+		gen_effect(c, f, b->stmts[i]);
+	}
+	note_line(f, b->stmts[b->nstmts - 1]->line);
+	gen(c, f, b->stmts[b->nstmts - 1]);
+}
+
+/* The prologue: this activation's environment, captured arguments copied. */
+static void prologue(struct fn *f)
+{
+	if (!f->has_env)
+		return;
+	op1(f, OP_MAKE_ENV, f->envsize + 1, 0);
+	for (int i = 0; i < f->nlocals; i++) {
+		struct var *v = f->locals[i];
+		if (v->captured && v->is_arg) {
+			op1(f, OP_PUSH_LOCAL, (-f->nargs + v->arg_index) & 0xff, 1);
+			opbb(f, OP_POP_OUTER, 0, v->env, -1);
+		}
+	}
+}
+
+static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t flags)
+{
+	struct st_vm *vm = c->vm;
+	if (c->failed)
+		return 0;
+	oop bytes = 0, lits = 0, lines = 0, m = 0;
+	ST_ROOT(vm, bytes);
+	ST_ROOT(vm, lits);
+	ST_ROOT(vm, lines);
+	ST_ROOT(vm, m);
+	size_t bs = (f->n + 7) / 8;
+	bytes = st_alloc_old(vm, CI_BYTEARRAY, OBJ_FMT_BYTES, bs, (unsigned)(bs * 8 - f->n), OBJ_F_PINNED);
+	lits = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, (size_t)f->nlits, 0, OBJ_F_PINNED);
+	size_t ls = (f->nl + 7) / 8;
+	lines = st_alloc_old(vm, CI_BYTEARRAY, OBJ_FMT_BYTES, ls, (unsigned)(ls * 8 - f->nl), 0);
+	m = st_alloc_old(vm, CI_METHOD, OBJ_FMT_PTRS, CM_SIZE, 0, OBJ_F_PINNED);
+	if (!bytes || !lits || !lines || !m) {
+		ST_UNROOT(vm, 4);
+		cerr(c, 1, 1, "out of memory");
+		return 0;
+	}
+	memcpy(obj_bytes(bytes), f->code, f->n);
+	if (f->nl)
+		memcpy(obj_bytes(lines), f->lines, f->nl);
+	for (int i = 0; i < f->nlits; i++)
+		st_put(vm, lits, (size_t)i, obj_body(f->lits)[i]);
+	st_put(vm, m, CM_BYTES, bytes);
+	st_put(vm, m, CM_LITS, lits);
+	st_put(vm, m, CM_LINES, lines);
+	st_put(vm, m, CM_FILE, c->file);
+	st_put(vm, m, CM_CLASS, c->cls ? c->cls : vm->nil);
+	oop selsym = st_symbol(vm, sel ? sel : "executeStatements", strlen(sel ? sel : "executeStatements"));
+	st_put(vm, m, CM_SELECTOR, selsym);
+	intptr_t h = (intptr_t)f->nargs | (intptr_t)f->ntemps << 8 | (intptr_t)prim << 16 |
+		     (intptr_t)(f->has_env ? f->envsize + 1 : 0) << 28 |
+		     (intptr_t)(f->maxdepth + 4) << 36 | flags;
+	obj_body(m)[CM_HEADER] = obj_from_int(h);
+	/* blocks point back at their home */
+	for (int i = 0; i < f->nlits; i++) {
+		oop l = obj_body(lits)[i];
+		if (obj_is_ptr(l) && obj_cls(l) == CI_METHOD &&
+		    (obj_int(st_slot(l, CM_HEADER)) & CMH_BLOCK) && st_slot(l, CM_OUTER) == vm->nil)
+			st_put(vm, l, CM_OUTER, m);
+	}
+	oop r = m;
+	ST_UNROOT(vm, 4);
+	free(f->code);
+	free(f->lines);
+	f->code = NULL;
+	f->lines = NULL;
+	return r;
+}
+
+/* Generates a method or block fn; answers its CompiledMethod. */
+static oop gen_fn(struct C *c, struct fn *f, const char *sel, int prim, int line)
+{
+	struct st_vm *vm = c->vm;
+	layout(c, f);
+	if (c->failed)
+		return 0;
+	f->lits = 0;
+	ST_ROOT(vm, f->lits);
+	f->lastline = 0;
+	note_line(f, line);
+	prologue(f);
+	struct block *b = f->b;
+	if (f->is_block) {
+		gen_stmts_value(c, f, b);
+		note_line(f, b->end_line);
+		op0(f, OP_RETURN, -1);
+	} else {
+		for (int i = 0; i < b->nstmts; i++) {
+			note_line(f, b->stmts[i]->line);
+			gen_effect(c, f, b->stmts[i]);
+		}
+		note_line(f, b->end_line);
+		op0(f, OP_RETURN_SELF, 0);
+	}
+	oop m = finish(c, f, sel, prim, f->is_block ? CMH_BLOCK : (c->doit ? CMH_DOIT : 0));
+	ST_UNROOT(vm, 1);
+	return m;
+}
+
+static oop compile_method(struct C *c, struct method_ast *ma)
+{
+	struct fn *f = new_fn(c, NULL, ma->body, 0);
+	struct scope *s = new_scope(c, NULL, f);
+	struct block *b = ma->body;
+	c->decl_line = ma->line;
+	c->decl_col = ma->col;
+	for (int i = 0; i < b->nparams; i++) {
+		struct var *v = declare(c, s, b->params[i], 1);
+		v->arg_index = i;
+	}
+	f->nargs = b->nparams;
+	for (int i = 0; i < b->ntemps; i++)
+		declare(c, s, b->temps[i], 0);
+	c->sel = ma->sel;
+	c->doit = 0;
+	resolve_stmts(c, b, s);
+	int prim = ma->prim;
+	if (ma->prim_name) {
+		prim = prim_index(ma->prim_name);
+		if (!prim)
+			cerr(c, ma->line, ma->col, "unknown primitive '%s'", ma->prim_name);
+	}
+	if (c->failed)
+		return 0;
+	return gen_fn(c, f, ma->sel, prim, ma->line);
+}
+
+/* ---- classes --------------------------------------------------------------- */
+
+static oop sym(struct st_vm *vm, const char *s) { return st_symbol(vm, s, strlen(s)); }
+
+static oop global_value(struct st_vm *vm, const char *name)
+{
+	oop b = st_global_binding(vm, sym(vm, name), 0);
+	return b ? st_slot(b, ASSOC_VALUE) : 0;
+}
+
+static int is_class(struct st_vm *vm, oop o)
+{
+	return obj_is_ptr(o) && obj_cls(o) < vm->nclasses && vm->classes[obj_cls(o)] &&
+	       obj_cls(vm->classes[obj_cls(o)]) == CI_METACLASS;
+}
+
+/* Pending classes of this unit: defined, not yet bound (C_SUBCLASS). */
+struct pend {
+	const char *name;
+	uint32_t index;
+};
+
+struct U {
+	struct C c;
+	struct pend *pend;
+	int npend, cpend;
+};
+
+static oop find_class(struct U *u, const char *name)
+{
+	struct st_vm *vm = u->c.vm;
+	for (int i = u->npend - 1; i >= 0; i--)
+		if (!strcmp(u->pend[i].name, name))
+			return vm->classes[u->pend[i].index];
+	oop v = global_value(vm, name);
+	if (v && is_class(vm, v))
+		return v;
+	return 0;
+}
+
+static void append_names(struct st_vm *vm, oop cls, const char **names, int n)
+{
+	/* adds instance variable names not yet present */
+	oop old = st_slot(cls, CLS_IVARS);
+	size_t on = old == vm->nil ? 0 : obj_slots(old);
+	int add = 0;
+	for (int i = 0; i < n; i++)
+		if (ivar_index(vm, cls, names[i]) < 0)
+			add++;
+	if (!add)
+		return;
+	oop nv = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, on + (size_t)add, 0, 0);
+	ST_ROOT(vm, nv);
+	old = st_slot(cls, CLS_IVARS);
+	for (size_t i = 0; i < on; i++)
+		st_put(vm, nv, i, obj_body(old)[i]);
+	size_t k = on;
+	for (int i = 0; i < n; i++)
+		if (ivar_index(vm, cls, names[i]) < 0) {
+			/* check again against what we added */
+			int dup = 0;
+			for (size_t j = on; j < k; j++)
+				if (st_string_eq(obj_body(nv)[j], names[i]))
+					dup = 1;
+			if (dup)
+				continue;
+			oop s = st_new_string(vm, names[i], strlen(names[i]));
+			st_put(vm, nv, k++, s);
+		}
+	st_put(vm, cls, CLS_IVARS, nv);
+	/* grow the instance size (this class only: subclasses are rare here) */
+	intptr_t fmt = obj_int(st_slot(cls, CLS_FORMAT));
+	intptr_t ninst = (fmt >> 16) + (intptr_t)(k - on);
+	obj_body(cls)[CLS_FORMAT] = obj_from_int((fmt & 0xffff) | ninst << 16);
+	ST_UNROOT(vm, 1);
+}
+
+static oop add_classvar(struct st_vm *vm, oop cls, const char *name)
+{
+	oop b = classvar(vm, cls, name);
+	if (b)
+		return b;
+	oop pool = st_slot(cls, CLS_POOL);
+	size_t n = pool == vm->nil ? 0 : obj_slots(pool);
+	oop np = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, n + 1, 0, 0);
+	ST_ROOT(vm, np);
+	pool = st_slot(cls, CLS_POOL);
+	for (size_t i = 0; i < n; i++)
+		st_put(vm, np, i, obj_body(pool)[i]);
+	oop a = st_new_assoc(vm, sym(vm, name), vm->nil);
+	st_put(vm, np, n, a);
+	st_put(vm, cls, CLS_POOL, np);
+	ST_UNROOT(vm, 1);
+	return a;
+}
+
+/*
+ * A declaration record (Array): [binding or nil, class, target, sel, meth,
+ * target, sel, meth, ...]. Installing it binds the class name and installs
+ * the methods.
+ */
+void comp_install_decl(struct st_vm *vm, oop rec)
+{
+	ST_ROOT(vm, rec); /* st_install allocates */
+	oop b = obj_body(rec)[0];
+	if (b != vm->nil)
+		st_put(vm, b, ASSOC_VALUE, obj_body(rec)[1]);
+	for (size_t i = 2; i + 2 < obj_slots(rec); i += 3)
+		st_install(vm, obj_body(rec)[i], obj_body(rec)[i + 1], obj_body(rec)[i + 2]);
+	ST_UNROOT(vm, 1);
+}
+
+/* Compiles a class item; answers its declaration record (rooted by caller
+ * through the doit literals) or 0. */
+static oop compile_class(struct U *u, struct class_ast *ca)
+{
+	struct C *c = &u->c;
+	struct st_vm *vm = c->vm;
+	oop cls = 0, binding = vm->nil, rec = 0;
+	ST_ROOT(vm, binding);
+	ST_ROOT(vm, rec);
+	int ok = 0;
+	if (ca->k == C_SUBCLASS) {
+		oop sup = vm->nil;
+		if (strcmp(ca->super, "nil")) {
+			sup = find_class(u, ca->super);
+			if (!sup) {
+				cerr(c, ca->line, ca->col, "undefined superclass '%s'", ca->super);
+				goto out;
+			}
+		}
+		cls = find_class(u, ca->name);
+		if (cls && st_slot(cls, CLS_SUPER) != sup && sup != vm->nil) {
+			/* redefinition with another superclass: make a new class */
+			cls = 0;
+		}
+		if (!cls) {
+			unsigned fmt = OBJ_FMT_PTRS;
+			int indexed = 0;
+			if (sup != vm->nil) {
+				intptr_t sf = obj_int(st_slot(sup, CLS_FORMAT));
+				fmt = (unsigned)(sf & 0xff);
+				indexed = (sf & CLS_FMT_INDEXED) != 0;
+			}
+			if (ca->shape) {
+				indexed = 1;
+				if (!strcmp(ca->shape, "byte") || !strcmp(ca->shape, "character"))
+					fmt = OBJ_FMT_BYTES;
+				else if (!strcmp(ca->shape, "word") || !strcmp(ca->shape, "int64") ||
+					 !strcmp(ca->shape, "uint64"))
+					fmt = OBJ_FMT_WORDS;
+				else
+					fmt = OBJ_FMT_IPTRS;
+			}
+			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
+			cls = st_new_class(vm, sup, sym(vm, ca->name), fmt, indexed, ninst, 0);
+			if (!cls) {
+				cerr(c, ca->line, ca->col, "out of memory");
+				goto out;
+			}
+		}
+		if (u->npend == u->cpend) {
+			u->cpend = u->cpend ? u->cpend * 2 : 8;
+			u->pend = realloc(u->pend, sizeof *u->pend * (size_t)u->cpend);
+		}
+		u->pend[u->npend].name = ca->name;
+		u->pend[u->npend++].index = st_class_index(cls);
+		binding = st_global_binding(vm, sym(vm, ca->name), 1);
+	} else {
+		cls = find_class(u, ca->name);
+		if (!cls) {
+			cerr(c, ca->line, ca->col, "undefined class '%s'", ca->name);
+			goto out;
+		}
+	}
+	ST_ROOT(vm, cls);
+	if (ca->k == C_CLASS_EXTEND && ca->nivars) {
+		/* "Foo class extend [ |a| ]": class-side instance variables */
+		append_names(vm, vm->classes[obj_cls(cls)], ca->ivars, ca->nivars);
+	} else if (ca->nivars) {
+		append_names(vm, cls, ca->ivars, ca->nivars);
+	}
+	if (ca->ncivars)
+		append_names(vm, vm->classes[obj_cls(cls)], ca->civars, ca->ncivars);
+	if (ca->ncivars || (ca->k == C_CLASS_EXTEND && ca->nivars)) {
+		oop nc = st_resize_class(vm, cls);
+		if (!nc) {
+			cerr(c, ca->line, ca->col, "out of memory");
+			ST_UNROOT(vm, 1);
+			goto out;
+		}
+		cls = nc;
+	}
+	if (ca->category) {
+		oop s = st_new_string(vm, ca->category, strlen(ca->category));
+		if (s)
+			st_put(vm, cls, CLS_THIS, s);
+	}
+	rec = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 2 + 3 * (size_t)ca->nmethods, 0, 0);
+	if (!rec) {
+		cerr(c, ca->line, ca->col, "out of memory");
+		ST_UNROOT(vm, 1);
+		goto out;
+	}
+	st_put(vm, rec, 0, binding);
+	st_put(vm, rec, 1, cls);
+	for (int i = 0; i < ca->ncvars; i++)
+		add_classvar(vm, cls, ca->cvars[i].name);
+	for (int i = 0; i < ca->nmethods && !c->failed; i++) {
+		struct method_ast *ma = ca->methods[i];
+		int side = ma->class_side || ca->k == C_CLASS_EXTEND;
+		oop target = side ? vm->classes[obj_cls(cls)] : cls;
+		c->cls = target;
+		oop m = compile_method(c, ma);
+		if (!m)
+			break;
+		ST_ROOT(vm, m);
+		oop s = sym(vm, ma->sel);
+		st_put(vm, rec, 2 + 3 * (size_t)i, target);
+		st_put(vm, rec, 3 + 3 * (size_t)i, s);
+		st_put(vm, rec, 4 + 3 * (size_t)i, m);
+		ST_UNROOT(vm, 1);
+	}
+	ST_UNROOT(vm, 1);
+	ok = !c->failed;
+out:;
+	oop r = ok ? rec : 0;
+	ST_UNROOT(vm, 2);
+	return r;
+}
+
+/* ---- units ------------------------------------------------------------------ */
+
+static oop compile_unit(struct U *u, struct unit_ast *ua)
+{
+	struct C *c = &u->c;
+	struct st_vm *vm = c->vm;
+	/* The main program: one method whose statements are every top-level
+	 * statement, with DECL bytecodes where class declarations were. */
+	struct block *b = arena_alloc(c->a, sizeof *b);
+	struct fn *f = new_fn(c, NULL, b, 0);
+	struct scope *s = new_scope(c, NULL, f);
+	c->doit_scope = s;
+	c->cls = vm->classes[CI_UNDEFINED];
+	c->doit = 1;
+	c->sel = "executeStatements";
+	/* pass 1 over all statements, with top-level temporaries */
+	for (int i = 0; i < ua->nitems && !c->failed; i++) {
+		struct item *it = ua->items[i];
+		if (it->k == I_TEMPS) {
+			/* in the REPL they outlive the line: globals */
+			for (int j = 0; j < it->ntemps && !(c->flags & COMP_REPL); j++)
+				declare(c, s, it->temps[j], 0);
+		} else if (it->k == I_STMTS) {
+			for (int j = 0; j < it->nstmts; j++)
+				resolve_node(c, it->stmts[j], s);
+		} else {
+			for (int j = 0; j < it->cls->ncvars; j++)
+				resolve_node(c, it->cls->cvars[j].init, s);
+		}
+	}
+	if (c->failed)
+		return 0;
+	layout(c, f);
+	if (c->failed)
+		return 0;
+	f->lits = 0;
+	ST_ROOT(vm, f->lits);
+	prologue(f);
+	for (int i = 0; i < ua->nitems && !c->failed; i++) {
+		struct item *it = ua->items[i];
+		if (it->k == I_STMTS) {
+			for (int j = 0; j < it->nstmts; j++) {
+				note_line(f, it->stmts[j]->line);
+				c->cls = vm->classes[CI_UNDEFINED];
+				c->doit = 1;
+				c->sel = "executeStatements";
+				gen_effect(c, f, it->stmts[j]);
+			}
+		} else if (it->k == I_CLASS) {
+			struct class_ast *ca = it->cls;
+			oop rec = compile_class(u, ca);
+			c->cls = vm->classes[CI_UNDEFINED];
+			c->doit = 1;
+			c->sel = "executeStatements";
+			if (!rec)
+				break;
+			if (c->flags & COMP_IMMEDIATE) {
+				ST_ROOT(vm, rec);
+				comp_install_decl(vm, rec);
+				ST_UNROOT(vm, 1);
+			}
+			int li = lit_index(c, f, rec);
+			note_line(f, it->line);
+			if (!(c->flags & COMP_IMMEDIATE))
+				op2(f, OP_DECL, li, 0);
+			/* class variable initialisers run right after */
+			for (int j = 0; j < ca->ncvars; j++) {
+				struct classvar_ast *cv = &ca->cvars[j];
+				if (!cv->init)
+					continue;
+				oop cls = obj_body(rec)[1];
+				oop bnd = classvar(vm, cls, cv->name);
+				int bi = lit_index(c, f, bnd);
+				note_line(f, cv->line);
+				gen(c, f, cv->init);
+				op2(f, OP_POP_GLOBAL, bi, -1);
+			}
+		}
+	}
+	note_line(f, 0x7fff);
+	op0(f, OP_RETURN_SELF, 0);
+	c->doit = 1;
+	c->cls = vm->classes[CI_UNDEFINED];
+	oop m = finish(c, f, "executeStatements", 0, CMH_DOIT);
+	ST_UNROOT(vm, 1);
+	return m;
+}
+
+static void free_fns(struct C *c)
+{
+	for (struct fn *f = c->fns; f; f = f->all) {
+		free(f->code);
+		free(f->lines);
+		f->code = NULL;
+		f->lines = NULL;
+	}
+	c->fns = NULL;
+}
+
+static void init_c(struct C *c, struct st_vm *vm, struct lexer *lx, struct arena *a, unsigned flags)
+{
+	memset(c, 0, sizeof *c);
+	c->vm = vm;
+	c->lx = lx;
+	c->a = a;
+	c->flags = flags;
+}
+
+oop comp_file(struct st_vm *vm, const char *file, const char *src, size_t n,
+	      unsigned flags, char *err, size_t errlen)
+{
+	struct arena a = {0};
+	struct lexer lx;
+	lex_init(&lx, file, src, n, &a);
+	struct unit_ast *ua = lx.has_err ? NULL : parse_unit(&lx);
+	oop m = 0;
+	if (ua) {
+		struct U u;
+		memset(&u, 0, sizeof u);
+		init_c(&u.c, vm, &lx, &a, flags);
+		u.c.file = st_new_string(vm, file, strlen(file));
+		ST_ROOT(vm, u.c.file);
+		m = compile_unit(&u, ua);
+		ST_UNROOT(vm, 1);
+		free_fns(&u.c);
+		free(u.pend);
+	}
+	if (!m && err) {
+		if (lx.has_err)
+			snprintf(err, errlen, "%s", lx.err);
+		else
+			snprintf(err, errlen, "%s:1:1: compilation failed", file);
+	}
+	arena_free(&a);
+	return m;
+}
+
+oop comp_method(struct st_vm *vm, oop cls, const char *file, const char *src, size_t n,
+		char *err, size_t errlen)
+{
+	struct arena a = {0};
+	struct lexer lx;
+	lex_init(&lx, file, src, n, &a);
+	struct method_ast *ma = lx.has_err ? NULL : parse_method_source(&lx);
+	oop m = 0;
+	if (ma) {
+		struct C c;
+		init_c(&c, vm, &lx, &a, 0);
+		ST_ROOT(vm, cls);
+		c.file = st_new_string(vm, file, strlen(file));
+		ST_ROOT(vm, c.file);
+		c.cls = cls;
+		m = compile_method(&c, ma);
+		ST_UNROOT(vm, 2);
+		free_fns(&c);
+	}
+	if (!m && err)
+		snprintf(err, errlen, "%s", lx.has_err ? lx.err : "compilation failed");
+	arena_free(&a);
+	return m;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+// INTERFACE-READY
+/*
+ * vm/gc.h: the allocator and collector interface (generational, moving,
+ * with pinning). The collector owns new space, old space, the remembered set
+ * and its statistics; it never interprets objects beyond vm/obj.h and finds
+ * roots only through vm_roots(). See Documentation/vm/gc.md.
+ */
+#ifndef BATON_VM_GC_H
+#define BATON_VM_GC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vm/obj.h"
+
+struct st_vm;
+
+/*
+ * The contract between the VM and the collector.
+ *
+ * - The collector runs only on the thread that owns the VM, and only inside
+ *   gc_alloc*(), gc_scavenge(), gc_full() and gc_pin(). Any of these may
+ *   move every young object and (gc_full) every unpinned old object: C code
+ *   keeps no oop in a local across them unless that local is a registered
+ *   root (st.h: ST_ROOT/ST_UNROOT) or is re-read from a root afterwards.
+ * - Roots are exactly what vm_roots() presents, plus the references found
+ *   in reachable objects. vm_roots() presents every root slot (oop *): the
+ *   live part of every process stack (including processes stuck in a
+ *   callout on another OS thread), the class table, symbol and global
+ *   tables, special objects, C root stack. The collector may rewrite any
+ *   presented slot; it must ignore SmallIntegers (obj_is_int) in them.
+ * - Pinned objects (OBJ_F_PINNED) never move, whatever the collection. C
+ *   code in a callout on another thread may read and write their bodies
+ *   while a collection runs: the collector must not write into the body of
+ *   a pinned object (it may write its header flags/age/hash bits only).
+ * - Pointer slots of new objects hold g->fill (nil, once the VM made it;
+ *   0 before: the VM then fills them itself), raw slots are zero.
+ * - Heap limit: when an allocation cannot be satisfied within heap_max even
+ *   after a full collection, the allocators answer 0 and the VM signals
+ *   OutOfMemory. The VM stays usable (the failed request changed nothing).
+ */
+
+/* Sizes and modes for gc_init(). Zero fields take the defaults. */
+struct gc_sizes {
+	size_t new_size; /* new space bytes (eden + survivors); default 8 MiB */
+	size_t heap_max; /* all heap bytes (new + old) at most; 0: no limit */
+	unsigned stress; /* 0: off; N: scavenge at every Nth allocation
+			  * (BATON_GC_STRESS=N; main() reads the environment) */
+};
+
+/* Counters, monotonic since gc_init(). */
+struct gc_stats {
+	uint64_t scavenges;
+	uint64_t full_gcs;
+	uint64_t allocated_bytes;  /* requested through every allocator */
+	uint64_t tenured_bytes;    /* promoted from new to old space */
+	uint64_t scavenge_ns;      /* total pause time in scavenges */
+	uint64_t scavenge_max_ns;
+	uint64_t scavenge_p99_ns;  /* 99th percentile pause over the run */
+	uint64_t full_ns;          /* total pause time in full collections */
+	uint64_t full_max_ns;
+	uint64_t pins;             /* gc_pin() calls that pinned something */
+	uint64_t alloc_failures;   /* requests answered 0 (heap limit) */
+	size_t old_bytes;          /* old space in use after the last GC */
+	size_t heap_bytes;         /* bytes reserved for the heap now */
+};
+
+/*
+ * The collector's state, embedded in struct st_vm as [gc]. The first
+ * members are read by the inline fast paths below; [priv] is the
+ * collector's own. The VM reads nothing else.
+ */
+struct gc_heap {
+	char *top;          /* eden bump pointer */
+	char *limit;        /* end of eden (== top to force the slow path) */
+	uintptr_t young_lo; /* every young object lies in [young_lo, young_hi) */
+	uintptr_t young_hi;
+	oop fill;           /* initial pointer-slot value: the VM's nil */
+	struct st_vm *vm;   /* back pointer for the slow paths */
+	void *priv;         /* collector private state */
+};
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+/* Sets up the spaces; 0 on success, -errno on failure. vm->gc must be
+ * zeroed; gc_init sets g->vm. */
+int gc_init(struct st_vm *vm, const struct gc_sizes *sizes);
+void gc_free(struct st_vm *vm);
+
+/* ---- allocation --------------------------------------------------------- */
+
+/* Slow path of gc_alloc(): refills eden (scavenging as needed), places
+ * large objects in old space directly. 0: heap limit reached. */
+oop gc_alloc_slow(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots,
+		  unsigned odd);
+
+/* An object straight in old space (classes, methods, symbols, anything the
+ * VM wants tenured from birth). [flags] may be OBJ_F_PINNED. 0: limit. */
+oop gc_alloc_old(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots,
+		 unsigned odd, unsigned flags);
+
+/* A new object of [slots] body words, [odd] unused trailing bytes (byte
+ * format only). Fast path: a bump in eden. */
+static inline oop gc_alloc(struct gc_heap *g, uint32_t cls, unsigned fmt,
+			   size_t slots, unsigned odd)
+{
+	size_t bytes = obj_size_for(slots);
+	char *p = g->top;
+	if (__builtin_expect(bytes <= (size_t)(g->limit - p), 1)) {
+		g->top = p + bytes;
+		oop o = (oop)p;
+		obj_init_header(o, cls, fmt, slots, odd, 0);
+		oop *b = obj_body(o);
+		if (fmt <= OBJ_FMT_IPTRS) {
+			for (size_t i = 0; i < slots; i++)
+				b[i] = g->fill;
+		} else {
+			for (size_t i = 0; i < slots; i++)
+				b[i] = 0;
+		}
+		return o;
+	}
+	return gc_alloc_slow(g->vm, cls, fmt, slots, odd);
+}
+
+/* ---- write barrier ------------------------------------------------------ */
+
+static inline int gc_is_young(const struct gc_heap *g, oop o)
+{
+	return obj_is_ptr(o) && o - g->young_lo < g->young_hi - g->young_lo;
+}
+
+/* Adds old [obj] to the remembered set (slow path of gc_wb). */
+void gc_remember(struct st_vm *vm, oop obj);
+
+/*
+ * Must follow every store of an oop [val] into a slot of heap object [obj]
+ * (stores into process stacks and C roots need none). Cheap when [val] is
+ * a SmallInteger or old, or [obj] is young or already remembered.
+ */
+static inline void gc_wb(struct gc_heap *g, oop obj, oop val)
+{
+	if (gc_is_young(g, val) && !gc_is_young(g, obj) &&
+	    !(obj_hdr(obj)->flags & OBJ_F_REMEMBERED))
+		gc_remember(g->vm, obj);
+}
+
+/* Store with barrier: the way to write slot [i] of [obj]. */
+static inline void gc_store(struct gc_heap *g, oop obj, size_t i, oop val)
+{
+	obj_body(obj)[i] = val;
+	gc_wb(g, obj, val);
+}
+
+/* After bulk stores into [obj] whose values were not checked (memcpy of
+ * slots, become...): remembers [obj] if it is old. */
+static inline void gc_wb_bulk(struct gc_heap *g, oop obj)
+{
+	if (!gc_is_young(g, obj) && !(obj_hdr(obj)->flags & OBJ_F_REMEMBERED))
+		gc_remember(g->vm, obj);
+}
+
+/* ---- collections -------------------------------------------------------- */
+
+void gc_scavenge(struct st_vm *vm); /* new space only */
+void gc_full(struct st_vm *vm);     /* everything */
+
+/* ---- pinning ------------------------------------------------------------ */
+
+/*
+ * Pins *[ref]. A young object is tenured first (by a scavenge that promotes
+ * it), so its address changes: gc_pin updates *[ref] (which must be a C
+ * variable or a root slot; the collector treats it as a root during the
+ * call) and answers the pinned oop. Answers 0 if tenuring hit the heap
+ * limit (nothing pinned). Pinning a pinned object is a no-op.
+ */
+oop gc_pin(struct st_vm *vm, oop *ref);
+void gc_unpin(struct st_vm *vm, oop o);
+static inline int gc_is_pinned(oop o) { return obj_is_pinned(o); }
+
+/* ---- statistics --------------------------------------------------------- */
+
+void gc_get_stats(struct st_vm *vm, struct gc_stats *out);
+
+/* ---- implemented by the VM, called by the collector ------------------- */
+
+typedef void (*gc_visit_fn)(oop *slot, void *ud);
+
+/* Presents every root slot to [visit]. Also drops the VM's caches of oops
+ * (method cache), which is why the collector calls it once per collection,
+ * before moving anything. */
+void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud);
+
+#endif /* BATON_VM_GC_H */

@@ -1,0 +1,1082 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/interp.c: the bytecode interpreter: dispatch (computed goto), sends
+ * with a global method cache, frames on per-process stacks, closures,
+ * non-local return, the primitives that push or cut frames, process
+ * switches. Runs only on the thread that owns the VM. Keeps no raw object
+ * pointer across an allocation except into pinned bytecodes and literals.
+ * See Documentation/vm/interpreter.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/comp.h"
+#include "vm/interp.h"
+#include "vm/sched.h"
+
+/* GCC merges the dispatch jumps of a computed-goto interpreter back into
+ * one (cross-jumping, GCSE), which costs a third of the speed here. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-crossjumping", "no-gcse")
+#endif
+
+enum {
+#define OP(n, b, e, c) OP_##n,
+#include "vm/opcodes.h"
+#undef OP
+	OP_COUNT
+};
+
+#define STACK_SLACK 32          /* room primitives may use beyond a frame */
+
+#define LITS_OF(m) obj_body(obj_body(m)[CM_LITS])
+#define BYTES_OF(m) obj_bytes(obj_body(m)[CM_BYTES])
+#define HDR_OF(m) obj_int(obj_body(m)[CM_HEADER])
+#define FLAGS(f) obj_int((f)[FH_FLAGS])
+#define NARGS_OF(f) (FLAGS(f) & 0xff)
+#define MARKS(f) (FLAGS(f) >> 8)
+
+oop *interp_frame_caller(struct st_proc *p, oop *fp)
+{
+	intptr_t c = obj_int(fp[FH_CALLER_FP]);
+	return c ? p->stack + c : NULL;
+}
+
+int interp_method_line(struct st_vm *vm, oop meth, uint8_t *ip)
+{
+	(void)vm;
+	oop lt = obj_body(meth)[CM_LINES];
+	uint8_t *b = obj_bytes(lt);
+	size_t n = obj_byte_size(lt) / 4;
+	size_t pc = (size_t)(ip - BYTES_OF(meth));
+	int line = 0;
+	/* the last entry at or before the instruction that was executing */
+	for (size_t i = 0; i < n; i++) {
+		unsigned epc = b[4 * i] | b[4 * i + 1] << 8;
+		if (epc > pc)
+			break;
+		line = b[4 * i + 2] | b[4 * i + 3] << 8;
+	}
+	return line;
+}
+
+static void put_name(FILE *f, struct st_vm *vm, oop cls)
+{
+	if (obj_cls(cls) == CI_METACLASS) {
+		put_name(f, vm, st_slot(cls, CLS_THIS));
+		fputs(" class", f);
+		return;
+	}
+	oop n = st_slot(cls, CLS_NAME);
+	if (obj_is_ptr(n) && obj_fmt(n) == OBJ_FMT_BYTES)
+		fwrite(obj_bytes(n), 1, obj_byte_size(n), f);
+	else
+		fputs("?", f);
+}
+
+/* Is the frame's receiver an Exception, or an Exception class? */
+static int is_exception_frame(struct st_vm *vm, oop *f)
+{
+	if (!vm->exc_index) {
+		oop e = st_global(vm, "Exception");
+		if (e == vm->nil)
+			return 0;
+		vm->exc_index = st_class_index(e);
+	}
+	oop r = f[FH_RECV];
+	if (obj_is_int(r))
+		return 0;
+	oop c = vm->classes[obj_cls(r)];
+	if (obj_cls(c) == CI_METACLASS)
+		c = r; /* r is a class: look at r itself */
+	for (; obj_is_ptr(c) && c != vm->nil; c = st_slot(c, CLS_SUPER))
+		if (c == vm->classes[vm->exc_index])
+			return 1;
+	return 0;
+}
+
+/* One line per frame from frame [from] down, "\tat Class>>sel (file:line)",
+ * leaving out the exception machinery on top. */
+void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *from)
+{
+	st_out_flush(vm);
+	uint8_t *ip = p->ip;
+	int skipping = 1, started = 0;
+	for (oop *f = p->fp; f; ) {
+		oop m = f[FH_METHOD];
+		intptr_t h = HDR_OF(m);
+		oop *caller = interp_frame_caller(p, f);
+		uint8_t *cip = (uint8_t *)obj_int(f[FH_CALLER_IP]);
+		if (f == from)
+			started = 1;
+		if (started && skipping && !is_exception_frame(vm, f))
+			skipping = 0;
+		if (started && !skipping && !(h & CMH_HIDDEN)) {
+			fputs("\tat ", stderr);
+			if (h & CMH_BLOCK)
+				fputs("[] in ", stderr);
+			put_name(stderr, vm, obj_body(m)[CM_CLASS]);
+			oop sel = obj_body(m)[CM_SELECTOR];
+			fputs(">>", stderr);
+			fwrite(obj_bytes(sel), 1, obj_byte_size(sel), stderr);
+			oop file = obj_body(m)[CM_FILE];
+			fputs(" (", stderr);
+			if (obj_is_ptr(file) && obj_fmt(file) == OBJ_FMT_BYTES)
+				fwrite(obj_bytes(file), 1, obj_byte_size(file), stderr);
+			/* ip is past the instruction: look it up one byte back */
+			fprintf(stderr, ":%d)\n", interp_method_line(vm, m, ip - 1));
+		}
+		ip = cip;
+		f = caller;
+	}
+	fflush(stderr);
+}
+
+/* The method for [sel] in class [ci], through the global cache. */
+static inline oop lookup(struct st_vm *vm, uint32_t ci, oop sel)
+{
+	size_t h = (((uintptr_t)sel >> 4) ^ ((uintptr_t)ci * 0x9e3779b1u)) & (ST_MCACHE - 1);
+	struct st_mcache *e = &vm->mcache[h];
+	if (st_likely(e->cls == ci && e->sel == sel))
+		return e->meth;
+	oop m = st_lookup(vm, vm->classes[ci], sel);
+	if (m) {
+		e->cls = ci;
+		e->sel = sel;
+		e->meth = m;
+	}
+	return m;
+}
+
+/* Arguments a selector takes. */
+static int sel_nargs(oop s)
+{
+	size_t n = obj_byte_size(s);
+	uint8_t *b = obj_bytes(s);
+	if (n && !((b[0] >= 'a' && b[0] <= 'z') || (b[0] >= 'A' && b[0] <= 'Z') || b[0] == '_'))
+		return 1;
+	int k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += b[i] == ':';
+	return k;
+}
+
+/* The generic primitives, by number. */
+static prim_fn generic_prim(int n)
+{
+	int i = n - PRIM_GENERIC;
+	return i >= 0 && i < prim_count() ? prim_table[i].fn : NULL;
+}
+
+int interp_run(struct st_vm *vm, baton_thread *t)
+{
+	static const void *const labels[OP_COUNT] = {
+#define OP(n, b, e, c) [OP_##n] = &&L_##n,
+#include "vm/opcodes.h"
+#undef OP
+	};
+	struct st_proc *proc;
+	oop *base, *sp, *fp, *lits;
+	uint8_t *ip;
+	oop sel = 0, meth = 0, res = 0;
+	int nargs = 0;
+	intptr_t h;
+	baton_vm *core = vm->core;
+	const oop nil = vm->nil, tru = vm->true_, fls = vm->false_;
+
+#define LOAD()                                                                 \
+	do {                                                                   \
+		proc = vm->active;                                             \
+		base = proc->stack;                                            \
+		sp = proc->sp;                                                 \
+		fp = proc->fp;                                                 \
+		ip = proc->ip;                                                 \
+		lits = LITS_OF(fp[FH_METHOD]);                                 \
+	} while (0)
+#define SAVE()                                                                 \
+	do {                                                                   \
+		proc->sp = sp;                                                 \
+		proc->fp = fp;                                                 \
+		proc->ip = ip;                                                 \
+	} while (0)
+#ifdef ST_COUNT_BYTECODES
+#define NEXT() do { vm->bytecodes++; goto *labels[*ip++]; } while (0)
+#else
+#define NEXT() goto *labels[*ip++]
+#endif
+#define PUSH(x) (*++sp = (x))
+#define U16() (ip += 2, (unsigned)ip[-2] | (unsigned)ip[-1] << 8)
+#define ENSURE_STACK(n)                                                        \
+	do {                                                                   \
+		if (st_unlikely(sp + (n) + STACK_SLACK >= base + proc->cap)) { \
+			size_t spi_ = (size_t)(sp - base), fpi_ = (size_t)(fp - base); \
+			if (!sched_grow_stack(vm, proc, spi_ + (size_t)(n) + STACK_SLACK)) \
+				goto stack_overflow;                           \
+			base = proc->stack;                                    \
+			sp = base + spi_;                                      \
+			fp = base + fpi_;                                      \
+		}                                                              \
+	} while (0)
+
+	if (!vm->active) {
+		proc = sched_pick(vm);
+		if (!proc)
+			return INTERP_IDLE;
+		vm->active = proc;
+		proc->state = PS_RUNNING;
+	}
+	LOAD();
+	NEXT();
+
+L_PUSH_SELF:
+	PUSH(fp[FH_RECV]);
+	NEXT();
+L_PUSH_NIL:
+	PUSH(nil);
+	NEXT();
+L_PUSH_TRUE:
+	PUSH(tru);
+	NEXT();
+L_PUSH_FALSE:
+	PUSH(fls);
+	NEXT();
+L_PUSH_INT:
+	PUSH(obj_from_int((int8_t)*ip++));
+	NEXT();
+L_PUSH_LOCAL:
+	PUSH(fp[(int8_t)*ip++]);
+	NEXT();
+L_PUSH_LOCAL2:
+	sp[1] = fp[(int8_t)ip[0]];
+	sp[2] = fp[(int8_t)ip[1]];
+	sp += 2;
+	ip += 2;
+	NEXT();
+L_STORE_LOCAL:
+	fp[(int8_t)*ip++] = *sp;
+	NEXT();
+L_POP_LOCAL:
+	fp[(int8_t)*ip++] = *sp--;
+	NEXT();
+L_PUSH_IVAR:
+	PUSH(obj_body(fp[FH_RECV])[*ip++]);
+	NEXT();
+L_STORE_IVAR:
+	gc_store(&vm->gc, fp[FH_RECV], *ip++, *sp);
+	NEXT();
+L_POP_IVAR:
+	gc_store(&vm->gc, fp[FH_RECV], *ip++, *sp);
+	sp--;
+	NEXT();
+L_PUSH_LIT:
+	PUSH(lits[U16()]);
+	NEXT();
+L_PUSH_GLOBAL:
+	PUSH(obj_body(lits[U16()])[ASSOC_VALUE]);
+	NEXT();
+L_STORE_GLOBAL:
+	gc_store(&vm->gc, lits[U16()], ASSOC_VALUE, *sp);
+	NEXT();
+L_POP_GLOBAL:
+	gc_store(&vm->gc, lits[U16()], ASSOC_VALUE, *sp);
+	sp--;
+	NEXT();
+L_PUSH_OUTER: {
+	oop e = fp[FH_ENV];
+	for (int d = *ip++; d > 0; d--)
+		e = obj_body(e)[ENV_OUTER];
+	PUSH(obj_body(e)[*ip++]);
+	NEXT();
+}
+L_STORE_OUTER:
+L_POP_OUTER: {
+	int pop = ip[-1] == OP_POP_OUTER;
+	oop e = fp[FH_ENV];
+	for (int d = *ip++; d > 0; d--)
+		e = obj_body(e)[ENV_OUTER];
+	gc_store(&vm->gc, e, *ip++, *sp);
+	sp -= pop;
+	NEXT();
+}
+L_POP:
+	sp--;
+	NEXT();
+L_DUP:
+	sp[1] = sp[0];
+	sp++;
+	NEXT();
+
+/* ---- sends ---------------------------------------------------------------- */
+
+L_SEND:
+	if (st_unlikely(baton_interrupted(core))) {
+		ip--;
+		goto interrupt;
+	}
+	sel = lits[ip[0] | ip[1] << 8];
+	nargs = ip[2];
+	ip += 3;
+send: {
+	oop rcv = sp[-nargs];
+	uint32_t ci = st_cls_index(rcv);
+	meth = lookup(vm, ci, sel);
+	if (st_unlikely(!meth))
+		goto dnu;
+	goto activate;
+}
+L_SUPER: {
+	if (st_unlikely(baton_interrupted(core))) {
+		ip--;
+		goto interrupt;
+	}
+	sel = lits[ip[0] | ip[1] << 8];
+	nargs = ip[2];
+	ip += 3;
+	oop mc = obj_body(fp[FH_METHOD])[CM_CLASS];
+	oop sup = st_slot(mc, CLS_SUPER);
+	if (sup == nil)
+		goto dnu;
+	meth = lookup(vm, st_class_index(sup), sel);
+	if (!meth)
+		goto dnu;
+	goto activate;
+}
+
+activate: /* meth, nargs; receiver and arguments on the stack */
+	h = HDR_OF(meth);
+	if (st_unlikely(CMH_PRIM(h))) {
+		int pn = (int)CMH_PRIM(h);
+		if (pn >= PRIM_GENERIC) {
+			prim_fn fn = generic_prim(pn);
+			SAVE();
+			int r = fn ? fn(vm, sp - nargs, nargs) : PRIM_FAIL;
+			if (st_likely(r == PRIM_OK)) {
+				sp -= nargs;
+				NEXT();
+			}
+			if (r == PRIM_SWITCH) {
+				if (vm->active == proc) {
+					sp -= nargs;
+					SAVE();
+				}
+				goto reschedule;
+			}
+			if (r == PRIM_OOM) {
+				sp -= nargs;
+				sp[0] = proc->self;
+				sel = vm->syms[SY_OOM];
+				nargs = 0;
+				goto send;
+			}
+			if (r == PRIM_QUIT) {
+				SAVE();
+				return INTERP_QUIT;
+			}
+			/* failed: a callout may have switched threads; reload */
+			LOAD();
+		} else {
+			switch (pn) {
+			case PRIM_blockValue:
+				if (obj_is_ptr(sp[-nargs]) && obj_cls(sp[-nargs]) == CI_BLOCK &&
+				    CMH_NARGS(HDR_OF(obj_body(sp[-nargs])[BC_CODE])) == nargs)
+					goto block_activate;
+				break;
+			case PRIM_blockValueArgs: {
+				oop blk = sp[-1], arr = sp[0];
+				if (obj_is_ptr(blk) && obj_cls(blk) == CI_BLOCK && obj_is_ptr(arr) &&
+				    obj_cls(arr) == CI_ARRAY &&
+				    CMH_NARGS(HDR_OF(obj_body(blk)[BC_CODE])) == (intptr_t)obj_slots(arr)) {
+					int n = (int)obj_slots(arr);
+					ENSURE_STACK(n);
+					arr = *sp--;
+					for (int i = 0; i < n; i++)
+						PUSH(obj_body(arr)[i]);
+					nargs = n;
+					goto block_activate;
+				}
+				break;
+			}
+			case PRIM_perform: {
+				oop s = sp[-nargs + 1];
+				if (obj_is_ptr(s) && obj_cls(s) == CI_SYMBOL &&
+				    sel_nargs(s) == nargs - 1) {
+					/* drop the selector: shift the arguments down */
+					oop *a = sp - nargs + 1;
+					for (int i = 0; i < nargs - 1; i++)
+						a[i] = a[i + 1];
+					sp--;
+					nargs--;
+					sel = s;
+					goto send;
+				}
+				break;
+			}
+			case PRIM_performArgs: {
+				oop s = sp[-1], arr = sp[0];
+				if (obj_is_ptr(s) && obj_cls(s) == CI_SYMBOL && obj_is_ptr(arr) &&
+				    obj_cls(arr) == CI_ARRAY && sel_nargs(s) == (int)obj_slots(arr)) {
+					int n = (int)obj_slots(arr);
+					ENSURE_STACK(n);
+					arr = sp[0];
+					s = sp[-1];
+					sp -= 2;
+					for (int i = 0; i < n; i++)
+						PUSH(obj_body(arr)[i]);
+					nargs = n;
+					sel = s;
+					goto send;
+				}
+				break;
+			}
+			case PRIM_returnFrom: {
+				/* Process>>primReturnFrom: frameIndex value: v */
+				oop fi = sp[-1];
+				if (obj_is_int(fi) && obj_int(fi) > 0 && base + obj_int(fi) <= sp) {
+					res = sp[0];
+					fp = base + obj_int(fi);
+					goto do_return;
+				}
+				break;
+			}
+			case PRIM_restartFrame: {
+				/* Process>>primRestartFrame: frameIndex */
+				oop fi = sp[0];
+				if (obj_is_int(fi) && obj_int(fi) > 0 && base + obj_int(fi) <= sp) {
+					fp = base + obj_int(fi);
+					oop m = fp[FH_METHOD];
+					intptr_t mh = HDR_OF(m);
+					fp[FH_FLAGS] = obj_from_int(FLAGS(fp) & ~((intptr_t)(FF_DONE | FF_DISABLED) << 8));
+					if (fp[FH_CLOSURE] == nil)
+						fp[FH_ENV] = nil;
+					else
+						fp[FH_ENV] = obj_body(fp[FH_CLOSURE])[BC_OUTER];
+					sp = fp + FH_SIZE - 1;
+					for (int i = 0; i < (int)CMH_NTEMPS(mh); i++)
+						PUSH(nil);
+					ip = BYTES_OF(m);
+					lits = LITS_OF(m);
+					NEXT();
+				}
+				break;
+			}
+			case PRIM_methodValueWithReceiver: {
+				/* CompiledMethod>>valueWithReceiver: r withArguments: array */
+				oop m = sp[-2], arr = sp[0];
+				if (obj_is_ptr(arr) && obj_cls(arr) == CI_ARRAY &&
+				    CMH_NARGS(HDR_OF(m)) == (intptr_t)obj_slots(arr)) {
+					int n = (int)obj_slots(arr);
+					ENSURE_STACK(n);
+					arr = sp[0];
+					m = sp[-2];
+					sp[-2] = sp[-1]; /* receiver */
+					sp -= 2;
+					for (int i = 0; i < n; i++)
+						PUSH(obj_body(arr)[i]);
+					nargs = n;
+					meth = m;
+					h = HDR_OF(meth);
+					goto frame;
+				}
+				break;
+			}
+			case PRIM_blockNumArgs:
+				sp[0] = obj_from_int(CMH_NARGS(HDR_OF(obj_body(sp[0])[BC_CODE])));
+				NEXT();
+			default:
+				break; /* markHandler & co: activate and mark below */
+			}
+		}
+	}
+frame: {
+	oop *nfp = sp + 1;
+	int nt = (int)CMH_NTEMPS(h);
+	if (st_unlikely(nfp + FH_SIZE + nt + CMH_STACK(h) + STACK_SLACK >= base + proc->cap)) {
+		ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
+		nfp = sp + 1;
+	}
+	nfp[FH_METHOD] = meth;
+	nfp[FH_RECV] = sp[-nargs];
+	nfp[FH_CALLER_FP] = obj_from_int(fp - base);
+	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
+	nfp[FH_CLOSURE] = nil;
+	nfp[FH_ENV] = nil;
+	intptr_t marks = 0;
+	if (st_unlikely(CMH_PRIM(h))) {
+		int pn = (int)CMH_PRIM(h);
+		marks = pn == PRIM_markHandler ? FF_HANDLER
+			: pn == PRIM_markEnsure ? FF_ENSURE
+			: pn == PRIM_markCurtail ? FF_CURTAIL : 0;
+	}
+	nfp[FH_FLAGS] = obj_from_int(nargs | marks << 8);
+	sp = nfp + FH_SIZE - 1;
+	for (int i = 0; i < nt; i++)
+		*++sp = nil;
+	fp = nfp;
+	ip = BYTES_OF(meth);
+	lits = LITS_OF(meth);
+	NEXT();
+}
+
+block_activate: { /* closure at sp[-nargs], argument count checked */
+	oop blk = sp[-nargs];
+	meth = obj_body(blk)[BC_CODE];
+	h = HDR_OF(meth);
+	oop *nfp = sp + 1;
+	int nt = (int)CMH_NTEMPS(h);
+	if (st_unlikely(nfp + FH_SIZE + nt + CMH_STACK(h) + STACK_SLACK >= base + proc->cap)) {
+		ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
+		nfp = sp + 1;
+		blk = sp[-nargs];
+	}
+	nfp[FH_METHOD] = meth;
+	nfp[FH_RECV] = obj_body(blk)[BC_RECEIVER];
+	nfp[FH_CALLER_FP] = obj_from_int(fp - base);
+	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
+	nfp[FH_CLOSURE] = blk;
+	nfp[FH_ENV] = obj_body(blk)[BC_OUTER];
+	nfp[FH_FLAGS] = obj_from_int(nargs);
+	sp = nfp + FH_SIZE - 1;
+	for (int i = 0; i < nt; i++)
+		*++sp = nil;
+	fp = nfp;
+	ip = BYTES_OF(meth);
+	lits = LITS_OF(meth);
+	NEXT();
+}
+
+dnu: { /* sel, nargs: no method; send doesNotUnderstand: aMessage */
+	SAVE();
+	oop msg = st_alloc(vm, CI_MESSAGE, OBJ_FMT_PTRS, MSG_SIZE, 0);
+	if (!msg)
+		goto out_of_memory;
+	ST_ROOT(vm, msg);
+	oop args = st_new_array(vm, (size_t)nargs);
+	ST_UNROOT(vm, 1);
+	if (!args)
+		goto out_of_memory;
+	for (int i = 0; i < nargs; i++)
+		obj_body(args)[i] = sp[-nargs + 1 + i];
+	st_put(vm, msg, MSG_SELECTOR, sel);
+	st_put(vm, msg, MSG_ARGS, args);
+	sp -= nargs;
+	PUSH(msg);
+	nargs = 1;
+	meth = lookup(vm, st_cls_index(sp[-1]), vm->syms[SY_DNU]);
+	if (!meth) {
+		st_out_flush(vm);
+		fprintf(stderr, "baton: doesNotUnderstand: is not understood\n");
+		exit(70);
+	}
+	goto activate;
+}
+
+/* ---- special sends: SmallInteger and Array fast paths ------------------ */
+
+#define SPECIAL(ss, n)                                                         \
+	do {                                                                   \
+		sel = vm->special_sels[ss];                                    \
+		nargs = (n);                                                   \
+		goto send;                                                     \
+	} while (0)
+#define BOTH_INT() (obj_is_int(sp[-1]) & obj_is_int(sp[0]))
+
+L_ADD: {
+	intptr_t r;
+	if (BOTH_INT() && !__builtin_add_overflow((intptr_t)sp[-1], (intptr_t)sp[0] - 1, &r)) {
+		*--sp = (oop)r;
+		NEXT();
+	}
+	SPECIAL(SS_PLUS, 1);
+}
+L_SUB: {
+	intptr_t r;
+	if (BOTH_INT() && !__builtin_sub_overflow((intptr_t)sp[-1], (intptr_t)sp[0] - 1, &r)) {
+		*--sp = (oop)r;
+		NEXT();
+	}
+	SPECIAL(SS_MINUS, 1);
+}
+L_MUL: {
+	intptr_t r;
+	if (BOTH_INT() && !__builtin_mul_overflow(obj_int(sp[-1]), (intptr_t)sp[0] - 1, &r)) {
+		*--sp = (oop)(r | 1);
+		NEXT();
+	}
+	SPECIAL(SS_TIMES, 1);
+}
+/* A comparison followed by a conditional jump jumps at once: no Boolean
+ * is pushed and popped (loops and ifTrue: are compiled this way). */
+#define CMP(label, op, ss)                                                     \
+	label:                                                                 \
+	if (BOTH_INT()) {                                                      \
+		int c_ = (intptr_t)sp[-1] op(intptr_t) sp[0];                  \
+		sp -= 2;                                                       \
+		if (*ip == OP_JUMP_FALSE) {                                    \
+			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
+			ip += 3;                                               \
+			if (!c_)                                               \
+				ip += d_;                                      \
+			NEXT();                                                \
+		}                                                              \
+		if (*ip == OP_JUMP_TRUE) {                                     \
+			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
+			ip += 3;                                               \
+			if (c_)                                                \
+				ip += d_;                                      \
+			NEXT();                                                \
+		}                                                              \
+		*++sp = c_ ? tru : fls;                                        \
+		NEXT();                                                        \
+	}                                                                      \
+	SPECIAL(ss, 1);
+	CMP(L_LT, <, SS_LT)
+	CMP(L_GT, >, SS_GT)
+	CMP(L_LE, <=, SS_LE)
+	CMP(L_GE, >=, SS_GE)
+	CMP(L_EQ, ==, SS_EQ)
+	CMP(L_NE, !=, SS_NE)
+/* Arithmetic and comparison with a small literal: the literal is the
+ * operand byte; the slow path pushes it and sends. */
+L_ADD_INT: {
+	intptr_t r;
+	if (obj_is_int(*sp) && !__builtin_add_overflow((intptr_t)*sp, (intptr_t)(int8_t)*ip * 2, &r)) {
+		*sp = (oop)r;
+		ip++;
+		NEXT();
+	}
+	*++sp = obj_from_int((int8_t)*ip++);
+	SPECIAL(SS_PLUS, 1);
+}
+L_SUB_INT: {
+	intptr_t r;
+	if (obj_is_int(*sp) && !__builtin_sub_overflow((intptr_t)*sp, (intptr_t)(int8_t)*ip * 2, &r)) {
+		*sp = (oop)r;
+		ip++;
+		NEXT();
+	}
+	*++sp = obj_from_int((int8_t)*ip++);
+	SPECIAL(SS_MINUS, 1);
+}
+#define CMP_INT(label, op, ss)                                                 \
+	label:                                                                 \
+	if (obj_is_int(*sp)) {                                                 \
+		int c_ = obj_int(*sp) op(int8_t) * ip;                         \
+		ip++;                                                          \
+		sp--;                                                          \
+		if (*ip == OP_JUMP_FALSE) {                                    \
+			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
+			ip += 3;                                               \
+			if (!c_)                                               \
+				ip += d_;                                      \
+			NEXT();                                                \
+		}                                                              \
+		if (*ip == OP_JUMP_TRUE) {                                     \
+			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
+			ip += 3;                                               \
+			if (c_)                                                \
+				ip += d_;                                      \
+			NEXT();                                                \
+		}                                                              \
+		*++sp = c_ ? tru : fls;                                        \
+		NEXT();                                                        \
+	}                                                                      \
+	*++sp = obj_from_int((int8_t)*ip++);                                   \
+	SPECIAL(ss, 1);
+	CMP_INT(L_LT_INT, <, SS_LT)
+	CMP_INT(L_GT_INT, >, SS_GT)
+	CMP_INT(L_LE_INT, <=, SS_LE)
+	CMP_INT(L_GE_INT, >=, SS_GE)
+	CMP_INT(L_EQ_INT, ==, SS_EQ)
+L_DIV:
+	if (BOTH_INT() && sp[0] != obj_from_int(0) && obj_int(sp[-1]) % obj_int(sp[0]) == 0 &&
+	    sp[0] != obj_from_int(-1)) {
+		sp[-1] = obj_from_int(obj_int(sp[-1]) / obj_int(sp[0]));
+		sp--;
+		NEXT();
+	}
+	SPECIAL(SS_DIVIDE, 1);
+L_MOD:
+	if (BOTH_INT() && (intptr_t)sp[0] > 1) {
+		intptr_t a = obj_int(sp[-1]), b = obj_int(sp[0]), m = a % b;
+		if (m < 0)
+			m += b;
+		*--sp = obj_from_int(m);
+		NEXT();
+	}
+	SPECIAL(SS_MOD, 1);
+L_IDIV:
+	if (BOTH_INT() && (intptr_t)sp[0] > 1) {
+		intptr_t a = obj_int(sp[-1]), b = obj_int(sp[0]), q = a / b;
+		if ((a % b != 0) && (a < 0))
+			q--;
+		*--sp = obj_from_int(q);
+		NEXT();
+	}
+	SPECIAL(SS_IDIV, 1);
+L_BITAND:
+	if (BOTH_INT()) {
+		sp[-1] &= sp[0];
+		sp--;
+		NEXT();
+	}
+	SPECIAL(SS_BITAND, 1);
+L_BITOR:
+	if (BOTH_INT()) {
+		sp[-1] |= sp[0];
+		sp--;
+		NEXT();
+	}
+	SPECIAL(SS_BITOR, 1);
+L_BITSHIFT:
+	if (BOTH_INT()) {
+		intptr_t a = obj_int(sp[-1]), s = obj_int(sp[0]);
+		if (s <= 0) {
+			*--sp = obj_from_int(s > -64 ? a >> -s : (a < 0 ? -1 : 0));
+			NEXT();
+		}
+		if (s < 62) {
+			intptr_t r = (intptr_t)((uintptr_t)a << s);
+			if ((r >> s) == a && obj_int_fits(r)) {
+				*--sp = obj_from_int(r);
+				NEXT();
+			}
+		}
+	}
+	SPECIAL(SS_BITSHIFT, 1);
+L_AT: {
+	oop r = sp[-1], i = sp[0];
+	if (obj_is_ptr(r) && obj_is_int(i)) {
+		uint32_t c = obj_cls(r);
+		intptr_t k = obj_int(i) - 1;
+		if (c == CI_ARRAY && (uintptr_t)k < obj_slots(r)) {
+			*--sp = obj_body(r)[k];
+			NEXT();
+		}
+		if (c == CI_STRING && (uintptr_t)k < obj_byte_size(r)) {
+			*--sp = vm->chars[obj_bytes(r)[k]];
+			NEXT();
+		}
+		if (c == CI_BYTEARRAY && (uintptr_t)k < obj_byte_size(r)) {
+			*--sp = obj_from_int(obj_bytes(r)[k]);
+			NEXT();
+		}
+	}
+	SPECIAL(SS_AT, 1);
+}
+L_ATPUT: {
+	oop r = sp[-2], i = sp[-1], v = sp[0];
+	if (obj_is_ptr(r) && obj_is_int(i)) {
+		uint32_t c = obj_cls(r);
+		intptr_t k = obj_int(i) - 1;
+		if (c == CI_ARRAY && (uintptr_t)k < obj_slots(r)) {
+			gc_store(&vm->gc, r, (size_t)k, v);
+			if (*ip == OP_POP) {
+				/* at:put: as a statement: skip the POP */
+				sp -= 3;
+				ip++;
+				NEXT();
+			}
+			sp -= 2;
+			*sp = v;
+			NEXT();
+		}
+		if (c == CI_BYTEARRAY && (uintptr_t)k < obj_byte_size(r) && obj_is_int(v) &&
+		    (uintptr_t)obj_int(v) < 256) {
+			obj_bytes(r)[k] = (uint8_t)obj_int(v);
+			sp -= 2;
+			*sp = v;
+			NEXT();
+		}
+	}
+	SPECIAL(SS_ATPUT, 2);
+}
+L_SIZE: {
+	oop r = sp[0];
+	if (obj_is_ptr(r)) {
+		uint32_t c = obj_cls(r);
+		if (c == CI_ARRAY) {
+			*sp = obj_from_int((intptr_t)obj_slots(r));
+			NEXT();
+		}
+		if (c == CI_STRING || c == CI_SYMBOL || c == CI_BYTEARRAY) {
+			*sp = obj_from_int((intptr_t)obj_byte_size(r));
+			NEXT();
+		}
+	}
+	SPECIAL(SS_SIZE, 0);
+}
+L_VALUE:
+	if (obj_is_ptr(sp[0]) && obj_cls(sp[0]) == CI_BLOCK &&
+	    CMH_NARGS(HDR_OF(obj_body(sp[0])[BC_CODE])) == 0) {
+		nargs = 0;
+		goto block_activate;
+	}
+	SPECIAL(SS_VALUE, 0);
+L_VALUE1:
+	if (obj_is_ptr(sp[-1]) && obj_cls(sp[-1]) == CI_BLOCK &&
+	    CMH_NARGS(HDR_OF(obj_body(sp[-1])[BC_CODE])) == 1) {
+		nargs = 1;
+		goto block_activate;
+	}
+	SPECIAL(SS_VALUE1, 1);
+L_ISNIL:
+	*sp = *sp == nil ? tru : fls;
+	NEXT();
+L_NOTNIL:
+	*sp = *sp != nil ? tru : fls;
+	NEXT();
+L_CLASS:
+	*sp = st_class_of(vm, *sp);
+	NEXT();
+L_IDENT:
+	sp[-1] = sp[-1] == sp[0] ? tru : fls;
+	sp--;
+	NEXT();
+
+/* ---- jumps --------------------------------------------------------------- */
+
+L_JUMP: {
+	int16_t d = (int16_t)(ip[0] | ip[1] << 8);
+	if (d < 0 && st_unlikely(baton_interrupted(core))) {
+		ip--;
+		goto interrupt;
+	}
+	ip += 2 + d;
+	NEXT();
+}
+L_JUMP_TRUE: {
+	int16_t d = (int16_t)(ip[0] | ip[1] << 8);
+	oop v = *sp--;
+	ip += 2;
+	if (v == tru)
+		ip += d;
+	else if (v != fls)
+		goto not_boolean;
+	NEXT();
+}
+L_JUMP_FALSE: {
+	int16_t d = (int16_t)(ip[0] | ip[1] << 8);
+	oop v = *sp--;
+	ip += 2;
+	if (v == fls)
+		ip += d;
+	else if (v != tru)
+		goto not_boolean;
+	NEXT();
+}
+not_boolean:
+	/* the value is still in the slot above sp: send it mustBeBoolean */
+	sp++;
+	sel = vm->syms[SY_MUSTBEBOOL];
+	nargs = 0;
+	goto send;
+
+/* ---- returns ---------------------------------------------------------------- */
+
+L_RETURN:
+	res = *sp;
+	goto do_return;
+L_RETURN_SELF:
+	res = fp[FH_RECV];
+	goto do_return;
+do_return: { /* res; fp is the frame returning */
+	intptr_t fl = FLAGS(fp);
+	if (st_unlikely(fl & (FF_BASE << 8))) {
+		/* the process's first frame: it is finished */
+		SAVE();
+		sched_kill(vm, proc);
+		goto reschedule;
+	}
+	oop *cfp = base + obj_int(fp[FH_CALLER_FP]);
+	ip = (uint8_t *)obj_int(fp[FH_CALLER_IP]);
+	sp = fp - (fl & 0xff) - 1;
+	*sp = res;
+	fp = cfp;
+	lits = LITS_OF(fp[FH_METHOD]);
+	NEXT();
+}
+L_NLR: {
+	res = *sp;
+	oop env = obj_body(fp[FH_CLOSURE])[BC_OUTER];
+	while (obj_body(env)[ENV_OUTER] != nil)
+		env = obj_body(env)[ENV_OUTER];
+	int unwind = 0;
+	oop *f = fp;
+	while (f && !(f[FH_CLOSURE] == nil && f[FH_ENV] == env)) {
+		intptr_t mk = MARKS(f);
+		if ((mk & (FF_ENSURE | FF_CURTAIL)) && !(mk & FF_DONE))
+			unwind = 1;
+		f = interp_frame_caller(proc, f);
+	}
+	if (!f) {
+		/* home method already returned: closure cannotReturn: value */
+		sp++;
+		sp[0] = res;
+		sp[-1] = fp[FH_CLOSURE];
+		sel = vm->syms[SY_CANNOTRETURN];
+		nargs = 1;
+		goto send;
+	}
+	if (unwind) {
+		/* ensure blocks to run: let Smalltalk do it (Process>>unwindTo:value:) */
+		ENSURE_STACK(3);
+		PUSH(proc->self);
+		PUSH(obj_from_int(f - base));
+		PUSH(res);
+		sel = vm->syms[SY_UNWIND];
+		nargs = 2;
+		goto send;
+	}
+	fp = f;
+	goto do_return;
+}
+
+/* ---- closures, environments, misc --------------------------------------- */
+
+L_CLOSURE: {
+	unsigned li = U16();
+	SAVE();
+	oop c = st_alloc(vm, CI_BLOCK, OBJ_FMT_PTRS, BC_SIZE, 0);
+	if (!c)
+		goto out_of_memory;
+	obj_body(c)[BC_CODE] = lits[li];
+	obj_body(c)[BC_RECEIVER] = fp[FH_RECV];
+	obj_body(c)[BC_OUTER] = fp[FH_ENV];
+	gc_wb_bulk(&vm->gc, c);
+	PUSH(c);
+	NEXT();
+}
+L_MAKE_ENV: {
+	unsigned n = *ip++;
+	SAVE();
+	oop e = st_alloc(vm, CI_ARRAY, OBJ_FMT_IPTRS, n, 0);
+	if (!e)
+		goto out_of_memory;
+	obj_body(e)[ENV_OUTER] = fp[FH_ENV];
+	gc_wb_bulk(&vm->gc, e);
+	fp[FH_ENV] = e;
+	NEXT();
+}
+L_ARRAY: {
+	unsigned n = U16();
+	SAVE();
+	oop a = st_new_array(vm, n);
+	if (!a)
+		goto out_of_memory;
+	for (unsigned i = 0; i < n; i++)
+		obj_body(a)[i] = sp[-(int)n + 1 + (int)i];
+	gc_wb_bulk(&vm->gc, a);
+	sp -= n;
+	PUSH(a);
+	NEXT();
+}
+L_DECL: {
+	unsigned li = U16();
+	SAVE();
+	comp_install_decl(vm, lits[li]);
+	NEXT();
+}
+L_PUSH_CONTEXT:
+	PUSH(obj_from_int(fp - base));
+	NEXT();
+
+/* ---- process switches ------------------------------------------------------ */
+
+interrupt: /* ip points at the polling instruction: it runs again */
+	SAVE();
+	if (baton_checkpoint(core, t, proc->prio)) {
+		proc->state = PS_RUNNABLE;
+		sched_ready(vm, proc, 1);
+		vm->active = NULL;
+		return INTERP_YIELD;
+	}
+	if (vm->quit)
+		return INTERP_QUIT;
+	/* timers may have readied better processes */
+	if (sched_best(vm) > proc->prio) {
+		sched_ready(vm, proc, 1);
+		vm->active = NULL;
+		goto switch_best;
+	}
+	NEXT();
+
+reschedule: /* the active process's registers are saved */
+	if (vm->quit)
+		return INTERP_QUIT;
+	if (vm->active && vm->active != proc) {
+		/* a primitive installed another process (resume at once) */
+		proc = vm->active;
+		LOAD();
+		NEXT();
+	}
+	if (vm->active && proc->state == PS_RUNNING) {
+		if (sched_best(vm) <= proc->prio) {
+			LOAD();
+			NEXT();
+		}
+		sched_ready(vm, proc, 1);
+	}
+	vm->active = NULL;
+switch_best: {
+	struct st_proc *next = sched_pick(vm);
+	if (!next) {
+		vm->active = NULL;
+		return INTERP_IDLE;
+	}
+	if (baton_top_waiter(core) >= next->prio) {
+		next->state = PS_RUNNABLE;
+		sched_ready(vm, next, 1);
+		vm->active = NULL;
+		return INTERP_YIELD;
+	}
+	vm->switches++;
+	next->state = PS_RUNNING;
+	vm->active = next;
+	LOAD();
+	NEXT();
+}
+
+/* ---- errors the interpreter raises ------------------------------------------ */
+
+out_of_memory:
+	/* registers saved; the receiver slot gets the process to signal on */
+	LOAD();
+	ENSURE_STACK(1);
+	PUSH(proc->self);
+	sel = vm->syms[SY_OOM];
+	nargs = 0;
+	goto send;
+
+stack_overflow:
+	if (proc->ovf) {
+		st_out_flush(vm);
+		fputs("Error: stack overflow (process terminated)\n", stderr);
+		if (proc->is_main)
+			vm->main_failed = 1;
+		SAVE();
+		sched_kill(vm, proc);
+		goto reschedule;
+	}
+	/* beyond the soft limit: signal once, on the reserve */
+	proc->ovf = 1;
+	if (!sched_grow_stack(vm, proc, (size_t)(sp - base) + 4096)) {
+		SAVE();
+		sched_kill(vm, proc);
+		goto reschedule;
+	}
+	{
+		size_t spi_ = (size_t)(sp - base), fpi_ = (size_t)(fp - base);
+		base = proc->stack;
+		sp = base + spi_;
+		fp = base + fpi_;
+	}
+	PUSH(proc->self);
+	sel = vm->syms[SY_STACKOVF];
+	nargs = 0;
+	goto send;
+#undef LOAD
+#undef SAVE
+#undef NEXT
+#undef PUSH
+}

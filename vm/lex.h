@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/lex.h: the Smalltalk scanner (GNU Smalltalk bracket syntax).
+ * Owns tokenisation and source positions; knows nothing of objects.
+ * See Documentation/vm/compiler.md.
+ */
+#ifndef BATON_VM_LEX_H
+#define BATON_VM_LEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tok {
+	T_EOF,
+	T_IDENT,    /* foo */
+	T_KEYWORD,  /* foo: */
+	T_BINARY,   /* + - , <= ... also | < > when used as operators */
+	T_INT,      /* fits int64: [ival]; else [text] holds digits (bignum) */
+	T_BIGINT,   /* integer literal too big: text/len, radix in [ival] */
+	T_FLOAT,    /* [fval] */
+	T_CHAR,     /* $a: [ival] */
+	T_STRING,   /* 'x': [str]/[slen] unescaped */
+	T_SYMBOL,   /* #foo #foo:bar: #+ #'x': [str]/[slen] */
+	T_HASHPAREN,   /* #( */
+	T_HASHBRACKET, /* #[ */
+	T_HASHBRACE,   /* #{ */
+	T_LPAREN, T_RPAREN, T_LBRACKET, T_RBRACKET, T_LBRACE, T_RBRACE,
+	T_PERIOD, T_SEMI, T_CARET, T_ASSIGN, T_COLON, T_BANG,
+	T_ERROR
+};
+
+struct token {
+	enum tok t;
+	const char *text; /* start in the source */
+	size_t len;
+	int line, col;
+	int64_t ival;
+	double fval;
+	char *str;        /* unescaped string/symbol body (arena) */
+	size_t slen;
+	int space_before; /* whitespace or comment precedes it */
+};
+
+struct lexer {
+	const char *file;
+	const char *src, *p, *end;
+	int line;
+	const char *line_start;
+	struct token tok;    /* current */
+	struct arena *arena;
+	char err[256];       /* first error: "FILE:L:C: msg" */
+	int has_err;
+};
+
+/* A cursor snapshot for backtracking (top-level item detection). */
+struct lex_mark {
+	const char *p, *line_start;
+	int line;
+	struct token tok;
+};
+
+void lex_init(struct lexer *lx, const char *file, const char *src, size_t n,
+	      struct arena *a);
+void lex_next(struct lexer *lx);
+void lex_mark(struct lexer *lx, struct lex_mark *m);
+void lex_reset(struct lexer *lx, const struct lex_mark *m);
+/* Records the first error at [line]:[col]; later ones are ignored. */
+void lex_error_at(struct lexer *lx, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The character right after the current token (0 at the end). */
+int lex_peek_char(struct lexer *lx);
+
+/* A bump allocator for the front end; freed all at once. */
+struct arena {
+	struct arena_blk *blk;
+};
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strdup(struct arena *a, const char *s, size_t n);
+void arena_free(struct arena *a);
+
+#endif /* BATON_VM_LEX_H */

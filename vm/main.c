@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/main.c: the baton executable: command line, VM start-up on the
+ * ownership core, the main program as a process, the exit status.
+ * Owns nothing but the process's argv and exit code.
+ * See Documentation/vm/scheduler.md (and baton --help).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vm/comp.h"
+#include "vm/interp.h"
+#include "vm/sched.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: baton [OPTIONS] [FILE.st [ARGS...]]\n"
+	      "       baton [OPTIONS] -e 'STATEMENTS' [ARGS...]\n"
+	      "  FILE.st             run the file (- reads standard input)\n"
+	      "  -e STATEMENTS       run the statements\n"
+	      "  (none, on a tty)    read-eval-print loop\n"
+	      "  --heartbeat-hz N    heartbeat frequency (default 1000)\n"
+	      "  --max-threads N     VM threads at most (default 64)\n"
+	      "  --heap-max SIZE     heap limit, with k/m/g suffix (default: none)\n"
+	      "  --stats             print VM counters on stderr at exit\n"
+	      "  -h, --help          this text\n"
+	      "Environment: BATON_GC_STRESS=N scavenges at every Nth allocation.\n",
+	      f);
+}
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *e;
+	errno = 0;
+	unsigned long long v = strtoull(s, &e, 10);
+	if (errno || e == s)
+		return 0;
+	switch (*e) {
+	case 'k': case 'K': v <<= 10; e++; break;
+	case 'm': case 'M': v <<= 20; e++; break;
+	case 'g': case 'G': v <<= 30; e++; break;
+	default: break;
+	}
+	if (*e == 'b' || *e == 'B')
+		e++;
+	if (*e)
+		return 0;
+	*out = (size_t)v;
+	return 1;
+}
+
+static char *read_all(FILE *f, size_t *n)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	for (;;) {
+		size_t r = fread(buf + len, 1, cap - len, f);
+		len += r;
+		if (r == 0)
+			break;
+		if (len == cap) {
+			cap *= 2;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+		}
+	}
+	*n = len;
+	return buf;
+}
+
+static void print_stats(struct st_vm *vm)
+{
+	struct gc_stats g;
+	struct baton_stats b;
+	gc_get_stats(vm, &g);
+	baton_get_stats(vm->core, &b);
+	uint64_t el = baton_now_ns() - vm->start_ns;
+	fprintf(stderr,
+		"baton stats:\n"
+		"  elapsed_ms          %llu\n"
+		"  gc.scavenges        %llu\n"
+		"  gc.full_gcs         %llu\n"
+		"  gc.allocated_bytes  %llu\n"
+		"  gc.tenured_bytes    %llu\n"
+		"  gc.scavenge_max_us  %llu\n"
+		"  gc.scavenge_p99_us  %llu\n"
+		"  gc.pins             %llu\n"
+		"  proc.created        %llu\n"
+		"  proc.switches       %llu\n"
+		"  own.disowns         %llu\n"
+		"  own.owns_fast       %llu\n"
+		"  own.owns_slow       %llu\n"
+		"  own.handoffs        %llu\n"
+		"  own.blocked         %llu\n"
+		"  own.activations     %llu\n"
+		"  own.preemptions     %llu\n"
+		"  own.threads_peak    %u\n"
+		"  hb.backend          %s\n",
+		(unsigned long long)(el / 1000000), (unsigned long long)g.scavenges,
+		(unsigned long long)g.full_gcs, (unsigned long long)g.allocated_bytes,
+		(unsigned long long)g.tenured_bytes, (unsigned long long)(g.scavenge_max_ns / 1000),
+		(unsigned long long)(g.scavenge_p99_ns / 1000), (unsigned long long)g.pins,
+		(unsigned long long)vm->processes_created, (unsigned long long)vm->switches,
+		(unsigned long long)b.disowns, (unsigned long long)b.owns_fast,
+		(unsigned long long)b.owns_slow, (unsigned long long)b.handoffs,
+		(unsigned long long)b.blocked, (unsigned long long)b.activations,
+		(unsigned long long)b.preemptions, b.threads_peak,
+		b.hb_backend ? b.hb_backend : "?");
+}
+
+/* Runs [doit] as the main program and everything it starts, until nothing
+ * can run again. */
+static void run_main(struct st_vm *vm, oop doit)
+{
+	struct st_proc *p = sched_new_proc(vm, 0, doit, PRIO_USER);
+	if (!p) {
+		fputs("baton: out of memory\n", stderr);
+		exit(70);
+	}
+	p->is_main = 1;
+	vm->main_proc = p;
+	sched_ready(vm, p, 0);
+	sched_run(vm, vm->main_thread);
+}
+
+/* Frees everything (so that leak checkers see a clean exit). */
+static int finish(struct st_vm *vm, int code)
+{
+	st_out_flush(vm);
+	fflush(stderr);
+	if (vm->in_callout == 0) {
+		if (vm->core)
+			baton_vm_free(vm->core, vm->main_thread);
+		gc_free(vm);
+		st_free(vm);
+	}
+	return code;
+}
+
+static void repl(struct st_vm *vm)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	char err[512];
+	vm->interactive = 1;
+	for (;;) {
+		fputs("st> ", stdout);
+		fflush(stdout);
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n < 0)
+			break;
+		oop m = comp_file(vm, "stdin", line, (size_t)n, COMP_REPL, err, sizeof err);
+		if (!m) {
+			fprintf(stderr, "%s\n", err);
+			continue;
+		}
+		run_main(vm, m);
+		st_out_flush(vm);
+		if (vm->quit)
+			break;
+	}
+	free(line);
+	fputc('\n', stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct baton_config cfg = {0};
+	struct gc_sizes sizes = {0};
+	const char *expr = NULL, *file = NULL;
+	int stats = 0, i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-e") && i + 1 < argc) {
+			expr = argv[++i];
+			i++;
+			break;
+		} else if (!strcmp(a, "--heartbeat-hz") && i + 1 < argc) {
+			cfg.heartbeat_hz = (unsigned)atoi(argv[++i]);
+		} else if (!strcmp(a, "--max-threads") && i + 1 < argc) {
+			cfg.max_threads = (unsigned)atoi(argv[++i]);
+		} else if (!strcmp(a, "--heap-max") && i + 1 < argc) {
+			if (!parse_size(argv[++i], &sizes.heap_max)) {
+				fprintf(stderr, "baton: bad size '%s'\n", argv[i]);
+				return 64;
+			}
+		} else if (!strcmp(a, "--stats")) {
+			stats = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
+			fprintf(stderr, "baton: unknown option '%s'\n", a);
+			usage(stderr);
+			return 64;
+		} else {
+			file = a;
+			i++;
+			break;
+		}
+	}
+	/* options may also follow the file */
+	int rest = i;
+	const char *se = getenv("BATON_GC_STRESS");
+	if (se && *se)
+		sizes.stress = (unsigned)atoi(se);
+
+	struct st_vm *vm = st_new();
+	if (!vm || gc_init(vm, &sizes) < 0) {
+		fputs("baton: cannot initialise the heap\n", stderr);
+		return 70;
+	}
+	vm->start_ns = baton_now_ns();
+	vm->argv0 = argv[0];
+	vm->stats = stats;
+	vm->args = argv + rest;
+	vm->nargs = argc - rest;
+	/* trailing --stats etc. after the file are program arguments, except
+	 * our own flags, which we honour and hide */
+	for (int k = 0; k < vm->nargs; k++)
+		if (!strcmp(vm->args[k], "--stats")) {
+			vm->stats = stats = 1;
+			memmove(vm->args + k, vm->args + k + 1, sizeof(char *) * (size_t)(vm->nargs - k - 1));
+			vm->nargs--;
+			k--;
+		}
+	if (!st_boot(vm))
+		return 70;
+
+	cfg.hooks = &sched_hooks;
+	cfg.ud = vm;
+	vm->core = baton_vm_new(&cfg);
+	if (!vm->core) {
+		fprintf(stderr, "baton: cannot start the VM core: %s\n", strerror(errno));
+		return 70;
+	}
+	vm->main_thread = baton_enter(vm->core);
+	vm->cur_thread = vm->main_thread;
+
+	char err[512];
+	oop doit = 0;
+	if (expr) {
+		doit = comp_file(vm, "-e", expr, strlen(expr), 0, err, sizeof err);
+	} else if (file || !isatty(0)) {
+		const char *name = file ? file : "-";
+		FILE *f = !strcmp(name, "-") ? stdin : fopen(name, "r");
+		if (!f) {
+			fprintf(stderr, "baton: cannot open '%s': %s\n", name, strerror(errno));
+			return finish(vm, 66);
+		}
+		size_t n = 0;
+		char *src = read_all(f, &n);
+		if (f != stdin)
+			fclose(f);
+		if (!src) {
+			fputs("baton: out of memory\n", stderr);
+			return 70;
+		}
+		doit = comp_file(vm, !strcmp(name, "-") ? "stdin" : name, src, n, 0, err, sizeof err);
+		free(src);
+	} else {
+		repl(vm);
+		doit = 0;
+		err[0] = 0;
+		st_out_flush(vm);
+		if (vm->stats)
+			print_stats(vm);
+		return finish(vm, vm->quit ? vm->quit_code : 0);
+	}
+	if (!doit) {
+		fprintf(stderr, "%s\n", err);
+		return finish(vm, 65);
+	}
+	run_main(vm, doit);
+	st_out_flush(vm);
+	int code;
+	if (vm->quit) {
+		code = vm->quit_code;
+	} else {
+		code = vm->main_failed ? 1 : 0;
+		int w = sched_count_waiting(vm);
+		if (w > 0)
+			fprintf(stderr, "baton: %d processes left waiting\n", w);
+	}
+	if (vm->stats)
+		print_stats(vm);
+	return finish(vm, code);
+}

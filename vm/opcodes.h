@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/opcodes.h: the bytecode set, one X-macro list for the compiler, the
+ * interpreter's dispatch table and the disassembler.
+ * OP(name, operand bytes, stack effect, comment). Operands follow the
+ * opcode byte: L = u16 literal index (little endian), B = u8, S = i8,
+ * J = i16 jump offset relative to the next instruction.
+ * The order decides nothing but opcode numbers; reordering needs a
+ * benchmark run (dispatch tables are cache-sensitive).
+ * See Documentation/vm/bytecodes.md.
+ */
+/* clang-format off */
+#ifndef OP
+#error "define OP(name, nbytes, effect, comment) before including vm/opcodes.h"
+#endif
+OP(PUSH_SELF,    0,  1, "push self")
+OP(PUSH_NIL,     0,  1, "push nil")
+OP(PUSH_TRUE,    0,  1, "push true")
+OP(PUSH_FALSE,   0,  1, "push false")
+OP(PUSH_INT,     1,  1, "S: push SmallInteger -128..127")
+OP(PUSH_LOCAL,   1,  1, "S: push fp[S] (argument < 0, temporary >= FH_SIZE)")
+OP(PUSH_LOCAL2,  2,  2, "S, S: push fp[S1] then fp[S2] (peephole)")
+OP(STORE_LOCAL,  1,  0, "S: fp[S] := top")
+OP(POP_LOCAL,    1, -1, "S: fp[S] := pop")
+OP(PUSH_IVAR,    1,  1, "B: push instance variable B of self")
+OP(STORE_IVAR,   1,  0, "B: ivar B := top (write barrier)")
+OP(POP_IVAR,     1, -1, "B: ivar B := pop (write barrier)")
+OP(PUSH_LIT,     2,  1, "L: push literal L")
+OP(PUSH_GLOBAL,  2,  1, "L: push the value of binding literal L")
+OP(STORE_GLOBAL, 2,  0, "L: binding L value := top")
+OP(POP_GLOBAL,   2, -1, "L: binding L value := pop")
+OP(PUSH_OUTER,   2,  1, "B depth, B index: push environment variable")
+OP(STORE_OUTER,  2,  0, "B depth, B index: env var := top")
+OP(POP_OUTER,    2, -1, "B depth, B index: env var := pop")
+OP(POP,          0, -1, "drop top")
+OP(DUP,          0,  1, "duplicate top")
+OP(SEND,         3,  0, "L selector, B nargs: send (pops args, replaces receiver)")
+OP(SUPER,        3,  0, "L selector, B nargs: send to super")
+OP(ADD,          0, -1, "special send +")
+OP(SUB,          0, -1, "special send -")
+OP(LT,           0, -1, "special send <")
+OP(GT,           0, -1, "special send >")
+OP(LE,           0, -1, "special send <=")
+OP(GE,           0, -1, "special send >=")
+OP(EQ,           0, -1, "special send =")
+OP(NE,           0, -1, "special send ~=")
+OP(MUL,          0, -1, "special send *")
+OP(DIV,          0, -1, "special send /")
+OP(MOD,          0, -1, "special send \\\\")
+OP(IDIV,         0, -1, "special send //")
+OP(BITAND,       0, -1, "special send bitAnd:")
+OP(BITOR,        0, -1, "special send bitOr:")
+OP(BITSHIFT,     0, -1, "special send bitShift:")
+OP(AT,           0, -1, "special send at:")
+OP(ATPUT,        0, -2, "special send at:put:")
+OP(SIZE,         0,  0, "special send size")
+OP(VALUE,        0,  0, "special send value")
+OP(VALUE1,       0, -1, "special send value:")
+OP(ISNIL,        0,  0, "isNil (not a send)")
+OP(NOTNIL,       0,  0, "notNil (not a send)")
+OP(CLASS,        0,  0, "special send class")
+OP(IDENT,        0, -1, "== (not a send)")
+OP(ADD_INT,      1,  0, "S: top + S (PUSH_INT; ADD fused)")
+OP(SUB_INT,      1,  0, "S: top - S (PUSH_INT; SUB fused)")
+OP(LT_INT,       1,  0, "S: top < S (PUSH_INT; LT fused)")
+OP(GT_INT,       1,  0, "S: top > S")
+OP(LE_INT,       1,  0, "S: top <= S")
+OP(GE_INT,       1,  0, "S: top >= S")
+OP(EQ_INT,       1,  0, "S: top = S")
+OP(JUMP,         2,  0, "J: jump (backward jumps poll interrupts)")
+OP(JUMP_TRUE,    2, -1, "J: pop, jump if true")
+OP(JUMP_FALSE,   2, -1, "J: pop, jump if false")
+OP(RETURN,       0, -1, "return top to the caller (local return in a block)")
+OP(RETURN_SELF,  0,  0, "return self")
+OP(NLR,          0, -1, "block ^: return top from the home method")
+OP(CLOSURE,      2,  1, "L: push a BlockClosure on compiled block L")
+OP(MAKE_ENV,     1,  0, "B: this activation's environment with B slots")
+OP(ARRAY,        2,  0, "L(count): pop count values into a new Array")
+OP(DECL,         2,  0, "L: install the class declaration record L")
+OP(PUSH_CONTEXT, 0,  1, "push thisContext (a frame index)")

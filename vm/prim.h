@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/prim.h: declarations of the generic primitives (vm/prims.h lists
+ * them) and helpers shared by vm/prim*.c.
+ * See Documentation/vm/interpreter.md.
+ */
+#ifndef BATON_VM_PRIM_H
+#define BATON_VM_PRIM_H
+
+#include "vm/interp.h"
+
+#define P(n) int prim_##n(struct st_vm *vm, oop *args, int nargs);
+#include "vm/prims.h"
+#undef P
+
+int prim_is_class(struct st_vm *vm, oop o);
+int prim_is_bytes(oop o);
+oop prim_string(struct st_vm *vm, const char *s);
+
+#endif /* BATON_VM_PRIM_H */

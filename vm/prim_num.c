@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/prim_num.c: Integer (Small and Large) and Float primitives, and the
+ * shortest round-trip Float printing of Documentation/language.md.
+ * Primitives fail on arguments of another kind: the Smalltalk fallback
+ * coerces (Fraction, mixed arithmetic) or raises the error.
+ * See Documentation/vm/interpreter.md.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/bigint.h"
+#include "vm/prim.h"
+
+static int is_float(oop o) { return obj_is_ptr(o) && obj_cls(o) == CI_FLOAT; }
+static double fval(oop o)
+{
+	double d;
+	memcpy(&d, obj_body(o), 8);
+	return d;
+}
+
+/* ---- integers ------------------------------------------------------------------- */
+
+static int int_op(struct st_vm *vm, oop *args, enum big_op op)
+{
+	if (!big_is_int(args[0]) || !big_is_int(args[1]))
+		return PRIM_FAIL;
+	if (op >= BIG_QUO && op <= BIG_MOD && args[1] == obj_from_int(0))
+		return PRIM_FAIL;
+	if (obj_is_int(args[0]) && obj_is_int(args[1])) {
+		intptr_t a = obj_int(args[0]), b = obj_int(args[1]), r;
+		int done = 1;
+		switch (op) {
+		case BIG_ADD: r = a + b; break;
+		case BIG_SUB: r = a - b; break;
+		case BIG_MUL: done = !__builtin_mul_overflow(a, b, &r); break;
+		case BIG_QUO: r = a / b; break;
+		case BIG_REM: r = a % b; break;
+		case BIG_DIV:
+			r = a / b;
+			if ((a % b != 0) && ((a < 0) != (b < 0)))
+				r--;
+			break;
+		case BIG_MOD:
+			r = a % b;
+			if (r != 0 && ((r < 0) != (b < 0)))
+				r += b;
+			break;
+		case BIG_AND: r = a & b; break;
+		case BIG_OR: r = a | b; break;
+		case BIG_XOR: r = a ^ b; break;
+		default: done = 0; r = 0;
+		}
+		if (done && obj_int_fits(r)) {
+			args[0] = obj_from_int(r);
+			return PRIM_OK;
+		}
+	}
+	oop r = big_op(vm, args[0], args[1], op);
+	if (!r)
+		return PRIM_OOM;
+	args[0] = r;
+	return PRIM_OK;
+}
+
+int prim_intAdd(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_ADD); }
+int prim_intSub(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_SUB); }
+int prim_intMul(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_MUL); }
+int prim_intQuo(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_QUO); }
+int prim_intRem(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_REM); }
+int prim_intDiv(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_DIV); }
+int prim_intMod(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_MOD); }
+int prim_intAnd(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_AND); }
+int prim_intOr(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_OR); }
+int prim_intXor(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_XOR); }
+
+/* / : exact quotients only; otherwise the Smalltalk side makes a Fraction */
+int prim_intDivide(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!big_is_int(args[0]) || !big_is_int(args[1]) || args[1] == obj_from_int(0))
+		return PRIM_FAIL;
+	oop r = big_op(vm, args[0], args[1], BIG_REM);
+	if (!r)
+		return PRIM_OOM;
+	if (r != obj_from_int(0))
+		return PRIM_FAIL;
+	return int_op(vm, args, BIG_QUO);
+}
+
+static int int_cmp(struct st_vm *vm, oop *args, int want)
+{
+	if (!big_is_int(args[0]) || !big_is_int(args[1]))
+		return PRIM_FAIL;
+	int c;
+	if (obj_is_int(args[0]) && obj_is_int(args[1]))
+		c = obj_int(args[0]) < obj_int(args[1]) ? -1 : obj_int(args[0]) > obj_int(args[1]);
+	else
+		c = big_cmp(vm, args[0], args[1]);
+	int r;
+	switch (want) {
+	case 0: r = c < 0; break;
+	case 1: r = c > 0; break;
+	case 2: r = c <= 0; break;
+	case 3: r = c >= 0; break;
+	case 4: r = c == 0; break;
+	default: r = c != 0; break;
+	}
+	args[0] = st_bool(vm, r);
+	return PRIM_OK;
+}
+
+int prim_intLess(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 0); }
+int prim_intGreater(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 1); }
+int prim_intLessEq(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 2); }
+int prim_intGreaterEq(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 3); }
+int prim_intEq(struct st_vm *vm, oop *a, int n)
+{
+	(void)n;
+	if (big_is_int(a[0]) && !big_is_int(a[1]) && !is_float(a[1]) &&
+	    !(obj_is_ptr(a[1]) && obj_cls(a[1]) == CI_FRACTION)) {
+		a[0] = vm->false_;
+		return PRIM_OK;
+	}
+	return int_cmp(vm, a, 4);
+}
+int prim_intNe(struct st_vm *vm, oop *a, int n)
+{
+	(void)n;
+	if (big_is_int(a[0]) && !big_is_int(a[1]) && !is_float(a[1]) &&
+	    !(obj_is_ptr(a[1]) && obj_cls(a[1]) == CI_FRACTION)) {
+		a[0] = vm->true_;
+		return PRIM_OK;
+	}
+	return int_cmp(vm, a, 5);
+}
+
+int prim_intShift(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!big_is_int(args[0]) || !obj_is_int(args[1]))
+		return PRIM_FAIL;
+	intptr_t s = obj_int(args[1]);
+	if (s > (1 << 24))
+		return PRIM_FAIL;
+	oop r = big_shift(vm, args[0], s);
+	if (!r)
+		return PRIM_OOM;
+	args[0] = r;
+	return PRIM_OK;
+}
+
+int prim_intAsFloat(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!big_is_int(args[0]))
+		return PRIM_FAIL;
+	oop f = st_new_float(vm, big_to_double(args[0]));
+	if (!f)
+		return PRIM_OOM;
+	args[0] = f;
+	return PRIM_OK;
+}
+
+/* printString: base */
+int prim_intPrintBase(struct st_vm *vm, oop *args, int nargs)
+{
+	int base = 10;
+	if (nargs == 1) {
+		if (!obj_is_int(args[1]) || obj_int(args[1]) < 2 || obj_int(args[1]) > 36)
+			return PRIM_FAIL;
+		base = (int)obj_int(args[1]);
+	}
+	if (!big_is_int(args[0]))
+		return PRIM_FAIL;
+	char buf[80];
+	char *s;
+	if (obj_is_int(args[0]) && base == 10) {
+		snprintf(buf, sizeof buf, "%ld", (long)obj_int(args[0]));
+		s = buf;
+	} else {
+		s = big_print(args[0], base);
+		if (!s)
+			return PRIM_OOM;
+	}
+	oop str = prim_string(vm, s);
+	if (s != buf)
+		free(s);
+	if (!str)
+		return PRIM_OOM;
+	args[0] = str;
+	return PRIM_OK;
+}
+
+int prim_intHighBit(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)vm;
+	(void)nargs;
+	if (!obj_is_int(args[0]) || obj_int(args[0]) < 0)
+		return PRIM_FAIL;
+	intptr_t v = obj_int(args[0]);
+	args[0] = obj_from_int(v ? 64 - __builtin_clzll((unsigned long long)v) : 0);
+	return PRIM_OK;
+}
+
+int prim_intHash(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)vm;
+	(void)nargs;
+	if (obj_is_int(args[0]))
+		return PRIM_OK;
+	if (!big_is_int(args[0]))
+		return PRIM_FAIL;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < obj_byte_size(args[0]); i++)
+		h = (h ^ obj_bytes(args[0])[i]) * 16777619u;
+	args[0] = obj_from_int(h & 0x3fffffff);
+	return PRIM_OK;
+}
+
+int prim_intNegated(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!big_is_int(args[0]))
+		return PRIM_FAIL;
+	oop r = big_negated(vm, args[0]);
+	if (!r)
+		return PRIM_OOM;
+	args[0] = r;
+	return PRIM_OK;
+}
+
+/* floor of the square root of a non-negative SmallInteger */
+int prim_intSqrt(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)vm;
+	(void)nargs;
+	if (!obj_is_int(args[0]) || obj_int(args[0]) < 0)
+		return PRIM_FAIL;
+	intptr_t v = obj_int(args[0]);
+	intptr_t r = (intptr_t)sqrt((double)v);
+	while (r * r > v)
+		r--;
+	while ((r + 1) * (r + 1) <= v)
+		r++;
+	args[0] = obj_from_int(r);
+	return PRIM_OK;
+}
+
+/* ---- floats ---------------------------------------------------------------------- */
+
+/* The argument as a double: Float or Integer. */
+static int num_arg(oop o, double *d)
+{
+	if (is_float(o)) {
+		*d = fval(o);
+		return 1;
+	}
+	if (big_is_int(o)) {
+		*d = big_to_double(o);
+		return 1;
+	}
+	return 0;
+}
+
+static int float_result(struct st_vm *vm, oop *args, double d)
+{
+	oop f = st_new_float(vm, d);
+	if (!f)
+		return PRIM_OOM;
+	args[0] = f;
+	return PRIM_OK;
+}
+
+static int float_op(struct st_vm *vm, oop *args, int op)
+{
+	double a, b;
+	if (!is_float(args[0]) || !num_arg(args[1], &b))
+		return PRIM_FAIL;
+	a = fval(args[0]);
+	switch (op) {
+	case 0: return float_result(vm, args, a + b);
+	case 1: return float_result(vm, args, a - b);
+	case 2: return float_result(vm, args, a * b);
+	default:
+		if (b == 0)
+			return PRIM_FAIL; /* ZeroDivide from Smalltalk */
+		return float_result(vm, args, a / b);
+	}
+}
+
+int prim_floatAdd(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 0); }
+int prim_floatSub(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 1); }
+int prim_floatMul(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 2); }
+int prim_floatDiv(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 3); }
+
+static int float_cmp(struct st_vm *vm, oop *args, int want)
+{
+	double a, b;
+	if (!is_float(args[0]))
+		return PRIM_FAIL;
+	if (!num_arg(args[1], &b)) {
+		if (want == 4 || want == 5) {
+			args[0] = st_bool(vm, want == 5);
+			return PRIM_OK;
+		}
+		return PRIM_FAIL;
+	}
+	a = fval(args[0]);
+	int r;
+	switch (want) {
+	case 0: r = a < b; break;
+	case 1: r = a > b; break;
+	case 2: r = a <= b; break;
+	case 3: r = a >= b; break;
+	case 4: r = a == b; break;
+	default: r = a != b; break;
+	}
+	args[0] = st_bool(vm, r);
+	return PRIM_OK;
+}
+
+int prim_floatLess(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 0); }
+int prim_floatGreater(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 1); }
+int prim_floatLessEq(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 2); }
+int prim_floatGreaterEq(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 3); }
+int prim_floatEq(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 4); }
+int prim_floatNe(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 5); }
+
+static int int_result(struct st_vm *vm, oop *args, double d)
+{
+	if (isnan(d) || isinf(d))
+		return PRIM_FAIL;
+	oop r = big_from_double(vm, d);
+	if (!r)
+		return PRIM_OOM;
+	args[0] = r;
+	return PRIM_OK;
+}
+
+int prim_floatTruncated(struct st_vm *vm, oop *a, int n)
+{
+	(void)n;
+	return is_float(a[0]) ? int_result(vm, a, trunc(fval(a[0]))) : PRIM_FAIL;
+}
+int prim_floatFloor(struct st_vm *vm, oop *a, int n)
+{
+	(void)n;
+	return is_float(a[0]) ? int_result(vm, a, floor(fval(a[0]))) : PRIM_FAIL;
+}
+int prim_floatCeiling(struct st_vm *vm, oop *a, int n)
+{
+	(void)n;
+	return is_float(a[0]) ? int_result(vm, a, ceil(fval(a[0]))) : PRIM_FAIL;
+}
+int prim_floatRound(struct st_vm *vm, oop *a, int n)
+{
+	(void)n;
+	return is_float(a[0]) ? int_result(vm, a, round(fval(a[0]))) : PRIM_FAIL;
+}
+
+#define FLOAT_FN(name, expr)                                                   \
+	int prim_##name(struct st_vm *vm, oop *args, int nargs)                \
+	{                                                                      \
+		(void)nargs;                                                   \
+		if (!is_float(args[0]))                                        \
+			return PRIM_FAIL;                                      \
+		double x = fval(args[0]);                                      \
+		return float_result(vm, args, (expr));                         \
+	}
+FLOAT_FN(floatSqrt, sqrt(x))
+FLOAT_FN(floatSin, sin(x))
+FLOAT_FN(floatCos, cos(x))
+FLOAT_FN(floatTan, tan(x))
+FLOAT_FN(floatArcTan, atan(x))
+FLOAT_FN(floatLn, log(x))
+FLOAT_FN(floatExp, exp(x))
+FLOAT_FN(floatFractionPart, x - trunc(x))
+
+int prim_floatRaisedTo(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	double b;
+	if (!is_float(args[0]) || !num_arg(args[1], &b))
+		return PRIM_FAIL;
+	return float_result(vm, args, pow(fval(args[0]), b));
+}
+
+int prim_floatHash(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)vm;
+	(void)nargs;
+	if (!is_float(args[0]))
+		return PRIM_FAIL;
+	double d = fval(args[0]);
+	if (d == trunc(d) && fabs(d) < 1e18) {
+		args[0] = obj_from_int((intptr_t)d & 0x3fffffff);
+		return PRIM_OK;
+	}
+	uint64_t u;
+	memcpy(&u, &d, 8);
+	args[0] = obj_from_int((intptr_t)((u ^ (u >> 32)) & 0x3fffffff));
+	return PRIM_OK;
+}
+
+int prim_floatIsNaN(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	args[0] = st_bool(vm, is_float(args[0]) && isnan(fval(args[0])));
+	return PRIM_OK;
+}
+
+int prim_floatIsInf(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	args[0] = st_bool(vm, is_float(args[0]) && isinf(fval(args[0])));
+	return PRIM_OK;
+}
+
+int prim_floatInfinity(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, INFINITY); }
+int prim_floatNaN(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, NAN); }
+int prim_floatEpsilon(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, 2.220446049250313e-16); }
+int prim_floatMax(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, 1.7976931348623157e308); }
+int prim_floatMin(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, 2.2250738585072014e-308); }
+
+/* Shortest digits that read back the same double; see language.md. */
+static void format_double(double d, char *out, size_t cap)
+{
+	if (isnan(d)) {
+		snprintf(out, cap, "nan");
+		return;
+	}
+	if (isinf(d)) {
+		snprintf(out, cap, d < 0 ? "-inf" : "inf");
+		return;
+	}
+	if (d == 0) {
+		snprintf(out, cap, signbit(d) ? "-0.0" : "0.0");
+		return;
+	}
+	char buf[64];
+	int p;
+	for (p = 1; p <= 17; p++) {
+		snprintf(buf, sizeof buf, "%.*e", p - 1, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	/* buf: [-]D.DDDe[+-]XX */
+	char digits[32];
+	int nd = 0, neg = buf[0] == '-';
+	char *q = buf + neg;
+	for (; *q && *q != 'e'; q++)
+		if (*q >= '0' && *q <= '9')
+			digits[nd++] = *q;
+	int e = atoi(q + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	digits[nd] = 0;
+	char *o = out;
+	size_t left = cap;
+#define EMIT(...) do { int k_ = snprintf(o, left, __VA_ARGS__); o += k_; left -= (size_t)k_; } while (0)
+	if (neg)
+		EMIT("-");
+	double ad = fabs(d);
+	if (ad >= 1e16 || ad < 1e-4) {
+		EMIT("%c.%s", digits[0], nd > 1 ? digits + 1 : "0");
+		EMIT("e%d", e);
+	} else if (e >= 0) {
+		for (int i = 0; i <= e; i++)
+			EMIT("%c", i < nd ? digits[i] : '0');
+		EMIT(".");
+		if (nd > e + 1)
+			EMIT("%s", digits + e + 1);
+		else
+			EMIT("0");
+	} else {
+		EMIT("0.");
+		for (int i = 0; i < -e - 1; i++)
+			EMIT("0");
+		EMIT("%s", digits);
+	}
+#undef EMIT
+}
+
+int prim_floatPrint(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_float(args[0]))
+		return PRIM_FAIL;
+	char buf[64];
+	format_double(fval(args[0]), buf, sizeof buf);
+	oop s = prim_string(vm, buf);
+	if (!s)
+		return PRIM_OOM;
+	args[0] = s;
+	return PRIM_OK;
+}

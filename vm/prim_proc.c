@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/prim_proc.c: primitives for processes, semaphores, timers, and the
+ * frame access the Smalltalk side of exceptions and unwinding needs
+ * (handler search, unwind blocks, traces). Frames are named by their index
+ * in the process stack (thisContext answers one).
+ * See Documentation/vm/scheduler.md and Documentation/vm/interpreter.md.
+ */
+#include <string.h>
+
+#include "vm/prim.h"
+#include "vm/sched.h"
+
+#define EXC_HANDLER_CTX 2 /* Exception's third instance variable (kernel) */
+
+static struct st_proc *proc_arg(struct st_vm *vm, oop o) { return sched_proc_of(vm, o); }
+
+static int is_sem(oop o) { return obj_is_ptr(o) && obj_cls(o) == CI_SEMAPHORE; }
+
+/* After making [p] runnable: preempt the active process if [p] is better. */
+static int maybe_preempt(struct st_vm *vm, struct st_proc *p)
+{
+	return p && vm->active && p->prio > vm->active->prio ? PRIM_SWITCH : PRIM_OK;
+}
+
+/* BlockClosure>>newProcessAt: priority (suspended) */
+int prim_procNewFor(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop b = args[0];
+	if (!obj_is_ptr(b) || obj_cls(b) != CI_BLOCK || !obj_is_int(args[1]) ||
+	    obj_int(args[1]) < 1 || obj_int(args[1]) > ST_PRIO_MAX)
+		return PRIM_FAIL;
+	if (CMH_NARGS(obj_int(obj_body(obj_body(b)[BC_CODE])[CM_HEADER])) != 0)
+		return PRIM_FAIL;
+	struct st_proc *p = sched_new_proc(vm, b, 0, (int)obj_int(args[1]));
+	if (!p)
+		return PRIM_OOM;
+	p->state = PS_SUSPENDED;
+	args[0] = p->self;
+	return PRIM_OK;
+}
+
+int prim_procFork(struct st_vm *vm, oop *args, int nargs)
+{
+	int r = prim_procNewFor(vm, args, nargs);
+	if (r != PRIM_OK)
+		return r;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	sched_ready(vm, p, 0);
+	return maybe_preempt(vm, p);
+}
+
+int prim_procResume(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p)
+		return PRIM_FAIL;
+	if (p->state != PS_SUSPENDED && p->state != PS_NEW)
+		return PRIM_OK;
+	sched_ready(vm, p, 0);
+	return maybe_preempt(vm, p);
+}
+
+int prim_procSuspend(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p)
+		return PRIM_FAIL;
+	switch (p->state) {
+	case PS_RUNNING:
+		p->state = PS_SUSPENDED;
+		return PRIM_SWITCH;
+	case PS_RUNNABLE:
+		sched_unready(vm, p);
+		p->state = PS_SUSPENDED;
+		return PRIM_OK;
+	case PS_WAITING:
+		sched_unwait(vm, p);
+		p->state = PS_SUSPENDED;
+		return PRIM_OK;
+	default:
+		return PRIM_OK;
+	}
+}
+
+/* Process>>primTerminate: the unwind blocks already ran. */
+int prim_procTerminate(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p)
+		return PRIM_OK; /* already terminated */
+	if (p->state == PS_CALLOUT)
+		return PRIM_FAIL;
+	int active = p == vm->active;
+	sched_kill(vm, p);
+	return active ? PRIM_SWITCH : PRIM_OK;
+}
+
+int prim_procYield(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	struct st_proc *p = vm->active;
+	if (!p || !vm->runq[p->prio])
+		return PRIM_OK;
+	sched_ready(vm, p, 0);
+	return PRIM_SWITCH;
+}
+
+int prim_procActive(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	args[0] = vm->active ? vm->active->self : vm->nil;
+	return PRIM_OK;
+}
+
+int prim_procPriority(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)vm;
+	(void)nargs;
+	if (!obj_is_ptr(args[0]) || obj_cls(args[0]) != CI_PROCESS)
+		return PRIM_FAIL;
+	args[0] = obj_body(args[0])[PROC_PRIORITY];
+	return PRIM_OK;
+}
+
+int prim_procSetPriority(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!obj_is_ptr(args[0]) || obj_cls(args[0]) != CI_PROCESS || !obj_is_int(args[1]) ||
+	    obj_int(args[1]) < 1 || obj_int(args[1]) > ST_PRIO_MAX)
+		return PRIM_FAIL;
+	int np = (int)obj_int(args[1]);
+	obj_body(args[0])[PROC_PRIORITY] = args[1];
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p)
+		return PRIM_OK;
+	if (p->state == PS_RUNNABLE) {
+		sched_unready(vm, p);
+		p->prio = np;
+		sched_ready(vm, p, 0);
+		return maybe_preempt(vm, p);
+	}
+	p->prio = np;
+	if (p == vm->active && sched_best(vm) > np)
+		return PRIM_SWITCH;
+	return PRIM_OK;
+}
+
+int prim_procState(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	static const char *const names[] = {"suspended", "runnable", "running", "waiting",
+					    "suspended", "callout", "terminated"};
+	struct st_proc *p = proc_arg(vm, args[0]);
+	const char *s = p ? names[p->state] : "terminated";
+	args[0] = st_symbol_c(vm, s);
+	return PRIM_OK;
+}
+
+int prim_semSignal(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[0]))
+		return PRIM_FAIL;
+	return maybe_preempt(vm, sched_signal(vm, args[0]));
+}
+
+int prim_semWait(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[0]) || !vm->active)
+		return PRIM_FAIL;
+	return sched_wait(vm, vm->active, args[0]) ? PRIM_SWITCH : PRIM_OK;
+}
+
+/* Semaphore>>wait: ms — answers true when it timed out */
+int prim_semWaitTimeout(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[0]) || !vm->active || !obj_is_int(args[1]) || obj_int(args[1]) < 0)
+		return PRIM_FAIL;
+	oop sem = args[0];
+	uint64_t at = baton_now_ns() + (uint64_t)obj_int(args[1]) * 1000000u;
+	args[0] = vm->false_;
+	if (!sched_wait(vm, vm->active, sem))
+		return PRIM_OK;
+	vm->active->timer_at = at;
+	if (!sched_add_timer(vm, at, sem, vm->active->handle)) {
+		sched_unwait(vm, vm->active);
+		vm->active->state = PS_RUNNING;
+		return PRIM_OOM;
+	}
+	return PRIM_SWITCH;
+}
+
+int prim_semInit(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[0]))
+		return PRIM_FAIL;
+	obj_body(args[0])[SEM_SIGNALS] = obj_from_int(0);
+	obj_body(args[0])[SEM_FIRST] = vm->nil;
+	obj_body(args[0])[SEM_LAST] = vm->nil;
+	return PRIM_OK;
+}
+
+/* Processor signal: aSemaphore afterMilliseconds: ms */
+int prim_timerSignal(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[1]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0)
+		return PRIM_FAIL;
+	uint64_t at = baton_now_ns() + (uint64_t)obj_int(args[2]) * 1000000u;
+	if (!sched_add_timer(vm, at, args[1], 0))
+		return PRIM_OOM;
+	return PRIM_OK;
+}
+
+/* ---- frames ---------------------------------------------------------------------- */
+
+static oop *frame_at(struct st_proc *p, oop idx)
+{
+	if (!p || !obj_is_int(idx) || obj_int(idx) < 2 || p->stack + obj_int(idx) > p->sp)
+		return NULL;
+	return p->stack + obj_int(idx);
+}
+
+static intptr_t marks(oop *f) { return obj_int(f[FH_FLAGS]) >> 8; }
+static void set_marks(oop *f, intptr_t m)
+{
+	f[FH_FLAGS] = obj_from_int((obj_int(f[FH_FLAGS]) & 0xff) | m << 8);
+}
+
+/* Processor nextHandlerFrom: frameIndex — the next active on:do: frame
+ * below it, skipping the frames between a running handler block's signal
+ * and its handler (ANSI: a handler runs in its handler's environment). */
+int prim_nextHandler(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = vm->active;
+	oop *f = frame_at(p, args[1]);
+	if (!f)
+		return PRIM_FAIL;
+	f = interp_frame_caller(p, f);
+	while (f) {
+		intptr_t m = marks(f);
+		if (m & FF_SIGNAL) {
+			oop e = f[FH_RECV];
+			oop hc = obj_is_ptr(e) && obj_has_ptrs(e) && obj_slots(e) > EXC_HANDLER_CTX
+					 ? obj_body(e)[EXC_HANDLER_CTX]
+					 : vm->nil;
+			oop *h = frame_at(p, hc);
+			if (h && h < f) {
+				f = interp_frame_caller(p, h);
+				continue;
+			}
+		}
+		if ((m & FF_HANDLER) && !(m & FF_DISABLED)) {
+			args[0] = obj_from_int(f - p->stack);
+			return PRIM_OK;
+		}
+		f = interp_frame_caller(p, f);
+	}
+	args[0] = vm->nil;
+	return PRIM_OK;
+}
+
+/* Processor frameArg: i of: frameIndex */
+int prim_frameArg(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop *f = frame_at(vm->active, args[2]);
+	if (!f || !obj_is_int(args[1]))
+		return PRIM_FAIL;
+	intptr_t n = obj_int(f[FH_FLAGS]) & 0xff, i = obj_int(args[1]);
+	if (i < 1 || i > n)
+		return PRIM_FAIL;
+	args[0] = f[-n + i - 1];
+	return PRIM_OK;
+}
+
+int prim_frameReceiver(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop *f = frame_at(vm->active, args[1]);
+	if (!f)
+		return PRIM_FAIL;
+	args[0] = f[FH_RECV];
+	return PRIM_OK;
+}
+
+/* Processor frame: f setMarks: bits clearMarks: bits */
+int prim_frameMark(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop *f = frame_at(vm->active, args[1]);
+	if (!f || !obj_is_int(args[2]) || !obj_is_int(args[3]))
+		return PRIM_FAIL;
+	set_marks(f, (marks(f) | obj_int(args[2])) & ~obj_int(args[3]));
+	return PRIM_OK;
+}
+
+/* Process>>nextUnwindBlockAbove: frameIndex (0: all): the innermost
+ * ensure:/ifCurtailed: frame above it not yet unwound; marks it done and
+ * answers its block, or nil. */
+int prim_nextUnwindBlock(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p || !obj_is_int(args[1]))
+		return PRIM_FAIL;
+	if (!p->stack) {
+		args[0] = vm->nil;
+		return PRIM_OK;
+	}
+	oop *limit = obj_int(args[1]) > 0 ? p->stack + obj_int(args[1]) : NULL;
+	for (oop *f = p->fp; f && f != limit; f = interp_frame_caller(p, f)) {
+		intptr_t m = marks(f);
+		if ((m & (FF_ENSURE | FF_CURTAIL)) && !(m & FF_DONE)) {
+			set_marks(f, m | FF_DONE);
+			args[0] = f[-1];
+			return PRIM_OK;
+		}
+	}
+	args[0] = vm->nil;
+	return PRIM_OK;
+}
+
+/* Processor unwindDone: frameIndex — marks it done; answers whether it was */
+int prim_unwindDone(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop *f = frame_at(vm->active, args[1]);
+	if (!f)
+		return PRIM_FAIL;
+	intptr_t m = marks(f);
+	set_marks(f, m | FF_DONE);
+	args[0] = st_bool(vm, (m & FF_DONE) != 0);
+	return PRIM_OK;
+}
+
+/* Process>>printTraceFrom: frameIndex (nil: the top) */
+int prim_printTrace(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p || !p->stack)
+		return PRIM_FAIL;
+	oop *f = args[1] == vm->nil ? p->fp : frame_at(p, args[1]);
+	if (!f)
+		f = p->fp;
+	interp_print_trace(vm, p, f);
+	return PRIM_OK;
+}
+
+int prim_frameCaller(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop *f = frame_at(vm->active, args[1]);
+	if (!f)
+		return PRIM_FAIL;
+	oop *c = interp_frame_caller(vm->active, f);
+	args[0] = c ? obj_from_int(c - vm->active->stack) : vm->nil;
+	return PRIM_OK;
+}
+
+int prim_frameMethod(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	oop *f = frame_at(vm->active, args[1]);
+	if (!f)
+		return PRIM_FAIL;
+	args[0] = f[FH_METHOD];
+	return PRIM_OK;
+}
+
+/* Processor frameLine: frameIndex — the source line it is executing */
+int prim_frameLine(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = vm->active;
+	oop *f = frame_at(p, args[1]);
+	if (!f)
+		return PRIM_FAIL;
+	uint8_t *ip = p->ip;
+	for (oop *g = p->fp; g && g != f; g = interp_frame_caller(p, g))
+		ip = (uint8_t *)obj_int(g[FH_CALLER_IP]);
+	args[0] = obj_from_int(interp_method_line(vm, f[FH_METHOD], ip - 1));
+	return PRIM_OK;
+}
+
+/* The active process dies of an unhandled error: the exit status says so
+ * if it is the main program. */
+int prim_procMainFailed(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	if (vm->active && vm->active->is_main)
+		vm->main_failed = 1;
+	return PRIM_OK;
+}
+
+int prim_procIsMain(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	args[0] = st_bool(vm, p && p->is_main);
+	return PRIM_OK;
+}
+
+int prim_procWaitingCount(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	args[0] = obj_from_int(sched_count_waiting(vm));
+	return PRIM_OK;
+}
+
+int prim_procOsThread(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	args[0] = obj_from_int(vm->cur_thread ? baton_thread_tid(vm->cur_thread) : 0);
+	return PRIM_OK;
+}
