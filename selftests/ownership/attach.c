@@ -54,15 +54,25 @@ static void *foreign_main(void *arg)
 	return NULL;
 }
 
-TEST(many_foreign_threads_attach_while_vm_idle)
+/* A VM entered by the caller and [n] foreign threads hammering it. */
+static baton_thread *crowd_start(struct crowd *c, int prio, unsigned n, pthread_t *th)
 {
 	struct baton_config cfg = { 0 };
-	struct crowd c = { .vm = baton_vm_new(&cfg), .prio = 60, .nthreads = THREADS };
-	ASSERT_NE_NULL(c.vm);
-	baton_thread *me = baton_enter(c.vm);
+	*c = (struct crowd){ .vm = baton_vm_new(&cfg), .prio = prio, .nthreads = n };
+	if (!c->vm)
+		abort();
+	baton_thread *me = baton_enter(c->vm);
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, foreign_main, c))
+			abort();
+	return me;
+}
+
+TEST(many_foreign_threads_attach_while_vm_idle)
+{
+	struct crowd c;
 	pthread_t th[THREADS];
-	for (int i = 0; i < THREADS; i++)
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, foreign_main, &c));
+	baton_thread *me = crowd_start(&c, 60, THREADS, th);
 	/* Main has nothing to do: it idles until the last one wakes it. */
 	while (atomic_load(&c.finished) < THREADS)
 		ASSERT_EQ(BATON_RUN, baton_idle(c.vm, me));
@@ -83,13 +93,9 @@ TEST(foreign_threads_preempt_a_busy_owner_at_checkpoints)
 	/* Main computes at priority 40 and polls the interrupt flag like an
 	 * interpreter; the foreign threads carry priority 60, so each of
 	 * their arrivals makes a checkpoint answer "yield". */
-	struct baton_config cfg = { 0 };
-	struct crowd c = { .vm = baton_vm_new(&cfg), .prio = 60, .nthreads = THREADS };
-	ASSERT_NE_NULL(c.vm);
-	baton_thread *me = baton_enter(c.vm);
+	struct crowd c;
 	pthread_t th[THREADS];
-	for (int i = 0; i < THREADS; i++)
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, foreign_main, &c));
+	baton_thread *me = crowd_start(&c, 60, THREADS, th);
 	uint64_t mine = 0, yields = 0;
 	while (atomic_load(&c.finished) < THREADS) {
 		owned_work(&c, me);
@@ -112,12 +118,9 @@ TEST(foreign_threads_preempt_a_busy_owner_at_checkpoints)
 
 TEST(lower_priority_waiter_does_not_preempt)
 {
-	struct baton_config cfg = { 0 };
-	struct crowd c = { .vm = baton_vm_new(&cfg), .prio = 10, .nthreads = 1 };
-	ASSERT_NE_NULL(c.vm);
-	baton_thread *me = baton_enter(c.vm);
+	struct crowd c;
 	pthread_t th;
-	ASSERT_EQ(0, pthread_create(&th, NULL, foreign_main, &c));
+	baton_thread *me = crowd_start(&c, 10, 1, &th);
 	t_wait_queued(c.vm, 1);
 	/* The waiter raised the interrupt flag; the checkpoint looks and
 	 * declines: 10 < 40. */

@@ -59,24 +59,51 @@ static void *visitor(void *arg)
 	return NULL;
 }
 
-TEST(handoffs_are_written_to_trace_marker)
+/* A fresh VM (tracing as [trace] says) in which main hands the VM to a
+ * visiting foreign thread and gets it back: two handoffs. Answers the VM
+ * (still entered by *me) for the caller to inspect. */
+static baton_vm *two_handoffs(int trace, baton_thread **me)
+{
+	if (trace)
+		setenv("BATON_TRACE", "ftrace", 1);
+	else
+		unsetenv("BATON_TRACE");
+	struct baton_config cfg = { 0 };
+	baton_vm *vm = baton_vm_new(&cfg);
+	if (!vm)
+		return NULL;
+	*me = baton_enter(vm);
+	pthread_t th;
+	if (pthread_create(&th, NULL, visitor, vm))
+		abort();
+	t_wait_queued(vm, 1);
+	/* Handoff 1: main -> visitor (index 2). Then the visitor's release
+	 * and baton_wake grant the VM back: handoff 2, from the waker (0). */
+	if (baton_yield(vm, *me) != BATON_RUN)
+		abort();
+	pthread_join(th, NULL);
+	return vm;
+}
+
+FIXTURE(tracefs) {
+	int unused;
+};
+FIXTURE_SETUP(tracefs)
 {
 	if (!tracefs_ready())
 		SKIP(return, "tracefs not available at " TRACEFS);
 	ASSERT_EQ(0, write_file(TRACEFS "/tracing_on", "1", 0));
 	ASSERT_EQ(0, write_file(TRACEFS "/trace", "", 1)); /* clear the buffer */
-	setenv("BATON_TRACE", "ftrace", 1);
-	struct baton_config cfg = { 0 };
-	baton_vm *vm = baton_vm_new(&cfg);
+}
+FIXTURE_TEARDOWN(tracefs)
+{
+}
+
+TEST_F(tracefs, handoffs_are_written_to_trace_marker)
+{
+	baton_thread *me;
+	baton_vm *vm = two_handoffs(1, &me);
 	ASSERT_NE_NULL(vm);
-	baton_thread *me = baton_enter(vm);
-	pthread_t th;
-	ASSERT_EQ(0, pthread_create(&th, NULL, visitor, vm));
-	t_wait_queued(vm, 1);
-	/* Handoff 1: main -> visitor (index 2). Then the visitor's release
-	 * and baton_wake grant the VM back: handoff 2, from the waker (0). */
-	ASSERT_EQ(BATON_RUN, baton_yield(vm, me));
-	pthread_join(th, NULL);
 	char want[128];
 	snprintf(want, sizeof want, "baton handoff vm=%p from=1 to=2", (void *)vm);
 	EXPECT_EQ(1, count_lines(want));
@@ -86,21 +113,11 @@ TEST(handoffs_are_written_to_trace_marker)
 	baton_vm_free(vm, me);
 }
 
-TEST(unset_trace_writes_nothing)
+TEST_F(tracefs, unset_trace_writes_nothing)
 {
-	if (!tracefs_ready())
-		SKIP(return, "tracefs not available at " TRACEFS);
-	ASSERT_EQ(0, write_file(TRACEFS "/tracing_on", "1", 0));
-	ASSERT_EQ(0, write_file(TRACEFS "/trace", "", 1));
-	unsetenv("BATON_TRACE");
-	struct baton_config cfg = { 0 };
-	baton_vm *vm = baton_vm_new(&cfg);
-	baton_thread *me = baton_enter(vm);
-	pthread_t th;
-	ASSERT_EQ(0, pthread_create(&th, NULL, visitor, vm));
-	t_wait_queued(vm, 1);
-	ASSERT_EQ(BATON_RUN, baton_yield(vm, me));
-	pthread_join(th, NULL);
+	baton_thread *me;
+	baton_vm *vm = two_handoffs(0, &me);
+	ASSERT_NE_NULL(vm);
 	char want[128];
 	snprintf(want, sizeof want, "baton handoff vm=%p", (void *)vm);
 	EXPECT_EQ(0, count_lines(want));
