@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# selftests/model/run-model.sh: check the Promela model of the ownership protocol with spin.
+# Owns BUILD_DIR/model/ (scratch: one directory per pan run, kept for the trails) and
+# nothing else; never edits the tree. TAP 13 on stdout, one line per property plus the
+# negative controls, which must be REJECTED. Exit 0 pass, 1 fail, 4 all skipped.
+# See Documentation/core/model.md.
+set -uo pipefail
+
+usage() {
+	cat <<EOF
+usage: selftests/model/run-model.sh BUILD_DIR
+Verifies selftests/model/own.pml with spin, exhaustively, in BUILD_DIR/model/.
+Environment: BATON_MODEL_JOBS (parallel pan runs, default 2),
+BATON_MODEL_EXTRA=1 (also the demonstrations of Documentation/core/model.md
+that are not part of make check: the heartbeat without the I5 grant),
+SAN=1 (make check SAN=1): skipped, the model does not depend on the build.
+EOF
+	exit "${1:-1}"
+}
+case ${1:-} in -h | --help) usage 0 ;; "") usage 1 ;; esac
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+model=$here/own.pml
+jobs=${BATON_MODEL_JOBS:-2}
+cc=$(command -v gcc || command -v cc || true)
+# pan: bounded memory (MB), exact state storage (no bitstate) with COLLAPSE compression, a
+# hash table of 2^23 slots and a DFS stack deeper than the deepest path (1.5e6 steps).
+# -O1: pan runs as fast as with -O2 and compiles a second faster.
+PAN_CC="-O1 -w -DMEMLIM=2048 -DCOLLAPSE -DNFAIR=3"
+PAN_RUN="-m2000000 -w23"
+SAFETY="-DSAFETY -DNOCLAIM"
+LTL="-a -f"
+
+# ---------------------------------------------------------------- the checks
+# A build: name|spin -D flags|pan compile flags. Its runs go one after the other.
+builds=(
+"excl|-DNT=2 -DCHECK_MUTEX|$SAFETY"
+"live3|-DNT=3 -DNO_FOREIGN|"
+"live|-DNT=2|"
+"all3|-DNT=3 -DNO_FOREIGN -DCHECK_MUTEX -DCHECK_SAVE|$SAFETY"
+"save|-DNT=2 -DCHECK_SAVE|$SAFETY"
+"neg-own|-DNT=2 -DBROKEN_OWN -DCHECK_MUTEX|$SAFETY"
+"neg-resume|-DNT=2 -DNO_RESUME|$SAFETY"
+)
+# A run, in TAP order: name|build|pan run flags|expect|description. expect: ok (errors: 0
+# and the search complete) or the error pan must report (a negative control).
+runs=(
+"mutex|excl|-E|ok|mutual exclusion: never two threads running VM code (2 VM threads + 1 foreign)"
+"deadlock|excl|-A|ok|no invalid end state (deadlock) (2 VM threads + 1 foreign)"
+"stranded|live|$LTL|ok|no waiter asleep while the VM is free, weak fairness (2 VM threads + 1 foreign)"
+"save|save|-E|ok|installed work is saved before another owner runs (2 VM threads + 1 foreign)"
+"all3|all3||ok|3 VM threads: mutual exclusion, save/restore and no invalid end state"
+"stranded3|live3|$LTL|ok|3 VM threads: no waiter asleep while the VM is free, weak fairness"
+"neg-own|neg-own|-E|assertion violated|negative control: own as a load then a store (no CAS) must break mutual exclusion"
+"neg-resume|neg-resume||invalid end state|negative control: a takeover without hb_resume() must deadlock (I7)"
+)
+if [[ ${BATON_MODEL_EXTRA:-0} == 1 ]]; then
+	builds+=("neg-i5|-DNT=2 -DNO_I5_GRANT|")
+	runs+=("neg-i5|neg-i5|$LTL|acceptance cycle|negative control: a heartbeat without the I5 grant must strand a waiter")
+fi
+
+field() { local IFS='|'; local -a f; read -r -a f <<<"$1"; echo "${f[$2]:-}"; }
+
+echo "TAP version 13"
+if [[ -z $(command -v spin) || -z $cc || ${SAN:-0} == 1 ]]; then
+	why="spin is not installed (apt-get install spin)"
+	[[ -z $cc ]] && why="no C compiler to build pan"
+	# The model does not depend on the build: the plain make check has checked it.
+	[[ ${SAN:-0} == 1 ]] && why="SAN=1: the model does not depend on the build"
+	echo "1..1"
+	echo "ok 1 spin model of the ownership protocol # SKIP $why"
+	echo "# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0"
+	exit 4
+fi
+echo "1..${#runs[@]}"
+echo "# $(spin -V 2>&1 | head -n 1); pan built with $cc $PAN_CC; runs: pan $PAN_RUN"
+
+mkdir -p "$1/model" || exit 1
+work=$(cd "$1/model" && pwd) # absolute: the builds and runs cd around
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((${t#0} / 1000)); }
+
+# Build one model in $work/BUILD, then do its runs in $work/RUN: each leaves pan.log (or
+# the failing step's log), ms (its time) and, after an error, own.pml.trail.
+do_build() {
+	local b=$1 defs=$2 ccdefs=$3 d=$work/$1 t0 r name
+	rm -rf "$d" && mkdir -p "$d" && cd "$d" || return
+	cp "$model" own.pml
+	t0=$(now_ms)
+	# shellcheck disable=SC2086 # the flag lists are meant to split
+	if ! spin $defs -a own.pml >build.log 2>&1 ||
+		! "$cc" $PAN_CC $ccdefs -o pan pan.c >>build.log 2>&1; then
+		rm -f pan
+	fi
+	echo $(($(now_ms) - t0)) >ms
+	for r in "${runs[@]}"; do
+		[[ $(field "$r" 1) == "$b" ]] || continue
+		name=$(field "$r" 0)
+		mkdir -p "$work/$name.run" || continue
+		cd "$work/$name.run" || continue
+		rm -f pan.log own.pml.trail
+		cp "$d/own.pml" .
+		t0=$(now_ms)
+		if [[ -x $d/pan ]]; then
+			# shellcheck disable=SC2046,SC2086 # so are these
+			timeout 300 "$d/pan" $PAN_RUN $(field "$r" 2) >pan.log 2>&1
+			echo "pan exit status $?" >>pan.log
+		else
+			cp "$d/build.log" pan.log
+		fi
+		echo $(($(now_ms) - t0)) >ms
+	done
+}
+
+# At most $jobs builds (and their runs) at once: 2 cores are shared.
+running=0
+for bl in "${builds[@]}"; do
+	if ((running >= jobs)); then
+		wait -n
+		running=$((running - 1))
+	fi
+	do_build "$(field "$bl" 0)" "$(field "$bl" 1)" "$(field "$bl" 2)" &
+	running=$((running + 1))
+done
+wait
+
+# ---------------------------------------------------------------- verdicts
+
+pass=0 fail=0
+for i in "${!runs[@]}"; do
+	r=${runs[$i]}
+	name=$(field "$r" 0) build=$(field "$r" 1) pflags=$(field "$r" 2)
+	expect=$(field "$r" 3) desc=$(field "$r" 4)
+	defs=
+	for bl in "${builds[@]}"; do [[ $(field "$bl" 0) == "$build" ]] && defs=$(field "$bl" 1); done
+	d=$work/$name.run log=$work/$name.run/pan.log
+	ms=$(cat "$d/ms" 2>/dev/null || echo 0)
+	errors=$(sed -nE 's/.*errors: ([0-9]+).*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	stored=$(sed -nE 's/^ *([0-9.e+]+) states, stored.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	trans=$(sed -nE 's/^ *([0-9.e+]+) transitions.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	depth=$(sed -nE 's/.*depth reached ([0-9]+).*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	mem=$(sed -nE 's/^ *([0-9.]+)\s+total actual memory usage.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	found=$(grep -m 1 -E '^pan:[0-9]+: ' "$log" 2>/dev/null | sed -E 's/ \(at depth [0-9]+\)//')
+	incomplete=$(grep -m 1 -E 'max search depth too small|reached -DMEMLIM bound|out of memory' "$log" 2>/dev/null)
+	replay="cd $d && spin $defs -t -p own.pml"
+	ok=0 why=
+	if [[ -z $errors ]]; then
+		why="pan did not finish (see $log)"
+	elif [[ $expect == ok ]]; then
+		if ((errors != 0)); then
+			why="$found"
+		elif [[ -n $incomplete ]]; then
+			why="search incomplete: $incomplete"
+		else
+			ok=1
+		fi
+	elif ((errors == 0)); then
+		why="the broken model was NOT rejected: the check cannot fail"
+	elif [[ $found != *"$expect"* ]]; then
+		why="rejected, but for another reason: $found"
+	else
+		ok=1
+	fi
+	echo "# $name: ${stored:-?} states stored, ${trans:-?} transitions, depth ${depth:-?}," \
+		"${mem:-?} MB, $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s (spin $defs; pan${pflags:+ $pflags})"
+	if [[ $expect != ok && -n $found ]]; then
+		echo "# $name: spin says \"${found#pan:1: }\", as it must; trail: $replay"
+	fi
+	if ((ok)); then
+		echo "ok $((i + 1)) $desc"
+		pass=$((pass + 1))
+	else
+		echo "not ok $((i + 1)) $desc"
+		echo "# $name: $why"
+		[[ -f $d/own.pml.trail ]] && echo "# $name: replay: $replay"
+		tail -n 25 "$log" 2>/dev/null | sed 's/^/#   /'
+		fail=$((fail + 1))
+	fi
+done
+
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+((fail == 0))
