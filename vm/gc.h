@@ -47,6 +47,7 @@ struct gc_sizes {
 	size_t heap_max; /* all heap bytes (new + old) at most; 0: no limit */
 	unsigned stress; /* 0: off; N: scavenge at every Nth allocation
 			  * (BATON_GC_STRESS=N; main() reads the environment) */
+	unsigned tenure_age; /* scavenges survived before promotion; default 3 */
 };
 
 /* Counters, monotonic since gc_init(). */
@@ -182,6 +183,12 @@ static inline int gc_is_pinned(oop o) { return obj_is_pinned(o); }
 /* ---- statistics --------------------------------------------------------- */
 
 void gc_get_stats(struct st_vm *vm, struct gc_stats *out);
+
+/* Checks the heap (debugging and selftests): every object's header, every
+ * pointer slot refers to an object, every old object referring to a young
+ * one is remembered, the space accounting. Answers the number of problems
+ * found and describes the first in [msg]. Allocates nothing in the heap. */
+long gc_verify(struct st_vm *vm, char *msg, size_t len);
 
 /* ---- implemented by the VM, called by the collector ------------------- */
 

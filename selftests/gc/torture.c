@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/*
+ * selftests/gc/torture.c: random mutation against a shadow model.
+ *
+ * Description: a seeded random mutator allocates young, old and large
+ * objects, stores and loads references through the write barrier, drops
+ * roots, pins and unpins, hashes, and collects, while a shadow model
+ * records what every object must hold. Every few hundred steps the object
+ * graph reachable from the roots is compared with the model (ids,
+ * references, identity, raw contents, hashes, pinned addresses) and the
+ * heap is verified. Variants: default sizes, a tiny new space with
+ * immediate tenuring, stress mode, and a heap limit that makes requests
+ * fail (a failed request must change nothing). BATON_GC_SEED=n runs other
+ * random sequences.
+ */
+#include <stdlib.h>
+
+#include "selftests/harness.h"
+#include "t_gc.h"
+
+#define NROOTS 48
+#define STEPS 60000
+#define MAXID (STEPS + 1)
+#define MAXSLOTS 9
+
+struct shadow {
+	int kind[MAXID];          /* 0 none, 1 node, 2 bytes */
+	int nslots[MAXID];        /* node: slots including the id slot */
+	size_t nbytes[MAXID];
+	int ref[MAXID][MAXSLOTS]; /* node slot -> id, 0: nil */
+	uint32_t hash[MAXID];
+	oop pinned_at[MAXID];
+	oop seen[MAXID];
+	unsigned stamp[MAXID], epoch;
+	int roots[NROOTS];        /* root -> id, 0: nil */
+	int next_id;
+};
+
+static uint64_t rng;
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static size_t bytes_of(int id) { return (size_t)(id * 37 % 300); }
+
+FIXTURE(torture)
+{
+	struct st_vm *vm;
+	oop roots[NROOTS];
+	struct shadow *sh;
+};
+
+FIXTURE_VARIANT(torture)
+{
+	struct gc_sizes sizes;
+	uint64_t seed;
+	unsigned big; /* per mille of allocations that are 50..750 KB */
+};
+
+FIXTURE_VARIANT_ADD(torture, defaults) { .sizes = { 0 }, .seed = 1, .big = 10 };
+FIXTURE_VARIANT_ADD(torture, tiny_new_space) {
+	.sizes = { .new_size = 256 << 10, .tenure_age = 1 }, .seed = 2, .big = 10 };
+FIXTURE_VARIANT_ADD(torture, old_survivors) {
+	.sizes = { .new_size = 512 << 10, .tenure_age = 6 }, .seed = 3, .big = 10 };
+FIXTURE_VARIANT_ADD(torture, stress) { .sizes = { .stress = 3 }, .seed = 4, .big = 2 };
+FIXTURE_VARIANT_ADD(torture, heap_limit) {
+	.sizes = { .heap_max = 4 << 20, .new_size = 1 << 20 }, .seed = 5, .big = 150 };
+
+FIXTURE_SETUP(torture)
+{
+	self->vm = t_vm(&variant->sizes);
+	ASSERT_NE_NULL(self->vm);
+	self->sh = calloc(1, sizeof *self->sh);
+	ASSERT_NE_NULL(self->sh);
+	self->sh->next_id = 1;
+	for (int i = 0; i < NROOTS; i++) {
+		self->roots[i] = self->vm->nil;
+		ST_ROOT(self->vm, self->roots[i]);
+	}
+	/* BATON_GC_SEED=n explores other sequences; the default is fixed */
+	const char *e = getenv("BATON_GC_SEED");
+	rng = (variant->seed + (e ? strtoull(e, NULL, 0) * 16 : 0)) * 0x9e3779b97f4a7c15ull;
+}
+
+FIXTURE_TEARDOWN(torture)
+{
+	if (self->vm)
+		t_vm_free(self->vm);
+	free(self->sh);
+}
+
+struct item {
+	oop o;
+	int id;
+};
+
+/* Compares one object with the model of [id] and queues its referents. */
+static int check_one(struct st_vm *vm, struct shadow *sh, oop o, int id, struct item *stack,
+		     size_t *n, char *why, size_t len)
+{
+	if (id == 0) {
+		if (o != vm->nil)
+			return snprintf(why, len, "expected nil"), 0;
+		return 1;
+	}
+	if (!o || !obj_is_ptr(o) || o == vm->nil)
+		return snprintf(why, len, "id %d: not an object", id), 0;
+	if (sh->stamp[id] == sh->epoch) {
+		if (sh->seen[id] != o)
+			return snprintf(why, len, "id %d: two copies", id), 0;
+		return 1;
+	}
+	sh->stamp[id] = sh->epoch;
+	sh->seen[id] = o;
+	if (sh->hash[id] && obj_hdr(o)->hash != sh->hash[id])
+		return snprintf(why, len, "id %d: hash changed", id), 0;
+	if (sh->pinned_at[id] && (sh->pinned_at[id] != o || !gc_is_pinned(o)))
+		return snprintf(why, len, "id %d: pinned object moved", id), 0;
+	if (sh->kind[id] == 2) {
+		if (!t_bytes_ok(o, sh->nbytes[id], (unsigned)id))
+			return snprintf(why, len, "id %d: bytes differ", id), 0;
+		return 1;
+	}
+	if (obj_fmt(o) != OBJ_FMT_IPTRS || (int)obj_slots(o) != sh->nslots[id] || t_id(o) != id)
+		return snprintf(why, len, "id %d: wrong node (id %ld)", id, (long)t_id(o)), 0;
+	for (int k = 1; k < sh->nslots[id]; k++)
+		stack[(*n)++] = (struct item){ obj_body(o)[k], sh->ref[id][k] };
+	return 1;
+}
+
+/* Compares the graph below [o] with the model, iteratively (graphs get
+ * deep); 0 on a mismatch, described in [why]. */
+static int check_graph(struct st_vm *vm, struct shadow *sh, oop o, int id, char *why, size_t len)
+{
+	static struct item stack[MAXID * MAXSLOTS];
+	size_t n = 0;
+	stack[n++] = (struct item){ o, id };
+	while (n) {
+		struct item it = stack[--n];
+		if (!check_one(vm, sh, it.o, it.id, stack, &n, why, len))
+			return 0;
+	}
+	return 1;
+}
+
+static oop new_object(struct st_vm *vm, struct shadow *sh, int *idp, unsigned big)
+{
+	int id = sh->next_id;
+	unsigned what = rnd(100);
+	int is_big = rnd(1000) < big;
+	oop o;
+	if (what < 15 || is_big) {
+		sh->kind[id] = 2;
+		sh->nbytes[id] = is_big ? 50000 + 2357 * (size_t)rnd(300) : bytes_of(id);
+		size_t slots = (sh->nbytes[id] + 7) / 8;
+		unsigned odd = (unsigned)(slots * 8 - sh->nbytes[id]);
+		o = what < 8 ? gc_alloc(&vm->gc, T_CLS_BYTES, OBJ_FMT_BYTES, slots, odd)
+			     : gc_alloc_old(vm, T_CLS_BYTES, OBJ_FMT_BYTES, slots, odd, 0);
+		if (o)
+			for (size_t i = 0; i < sh->nbytes[id]; i++)
+				obj_bytes(o)[i] = (uint8_t)(id + i * 7);
+	} else {
+		sh->kind[id] = 1;
+		sh->nslots[id] = 1 + (int)rnd(MAXSLOTS - 1);
+		o = what < 75 ? t_node(vm, id, (size_t)sh->nslots[id])
+			      : t_old_node(vm, id, (size_t)sh->nslots[id], 0);
+	}
+	if (!o) {
+		sh->kind[id] = 0; /* failed: nothing changed, the id is unused */
+		return 0;
+	}
+	sh->next_id++;
+	*idp = id;
+	return o;
+}
+
+static void step(struct st_vm *vm, oop *roots, struct shadow *sh, unsigned big)
+{
+	unsigned op = rnd(1000), r = rnd(NROOTS), s = rnd(NROOTS);
+	int id = sh->roots[r];
+	if (op < 300) {
+		int nid;
+		oop o = new_object(vm, sh, &nid, big);
+		if (o) {
+			roots[r] = o;
+			sh->roots[r] = nid;
+		}
+	} else if (op < 600) {
+		/* roots[r].k := roots[s] */
+		if (sh->kind[id] != 1 || sh->nslots[id] < 2)
+			return;
+		int k = 1 + (int)rnd((unsigned)sh->nslots[id] - 1);
+		gc_store(&vm->gc, roots[r], (size_t)k, roots[s]);
+		sh->ref[id][k] = sh->roots[s];
+	} else if (op < 800) {
+		/* roots[s] := roots[r].k */
+		if (sh->kind[id] != 1 || sh->nslots[id] < 2)
+			return;
+		int k = 1 + (int)rnd((unsigned)sh->nslots[id] - 1);
+		roots[s] = obj_body(roots[r])[k];
+		sh->roots[s] = sh->ref[id][k];
+	} else if (op < 900) {
+		roots[r] = vm->nil;
+		sh->roots[r] = 0;
+	} else if (op < 930) {
+		if (!id)
+			return;
+		if (sh->pinned_at[id]) {
+			gc_unpin(vm, roots[r]);
+			sh->pinned_at[id] = 0;
+		} else if (gc_pin(vm, &roots[r])) {
+			sh->pinned_at[id] = roots[r];
+		}
+	} else if (op < 960) {
+		if (id && !sh->hash[id])
+			sh->hash[id] = st_hash(vm, roots[r]);
+	} else if (op < 995) {
+		gc_scavenge(vm);
+	} else {
+		gc_full(vm);
+	}
+}
+
+TEST_F_TIMEOUT(torture, random_mutation_matches_the_model, 120)
+{
+	struct st_vm *vm = self->vm;
+	struct shadow *sh = self->sh;
+	char why[200];
+	for (int i = 1; i <= STEPS; i++) {
+		step(vm, self->roots, sh, variant->big);
+		if (i % 500 && i != STEPS)
+			continue;
+		sh->epoch++;
+		for (int r = 0; r < NROOTS; r++)
+			ASSERT_TRUE(check_graph(vm, sh, self->roots[r], sh->roots[r], why, sizeof why))
+				TH_LOG("step %d, root %d: %s", i, r, why);
+		T_VERIFY(vm);
+	}
+	struct gc_stats st = t_stats(vm);
+	ASSERT_LT(0u, st.scavenges);
+	ASSERT_LT(0u, st.full_gcs);
+	ASSERT_LT(0u, st.pins);
+	TH_LOG("%d objects, %llu scavenges, %llu full, %llu failures", sh->next_id - 1,
+	       (unsigned long long)st.scavenges, (unsigned long long)st.full_gcs,
+	       (unsigned long long)st.alloc_failures);
+}
+
+TEST_HARNESS_MAIN
