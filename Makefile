@@ -146,7 +146,7 @@ endif
 run: deps lib $(BATON_BIN) tools
 	$(RUN_CMD)
 
-bench: deps lib $(BATON_BIN) tools
+bench: deps lib $(BATON_BIN) tools $(ST_SOS)
 	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
 	BENCH_FORMAT='$(BENCH_FORMAT)' $(B)/tools/bench
 

@@ -57,6 +57,8 @@ struct test {
 	int rt_line;
 	struct expect *serr;	// expected stderr lines
 	size_t nserr;
+	struct expect *allow;	// stderr lines that may appear (timing-dependent warnings)
+	size_t nallow;
 	int exit_code, has_exit;
 	char **args, **vmargs, **env;
 	size_t nargs, nvmargs, nenv;
@@ -253,6 +255,10 @@ static void annotation(struct test *t, int line, const char *c, size_t len)
 		struct expect *e = push(&t->serr, &t->nserr, sizeof *e);
 		e->line = line;
 		e->text = xstrdup(REST("expect stderr: "));
+	} else if (KEY("allow stderr: ")) {
+		struct expect *e = push(&t->allow, &t->nallow, sizeof *e);
+		e->line = line;
+		e->text = xstrdup(REST("allow stderr: "));
 	} else if (KEY("expect exit: ")) {
 		if (t->has_exit || parse_int(REST("expect exit: "), &t->exit_code) || t->exit_code > 255)
 			bad(t, line, "bad or repeated expect exit");
@@ -729,6 +735,11 @@ static void check_stderr(struct verdict *v, struct lines *e)
 		take_trace(e, used, i);
 	}
 	t->checked += (unsigned)t->nserr;
+	// Allowed lines are consumed wherever they are; their absence is fine.
+	for (size_t k = 0; k < t->nallow; k++)
+		for (size_t i = 0; i < e->n; i++)
+			if (!used[i] && strcmp(e->v[i], t->allow[k].text) == 0)
+				used[i] = 1;
 
 	if (t->rt_msg) {
 		size_t i;
@@ -1015,6 +1026,9 @@ static void free_test(struct test *t)
 		free(t->out[i].text);
 	for (size_t i = 0; i < t->nserr; i++)
 		free(t->serr[i].text);
+	for (size_t i = 0; i < t->nallow; i++)
+		free(t->allow[i].text);
+	free(t->allow);
 	free(t->out);
 	free(t->serr);
 	free(t->errs);

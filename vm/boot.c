@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vm/comp.h"
+#include "vm/ffi.h"
 #include "vm/st.h"
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -674,11 +675,14 @@ int st_boot(struct st_vm *vm)
 
 void st_free(struct st_vm *vm)
 {
+	ffi_free(vm);
+	free(vm->thr);
 	free(vm->symtab);
 	free(vm->globals);
 	free(vm->classes);
 	for (int i = 1; i < vm->nprocs; i++) {
 		if (vm->procs[i]) {
+			free(vm->procs[i]->err);
 			free(vm->procs[i]->stack);
 			free(vm->procs[i]);
 		}

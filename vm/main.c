@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vm/comp.h"
+#include "vm/ffi.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -101,7 +102,10 @@ static void print_stats(struct st_vm *vm)
 		"  own.owns_slow       %llu\n"
 		"  own.handoffs        %llu\n"
 		"  own.blocked         %llu\n"
+		"  own.blocking_hints  %llu\n"
 		"  own.activations     %llu\n"
+		"  own.creations       %llu\n"
+		"  own.attaches        %llu\n"
 		"  own.preemptions     %llu\n"
 		"  own.threads_peak    %u\n"
 		"  hb.backend          %s\n",
@@ -112,8 +116,9 @@ static void print_stats(struct st_vm *vm)
 		(unsigned long long)vm->processes_created, (unsigned long long)vm->switches,
 		(unsigned long long)b.disowns, (unsigned long long)b.owns_fast,
 		(unsigned long long)b.owns_slow, (unsigned long long)b.handoffs,
-		(unsigned long long)b.blocked, (unsigned long long)b.activations,
-		(unsigned long long)b.preemptions, b.threads_peak,
+		(unsigned long long)b.blocked, (unsigned long long)b.blocking_hints,
+		(unsigned long long)b.activations, (unsigned long long)b.creations,
+		(unsigned long long)b.attaches, (unsigned long long)b.preemptions, b.threads_peak,
 		b.hb_backend ? b.hb_backend : "?");
 }
 
@@ -132,12 +137,16 @@ static void run_main(struct st_vm *vm, oop doit)
 	sched_run(vm, vm->main_thread);
 }
 
-/* Frees everything (so that leak checkers see a clean exit). */
+/* Frees everything (so that leak checkers see a clean exit), unless a
+ * callout or a callback is in flight or C may still call a Callback: its
+ * thread must not find the VM gone. Callbacks arriving from now on answer
+ * 0 at once (the process is ending). */
 static int finish(struct st_vm *vm, int code)
 {
 	st_out_flush(vm);
 	fflush(stderr);
-	if (vm->in_callout == 0) {
+	__atomic_store_n(&vm->ended, 1, __ATOMIC_RELEASE);
+	if (vm->in_callout == 0 && vm->cb_active == 0 && !ffi_live_callbacks(vm)) {
 		if (vm->core)
 			baton_vm_free(vm->core, vm->main_thread);
 		gc_free(vm);
@@ -238,6 +247,8 @@ int main(int argc, char **argv)
 
 	cfg.hooks = &sched_hooks;
 	cfg.ud = vm;
+	vm->max_threads = cfg.max_threads ? cfg.max_threads : 64;
+	vm->print_stats = print_stats;
 	vm->core = baton_vm_new(&cfg);
 	if (!vm->core) {
 		fprintf(stderr, "baton: cannot start the VM core: %s\n", strerror(errno));

@@ -41,6 +41,19 @@ int prim_procNewFor(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
+/* BlockClosure>>forkOnMainThread: a process that only ever runs (and
+ * calls out) on the VM's main OS thread. */
+int prim_procForkMain(struct st_vm *vm, oop *args, int nargs)
+{
+	int r = prim_procNewFor(vm, args, nargs);
+	if (r != PRIM_OK)
+		return r;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	p->bound = vm->main_thread;
+	sched_ready(vm, p, 0);
+	return maybe_preempt(vm, p);
+}
+
 int prim_procFork(struct st_vm *vm, oop *args, int nargs)
 {
 	int r = prim_procNewFor(vm, args, nargs);

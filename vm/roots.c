@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm/roots.c: vm_roots(), the VM's side of the collector contract: every
- * root slot of the VM, presented once per collection. Drops the method
- * cache (it holds methods, which may move). See Documentation/vm/gc.md.
+ * root slot of the VM, presented once per collection (the FFI's among
+ * them). Drops the method cache (it holds methods, which may move). See Documentation/vm/gc.md.
  */
 #include <string.h>
 
+#include "vm/ffi.h"
 #include "vm/gc.h"
 #include "vm/st.h"
 
@@ -38,6 +39,7 @@ void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
 		visit_slot(&vm->globals[i], visit, ud);
 	for (unsigned i = 0; i < vm->nroots; i++)
 		visit_slot(vm->roots[i], visit, ud);
+	ffi_roots(vm, visit, ud);
 	for (int i = 0; i < vm->ntimers; i++)
 		visit_slot(&vm->timers[i].sem, visit, ud);
 	/* process stacks: slot 1 up to sp; every slot is an oop */
@@ -46,6 +48,8 @@ void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
 		if (!p)
 			continue;
 		visit_slot(&p->self, visit, ud);
+		if (p->err_obj)
+			visit_slot(&p->err_obj, visit, ud);
 		if (p->waiting_on)
 			visit_slot(&p->waiting_on, visit, ud);
 		if (!p->stack)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vm/ffi.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -134,6 +135,8 @@ void sched_ready(struct st_vm *vm, struct st_proc *p, int front)
 {
 	int pr = p->prio;
 	p->state = PS_RUNNABLE;
+	if (st_unlikely(p->bound != NULL))
+		vm->nbound_ready++;
 	if (front) {
 		p->prev = NULL;
 		p->next = vm->runq[pr];
@@ -157,6 +160,8 @@ void sched_ready(struct st_vm *vm, struct st_proc *p, int front)
 void sched_unready(struct st_vm *vm, struct st_proc *p)
 {
 	int pr = p->prio;
+	if (st_unlikely(p->bound != NULL))
+		vm->nbound_ready--;
 	if (p->prev)
 		p->prev->next = p->next;
 	else
@@ -179,8 +184,42 @@ int sched_best(struct st_vm *vm)
 	return -1;
 }
 
+static struct sched_thr *thr(struct st_vm *vm, baton_thread *t)
+{
+	return &vm->thr[baton_thread_index(t)];
+}
+
+/*
+ * The slow pick: some runnable process is bound to a thread, or the owning
+ * thread runs a callback. Nothing when that callback is done (its thread
+ * must return to C first). Otherwise the best process this thread may run;
+ * but if a better one is bound to another thread that can take the VM,
+ * nothing, with vm->want naming that thread: the scheduler loop hands the
+ * VM over (a thread found in a callout is skipped until it returns).
+ */
+static struct st_proc *pick_slow(struct st_vm *vm)
+{
+	if (vm->cur_wait && vm->cur_wait->done)
+		return NULL;
+	for (int b = sched_best(vm); b >= 0; b--) {
+		for (struct st_proc *p = vm->runq[b]; p; p = p->next) {
+			if (!p->bound || p->bound == vm->cur_thread) {
+				sched_unready(vm, p);
+				return p;
+			}
+			if (!thr(vm, p->bound)->busy) {
+				vm->want = p->bound;
+				return NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
 struct st_proc *sched_pick(struct st_vm *vm)
 {
+	if (st_unlikely(vm->nbound_ready || vm->cur_wait))
+		return pick_slow(vm);
 	int b = sched_best(vm);
 	if (b < 0)
 		return NULL;
@@ -265,6 +304,13 @@ void sched_kill(struct st_vm *vm, struct st_proc *p)
 		sched_unwait(vm, p);
 	p->state = PS_DEAD;
 	vm->nlive--;
+	if (p->wait_rec) {
+		/* a callback's process: its C caller gets 0 unless it answered */
+		p->wait_rec->failed |= !p->wait_rec->done;
+		p->wait_rec->done = 1;
+		p->wait_rec->p = NULL;
+	}
+	free(p->err);
 	obj_body(p->self)[PROC_HANDLE] = vm->nil;
 	vm->procs[p->handle] = NULL;
 	if (vm->active == p)
@@ -352,27 +398,35 @@ static void hook_run(baton_vm *core, baton_thread *self, void *ud)
 	sched_run(ud, self);
 }
 
-/* [blocked]'s process is stuck in a callout: it is not ours to run. */
+/* [blocked]'s process is stuck in a callout: it is not ours to run. The
+ * VM ran nothing since [blocked] disowned it, so that process is still
+ * the active one; [blocked] gets it back in hook_restore. */
 static void hook_save(baton_vm *core, baton_thread *blocked, void *ud)
 {
 	(void)core;
 	struct st_vm *vm = ud;
-	struct st_proc *p = baton_thread_data(blocked);
-	if (p && p->state != PS_DEAD)
+	struct st_proc *p = vm->active;
+	thr(vm, blocked)->saved = p;
+	if (p) {
 		p->state = PS_CALLOUT;
-	if (vm->active == p)
-		vm->active = NULL;
+		vm->in_callout++;
+	}
+	vm->active = NULL;
 }
 
 static void hook_restore(baton_vm *core, baton_thread *self, void *ud)
 {
 	(void)core;
 	struct st_vm *vm = ud;
-	struct st_proc *p = baton_thread_data(self);
-	vm->cur_thread = self;
+	struct sched_thr *s = thr(vm, self);
+	struct st_proc *p = s->saved;
+	sched_owned(vm, self);
+	s->saved = NULL;
+	s->busy = 0; /* back from the callout a handoff found it in */
 	if (p) {
 		p->state = PS_RUNNING;
 		vm->active = p;
+		vm->in_callout--;
 	}
 }
 
@@ -392,56 +446,176 @@ const struct baton_hooks sched_hooks = {
 
 /* ---- the scheduler loop ----------------------------------------------------------- */
 
+void sched_owned(struct st_vm *vm, baton_thread *t)
+{
+	struct ffi_thread *r = ffi_thread_find(vm);
+	vm->cur_thread = t;
+	vm->cur_wait = r ? r->wait : NULL;
+}
+
+void sched_exit_now(struct st_vm *vm)
+{
+	st_out_flush(vm);
+	if (vm->stats && vm->print_stats)
+		vm->print_stats(vm);
+	fflush(stdout);
+	fflush(stderr);
+	_exit(vm->quit ? vm->quit_code : vm->main_failed);
+}
+
 /* Nothing can ever run again: no runnable process, no timer, no callout
- * in flight, nobody queued for the VM. */
+ * in flight, nobody queued for the VM. (A callout in flight while this
+ * thread owns the VM has been set aside: vm->in_callout counts it.) */
 static int dead_end(struct st_vm *vm)
 {
 	return sched_best(vm) < 0 && vm->ntimers == 0 && vm->in_callout == 0 &&
 	       baton_top_waiter(vm->core) < 0;
 }
 
-void sched_run(struct st_vm *vm, baton_thread *t)
+/* The active process belongs to a callback that has answered (its
+ * primitive left the interpreter): it ends here. */
+static void reap(struct st_vm *vm)
 {
-	vm->cur_thread = t;
+	struct st_proc *p = vm->active;
+	if (p && p->wait_rec && p->wait_rec->done)
+		sched_kill(vm, p);
+}
+
+/* Nothing is active: install the next process, or give the VM away
+ * (to a waiter with work as good, to the thread a bound process needs, or
+ * to nobody). Answers BATON_RUN (we own the VM) or BATON_QUIT. */
+static int next(struct st_vm *vm, baton_thread *t)
+{
+	int r;
+	struct st_proc *p = sched_pick(vm);
+	if (p) {
+		if (baton_top_waiter(vm->core) < p->prio) {
+			p->state = PS_RUNNING;
+			vm->active = p;
+			return BATON_RUN;
+		}
+		/* a returning callout (or a foreign thread) carries work as good */
+		sched_ready(vm, p, 1);
+		r = baton_yield(vm->core, t);
+	} else if (vm->want) {
+		baton_thread *to = vm->want;
+		vm->want = NULL;
+		r = baton_handoff(vm->core, t, to);
+		if (r < 0) {
+			/* in a callout: skip what is bound to it until it is back */
+			thr(vm, to)->busy = 1;
+			return BATON_RUN;
+		}
+	} else if (vm->cur_wait && vm->cur_wait->done) {
+		return BATON_RUN; /* the loop returns to C */
+	} else {
+		st_out_flush(vm);
+		r = baton_idle(vm->core, t);
+		if (r == BATON_RUN) {
+			sched_owned(vm, t);
+			sched_run_timers(vm, baton_now_ns());
+		}
+		return r;
+	}
+	if (r == BATON_RUN)
+		sched_owned(vm, t);
+	return r;
+}
+
+/* The VM is quitting, or nothing can run again. The exit happens on the
+ * main thread, in main(), unless main cannot get there (it is in a callout
+ * or runs a callback): then here. Answers 1 when the outer loop returns. */
+static int ending(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
+{
+	if (w && !vm->quit) {
+		/* the callback's process waits for what can never happen */
+		fputs("baton: a callback can never finish (its process waits forever); C gets 0\n",
+		      stderr);
+		if (w->p)
+			sched_kill(vm, w->p);
+		w->failed = w->done = 1;
+		return 0;
+	}
+	if (t == vm->main_thread) {
+		if (w)
+			sched_exit_now(vm);
+		return 1;
+	}
+	int r = baton_handoff(vm->core, t, vm->main_thread);
+	if (r < 0)
+		sched_exit_now(vm);
+	if (r == BATON_QUIT) {
+		if (w)
+			for (;;)
+				pause(); /* main() is ending the process */
+		return 1;
+	}
+	sched_owned(vm, t);
+	return 0;
+}
+
+/* Every VM thread runs this: [w] NULL for the outer loop (until the VM
+ * ends), else until that callback is done. */
+static void loop(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
+{
+	sched_owned(vm, t);
 	for (;;) {
+		reap(vm);
+		if (w && w->done)
+			return;
 		if (vm->quit || (dead_end(vm) && !vm->active)) {
-			/* the exit happens on the main thread */
-			if (t == vm->main_thread)
+			if (ending(vm, t, w))
 				return;
-			int r = baton_handoff(vm->core, t, vm->main_thread);
-			if (r == BATON_QUIT)
-				return;
-			if (r < 0) {
-				/* main is in a callout: quit from here */
-				st_out_flush(vm);
-				fflush(stderr);
-				_exit(vm->quit ? vm->quit_code : vm->main_failed);
-			}
-			vm->cur_thread = t;
 			continue;
 		}
 		if (!vm->active) {
-			int best = sched_best(vm);
-			if (best >= 0 && baton_top_waiter(vm->core) >= best) {
-				if (baton_yield(vm->core, t) == BATON_QUIT)
+			if (next(vm, t) == BATON_QUIT) {
+				if (!w)
 					return;
-				vm->cur_thread = t;
-				continue;
+				for (;;)
+					pause();
 			}
-			if (best < 0) {
-				st_out_flush(vm);
-				if (baton_idle(vm->core, t) == BATON_QUIT)
-					return;
-				vm->cur_thread = t;
-				sched_run_timers(vm, baton_now_ns());
-				continue;
-			}
+			continue;
 		}
-		int r = interp_run(vm, t);
-		if (r == INTERP_YIELD) {
-			if (baton_yield(vm->core, t) == BATON_QUIT)
-				return;
-			vm->cur_thread = t;
+		if (interp_run(vm, t) == INTERP_YIELD) {
+			int r = baton_yield(vm->core, t);
+			if (r == BATON_QUIT) {
+				if (!w)
+					return;
+				for (;;)
+					pause();
+			}
+			sched_owned(vm, t);
 		}
 	}
+}
+
+void sched_run(struct st_vm *vm, baton_thread *t)
+{
+	struct ffi_thread reg;
+	if (!vm->thr) {
+		/* thread indices are 1..max_threads (the core's default: 64) */
+		if (!vm->max_threads)
+			vm->max_threads = 64;
+		vm->thr = calloc((size_t)vm->max_threads + 1, sizeof *vm->thr);
+		if (!vm->thr) {
+			fputs("baton: out of memory\n", stderr);
+			exit(70);
+		}
+	}
+	ffi_thread_push(&reg, vm, t);
+	loop(vm, t, NULL);
+	ffi_thread_pop(&reg);
+}
+
+/* The calling thread is registered (ffi_thread_push): its record says
+ * which callback it waits for, for sched_owned() and pick_slow(). */
+void sched_run_until(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
+{
+	struct ffi_thread *r = ffi_thread_find(vm);
+	struct sched_wait *outer = r->wait;
+	r->wait = w;
+	loop(vm, t, w);
+	r->wait = outer;
+	vm->cur_wait = outer;
 }

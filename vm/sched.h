@@ -34,38 +34,63 @@ void sched_run(struct st_vm *vm, baton_thread *t);
 extern const struct baton_hooks sched_hooks;
 
 /*
+ * Callbacks (vm/ffi_cb.c) run the scheduler nested, on the thread C called
+ * them on, until the callback's process has answered. [p] is that process,
+ * bound to the thread; [done] is set when it answered or died ([failed]:
+ * died without answering, or could never finish).
+ */
+struct sched_wait {
+	struct st_proc *p;
+	int done;
+	int failed;
+};
+
+/* What the scheduler keeps per VM thread (by baton_thread_index): a
+ * handoff found it in a callout (skip what is bound to it until it comes
+ * back); the process its blocked callout carries (hook_save to restore). */
+struct sched_thr {
+	uint8_t busy;
+	struct st_proc *saved;
+};
+
+/* Runs processes on [t], which owns the VM, until [w] is done; then [t]
+ * still owns the VM. Quitting the VM from inside exits the process. */
+void sched_run_until(struct st_vm *vm, baton_thread *t, struct sched_wait *w);
+/* [t] has come to own the VM other than through a callout's fast path. */
+void sched_owned(struct st_vm *vm, baton_thread *t);
+/* Flushes output, prints --stats, and ends the process now: for a quit
+ * seen where the C stack cannot be unwound (inside a callback). */
+void sched_exit_now(struct st_vm *vm) __attribute__((noreturn));
+
+/*
  * A callout: around a C call that touches no VM memory except pinned
  * objects. Primitives run with the interpreter's registers saved in the
  * active process, so the collector (possibly on another thread, if the
  * heartbeat finds this one blocked) sees and updates its stack. [flags]:
- * BATON_BLOCKING for calls known to block. Plain stores only: the fast
- * path of a callout is the core's disown and own and nothing else.
+ * BATON_BLOCKING for calls known to block.
+ *
+ * The fast path is the core's disown and own and nothing else: the VM's
+ * state is left as it is (the process stays vm->active, RUNNING). If
+ * nobody took the VM meanwhile, that state is still right when the call
+ * returns. If somebody did, hook_save set the process aside (PS_CALLOUT,
+ * counted in vm->in_callout) and hook_restore reinstalls it when this
+ * thread owns the VM again, before baton_own() returns.
  */
 struct sched_callout {
 	baton_thread *t;
-	struct st_proc *p;
 };
 
 static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c,
 				       unsigned flags)
 {
 	c->t = vm->cur_thread;
-	c->p = vm->active;
-	baton_thread_set_data(c->t, c->p);
-	vm->in_callout++;
-	baton_disown(vm->core, c->t, c->p->prio, flags);
+	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
 
-/* Owns the VM again; if another thread ran meanwhile, hooks->restore has
- * reinstalled the process. Objects may have moved: re-read args[]. */
+/* Owns the VM again; objects may have moved meanwhile: re-read args[]. */
 static inline void sched_callout_end(struct st_vm *vm, struct sched_callout *c)
 {
 	baton_own(vm->core, c->t);
-	vm->cur_thread = c->t;
-	vm->in_callout--;
-	baton_thread_set_data(c->t, NULL);
-	vm->active = c->p;
-	c->p->state = PS_RUNNING;
 }
 
 /* Counts processes left waiting on semaphores. */

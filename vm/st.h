@@ -16,6 +16,10 @@
 #include "vm/gc.h"
 #include "vm/obj.h"
 
+struct sched_wait;
+struct sched_thr;
+struct ffi_state;
+
 #define st_likely(x) __builtin_expect(!!(x), 1)
 #define st_unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -186,7 +190,14 @@ struct st_proc {
 	uint64_t timer_at;    /* wait: deadline (ns), 0: none */
 	int is_main;          /* the main program */
 	int ovf;              /* stack overflow signalled: reserve in use */
-	void *thread;         /* baton_thread while in a callout */
+	/* Thread affinity: the baton_thread this process must run on (the
+	 * main thread for forkOnMainThread, the calling thread for a
+	 * callback's process), or NULL: any VM thread. */
+	void *bound;
+	struct sched_wait *wait_rec; /* a callback's process: its C caller */
+	void *cb_inv;         /* a callback's process: its invocation (vm/ffi.h) */
+	char *err;            /* malloc'd text of the last FFI error, or NULL */
+	oop err_obj;          /* the object that error names, 0: none (a root) */
 };
 
 /* A pending timer: signal [sem] at [at], or time out [proc]'s wait. */
@@ -290,7 +301,7 @@ struct st_vm {
 	int nlive;              /* processes not dead */
 	struct st_timer *timers; /* sorted by [at] */
 	int ntimers, timercap;
-	int in_callout;         /* processes now in callouts */
+	int in_callout;         /* processes set aside in blocked callouts */
 	uint64_t switches;      /* process switches */
 	uint64_t processes_created;
 
@@ -298,6 +309,20 @@ struct st_vm {
 	baton_vm *core;
 	baton_thread *main_thread;
 	baton_thread *cur_thread; /* the thread owning the VM now */
+	unsigned max_threads;   /* the core's max_threads (thread indices) */
+	/* Thread affinity and callbacks (vm/sched.c): runnable processes
+	 * bound to a thread; the innermost callback the owning thread waits
+	 * for; the thread a bound process wants the VM handed to; per thread
+	 * index, what sched.c keeps (struct sched_thr). */
+	int nbound_ready;
+	struct sched_wait *cur_wait;
+	baton_thread *want;
+	struct sched_thr *thr;
+	int cb_active;          /* callbacks now running, foreign or nested */
+	int ended;              /* main() is ending the process (atomic) */
+	struct ffi_state *ffi;  /* the FFI's tables (vm/ffi.h), made on first use */
+	/* main.c's --stats printer, for exits that cannot return to main() */
+	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */
 	int mcache_used;
 	int quit;               /* Smalltalk quit: requested */

@@ -46,6 +46,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+# The FFI tests (selftests/vm/ffi) call into the C test library the Makefile builds.
+BATON_FFI_TESTLIB=$build/selftests/ffi/libffitest.so
+export BATON_FFI_TESTLIB
+
 # Relative paths in the TAP lines: run from the top of the tree.
 cd "$root"
 # shellcheck disable=SC2086 # opts and paths are word lists on purpose

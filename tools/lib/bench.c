@@ -135,8 +135,12 @@ static double find(struct acc *acc, int n, const char *name)
 
 void bench_vm_rows(struct bench *b)
 {
-	char baton[4200], cmd[8400];
+	char baton[4200], cmd[8400], testlib[4200];
 	snprintf(baton, sizeof baton, "%s/../baton", b->bindir);
+	/* bench/ffi.st and tools/bench-ref/ctypes.py call the FFI test library's no-op */
+	snprintf(testlib, sizeof testlib, "%s/../selftests/ffi/libffitest.so", b->bindir);
+	if (access(testlib, R_OK) == 0)
+		setenv("BATON_FFI_TESTLIB", testlib, 0);
 	struct acc acc[48];
 	int n = 0;
 	glob_t g;
@@ -151,6 +155,7 @@ void bench_vm_rows(struct bench *b)
 	static const char *refs[] = {
 		"python3 tools/bench-ref/fib.py", "python3 tools/bench-ref/sieve.py",
 		"lua5.4 tools/bench-ref/fib.lua", "lua5.4 tools/bench-ref/sieve.lua",
+		"python3 tools/bench-ref/ctypes.py",
 	};
 	for (int r = 0; r < VM_REPS; r++)
 		for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
@@ -169,6 +174,9 @@ void bench_vm_rows(struct bench *b)
 		bench_ratio(b, "ratio: fib sends/s / CPython (goal >= 2.5)", fib / pyfib);
 	if (sv && pysv)
 		bench_ratio(b, "ratio: sieve s / CPython (goal <= 0.33)", sv / pysv);
+	double th = find(acc, n, "ffi.threaded_ns"), cdll = find(acc, n, "ref.python_ctypes_cdll_ns");
+	if (th && cdll)
+		bench_ratio(b, "ratio: ffi threaded / ctypes CDLL (goal <= 0.2)", th / cdll);
 }
 
 int bench_end(struct bench *b)
