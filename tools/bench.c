@@ -416,11 +416,11 @@ int main(int argc, char **argv)
 	bench_init(&b, argc, argv);
 	bench_note(&b, "heartbeat backend: %s; %d repetitions per row, medians", hb_name(), REPS);
 
-	double plain = bench_median(&b, plain_ns, NULL, REPS);
-	double owned = bench_median(&b, owned_ns, NULL, REPS);
-	double floor = bench_median(&b, floor_ns, NULL, REPS);
-	double mutex = bench_median(&b, mutex_ns, NULL, REPS);
-	double cv = bench_median(&b, condvar_ns, NULL, REPS);
+	static double (*const callouts[])(void *) = { plain_ns, owned_ns, floor_ns, mutex_ns,
+						      condvar_ns };
+	double c[5];
+	bench_medians(&b, callouts, 5, REPS, c);
+	double plain = c[0], owned = c[1], floor = c[2], mutex = c[3], cv = c[4];
 	bench_row(&b, "callout.plain_ns", plain, "ns", "no-op C call", NULL);
 	bench_row(&b, "callout.overhead_ns", owned - plain, "ns",
 		  "disown+own around it, minus plain", "<= 2");
@@ -432,9 +432,10 @@ int main(int argc, char **argv)
 		  "ref: CPython-style GIL release+take", NULL);
 	bench_ratio(&b, "ratio: mutex / baton overhead", (mutex - plain) / (owned - plain));
 
-	double rtt = bench_median(&b, baton_rtt_us, NULL, REPS);
-	double frtt = bench_median(&b, futex_rtt_us, NULL, REPS);
-	double crtt = bench_median(&b, condvar_rtt_us, NULL, REPS);
+	static double (*const rtts[])(void *) = { baton_rtt_us, futex_rtt_us, condvar_rtt_us };
+	double r[3];
+	bench_medians(&b, rtts, 3, REPS, r);
+	double rtt = r[0], frtt = r[1], crtt = r[2];
 	bench_row(&b, "handoff.rtt_us", rtt, "us", "VM passed between two threads",
 		  "within 10% of futex, < condvar");
 	bench_row(&b, "handoff.futex_rtt_us", frtt, "us", "ref: raw futex ping-pong", NULL);
@@ -447,10 +448,14 @@ int main(int argc, char **argv)
 	bench_row(&b, "blocked.hint_p99_us", blocked_p((void *)199), "us",
 		  "same with BATON_BLOCKING, p99", "<= 100");
 
-	bench_row(&b, "heartbeat.busy_cpu_pct", bench_median(&b, hb_busy_cpu, NULL, 3), "%",
-		  "heartbeat thread CPU, VM busy, 1 kHz", "<= 1.5");
-	bench_row(&b, "heartbeat.timerfd_floor_pct", bench_median(&b, timerfd_floor_cpu, NULL, 3),
-		  "%", "ref: bare 1 kHz timerfd read loop", NULL);
+	static double (*const hbs[])(void *) = { hb_busy_cpu, timerfd_floor_cpu };
+	double h[2];
+	bench_medians(&b, hbs, 2, 3, h);
+	bench_row(&b, "heartbeat.busy_cpu_pct", h[0], "%", "heartbeat thread CPU, VM busy, 1 kHz",
+		  "<= 1.5");
+	bench_row(&b, "heartbeat.timerfd_floor_pct", h[1], "%", "ref: bare 1 kHz timerfd read loop",
+		  NULL);
+	bench_ratio(&b, "ratio: heartbeat / bare timerfd CPU", h[0] / h[1]);
 	bench_row(&b, "heartbeat.idle_wakeups_per_s", hb_idle_wakeups(NULL), "/s",
 		  "over 2 s of idle", "= 0");
 	bench_vm_rows(&b);

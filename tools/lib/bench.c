@@ -45,6 +45,22 @@ double bench_median(struct bench *b, double (*fn)(void *), void *ud, int reps)
 	return bench_percentile(v, reps, 50);
 }
 
+void bench_medians(struct bench *b, double (*const *fn)(void *), int n, int reps, double *out)
+{
+	(void)b;
+	double v[8][64];
+	if (reps > 64)
+		reps = 64;
+	if (n > 8)
+		n = 8;
+	/* Round-robin, so that a row and its reference see the same load. */
+	for (int i = 0; i < reps; i++)
+		for (int k = 0; k < n; k++)
+			v[k][i] = fn[k](NULL);
+	for (int k = 0; k < n; k++)
+		out[k] = bench_percentile(v[k], reps, 50);
+}
+
 void bench_init(struct bench *b, int argc, char **argv)
 {
 	(void)argc;

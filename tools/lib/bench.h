@@ -17,6 +17,9 @@ struct bench {
 void bench_init(struct bench *b, int argc, char **argv);
 double bench_median(struct bench *b, double (*fn)(void *), void *ud, int reps);
 double bench_percentile(double *v, int n, double pct);
+/* Medians of [n] (at most 8) functions run round-robin [reps] times: a
+ * row and its references are measured under the same conditions. */
+void bench_medians(struct bench *b, double (*const *fn)(void *), int n, int reps, double *out);
 void bench_row(struct bench *b, const char *name, double value, const char *unit,
 	       const char *what, const char *goal);
 void bench_ratio(struct bench *b, const char *what, double ratio);
