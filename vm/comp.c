@@ -19,6 +19,19 @@ enum { OP_NONE_ = -1,
 #define OP(n, b, e, c) OP_##n,
 #include "vm/opcodes.h"
 #undef OP
+	OP_COUNT
+};
+
+/* Names and operand bytes of the opcodes (disassembler, peephole). */
+static const char *const op_name[] = {
+#define OP(n, b, e, c) #n,
+#include "vm/opcodes.h"
+#undef OP
+};
+static const uint8_t op_len[] = {
+#define OP(n, b, e, c) 1 + (b),
+#include "vm/opcodes.h"
+#undef OP
 };
 
 /* ---- scopes ------------------------------------------------------------ */
@@ -71,6 +84,7 @@ struct C {
 	oop file;       /* String, rooted */
 	const char *sel;
 	unsigned flags;
+	int disasm; /* BATON_DISASM: list the code of what is compiled */
 	int doit;
 	int failed;
 	int line; /* of the node being compiled, for errors */
@@ -786,6 +800,147 @@ static int env_depth(struct fn *f, struct var *v)
 	return d;
 }
 
+/* ---- disassembler -------------------------------------------------------- */
+
+static void put_sym(FILE *out, oop s)
+{
+	if (obj_is_ptr(s) && obj_fmt(s) == OBJ_FMT_BYTES)
+		fwrite(obj_bytes(s), 1, obj_byte_size(s), out);
+	else
+		fputs("?", out);
+}
+
+void comp_disasm(struct st_vm *vm, oop m, FILE *out)
+{
+	(void)vm;
+	intptr_t h = obj_int(st_slot(m, CM_HEADER));
+	oop bytes = st_slot(m, CM_BYTES);
+	uint8_t *b = obj_bytes(bytes);
+	size_t n = obj_byte_size(bytes);
+	fputs(h & CMH_BLOCK ? "[] in " : "", out);
+	put_sym(out, st_slot(m, CM_SELECTOR));
+	fprintf(out, ": args %d temps %d env %d stack %d prim %d\n", (int)CMH_NARGS(h),
+		(int)CMH_NTEMPS(h), (int)CMH_ENV(h), (int)CMH_STACK(h), (int)CMH_PRIM(h));
+	for (size_t pc = 0; pc < n;) {
+		unsigned op = b[pc];
+		if (op >= OP_COUNT) {
+			fprintf(out, "%5zu  ?? %u\n", pc, op);
+			break;
+		}
+		fprintf(out, "%5zu  %-14s", pc, op_name[op]);
+		for (unsigned i = 1; i < op_len[op] && pc + i < n; i++)
+			fprintf(out, " %u", b[pc + i]);
+		fputs("\n", out);
+		pc += op_len[op];
+	}
+}
+
+/* ---- superinstructions ------------------------------------------------------ */
+
+/* The instruction after the one at [pc], or [n] past the end. */
+static size_t next_pc(const uint8_t *b, size_t pc, size_t n)
+{
+	size_t q = pc + (b[pc] < OP_COUNT ? op_len[b[pc]] : 1);
+	return q < n ? q : n;
+}
+
+static int rd16(const uint8_t *p) { return (int16_t)(p[0] | p[1] << 8); }
+
+/* SELF_* and LOCAL_* superinstructions: a push, then one of these (the
+ * order of vm/opcodes.h: SEND0, ADD_INT, SUB_INT, LT_INT_JF, EQ_INT_JF). */
+static int pushed_op(int o1, int o2)
+{
+	int jf = o2 == OP_JUMP_FALSE;
+	return o1 == OP_SEND0 ? 0 : o1 == OP_ADD_INT ? 1 : o1 == OP_SUB_INT ? 2
+		: o1 == OP_LT_INT && jf ? 3 : o1 == OP_EQ_INT && jf ? 4 : -1;
+}
+
+/*
+ * The last pass: overwrites the opcode byte of the first instruction of
+ * common sequences with a superinstruction (vm/opcodes.h). Nothing moves,
+ * so jumps, the line table and jumps into the middle of a sequence stay
+ * right; the interpreter falls back on the first instruction whenever the
+ * fast path does not apply.
+ */
+static void quicken(uint8_t *b, size_t n)
+{
+	for (size_t p0 = 0; p0 < n; p0 = next_pc(b, p0, n)) {
+		size_t p1 = next_pc(b, p0, n), p2 = next_pc(b, p1, n);
+		size_t p3 = next_pc(b, p2, n), p4 = next_pc(b, p3, n), p5 = next_pc(b, p4, n);
+		int o0 = b[p0], o1 = p1 < n ? b[p1] : -1, o2 = p2 < n ? b[p2] : -1;
+		int o3 = p3 < n ? b[p3] : -1, o4 = p4 < n ? b[p4] : -1, o5 = p5 < n ? b[p5] : -1;
+		int jf = o1 == OP_JUMP_FALSE, jt = o1 == OP_JUMP_TRUE;
+		switch (o0) {
+		case OP_LT: case OP_GT: case OP_LE: case OP_GE: case OP_EQ: case OP_NE:
+			if (jf || jt)
+				b[p0] = (uint8_t)((jf ? OP_LT_JF : OP_LT_JT) + (o0 - OP_LT));
+			break;
+		case OP_LT_INT: case OP_GT_INT: case OP_LE_INT: case OP_GE_INT: case OP_EQ_INT:
+			if (jf || jt)
+				b[p0] = (uint8_t)((jf ? OP_LT_INT_JF : OP_LT_INT_JT) + (o0 - OP_LT_INT));
+			break;
+		case OP_PUSH_LOCAL:
+			if (o1 == OP_RETURN) {
+				b[p0] = OP_RET_LOCAL;
+			} else if (o1 == OP_ADD_INT && o2 == OP_POP_LOCAL && b[p2 + 1] == b[p0 + 1]) {
+				int8_t k = (int8_t)b[p1 + 1];
+				/* to:do: and to:by:do: end with the step and the test */
+				if (o3 == OP_PUSH_LOCAL2 && b[p3 + 1] == b[p0 + 1] &&
+				    o4 == (k > 0 ? OP_LE : OP_GE) && o5 == OP_JUMP_TRUE &&
+				    rd16(b + p5 + 1) < 0)
+					b[p0] = OP_FOR_LOOP;
+				else
+					b[p0] = OP_INC_LOCAL;
+			} else {
+				int op = pushed_op(o1, o2);
+				if (op >= 0)
+					b[p0] = (uint8_t)(OP_LOCAL_SEND0 + op);
+			}
+			break;
+		case OP_PUSH_LOCAL2:
+			if ((o1 == OP_ADD || o1 == OP_SUB) && o2 == OP_POP_LOCAL)
+				b[p0] = o1 == OP_ADD ? OP_ADD_LL_POP : OP_SUB_LL_POP;
+			else if (o1 == OP_AT)
+				b[p0] = OP_AT_LL;
+			else if (o1 >= OP_LT && o1 <= OP_NE && (o2 == OP_JUMP_FALSE || o2 == OP_JUMP_TRUE))
+				b[p0] = (uint8_t)((o2 == OP_JUMP_FALSE ? OP_LL_LT_JF : OP_LL_LT_JT) + (o1 - OP_LT));
+			else if ((o1 == OP_PUSH_NIL || o1 == OP_PUSH_TRUE || o1 == OP_PUSH_FALSE) &&
+				 o2 == OP_ATPUT && o3 == OP_POP)
+				b[p0] = OP_ATPUT_LLC;
+			else if (o1 == OP_PUSH_LOCAL && o2 == OP_ATPUT && o3 == OP_POP)
+				b[p0] = OP_ATPUT_LLL;
+			break;
+		case OP_ATPUT:
+			if (o1 == OP_POP)
+				b[p0] = OP_ATPUT_POP;
+			break;
+		case OP_PUSH_IVAR:
+			if (o1 == OP_RETURN)
+				b[p0] = OP_RET_IVAR;
+			break;
+		case OP_PUSH_INT:
+			if (o1 == OP_RETURN)
+				b[p0] = OP_RET_INT;
+			break;
+		case OP_PUSH_SELF:
+			if (o1 == OP_RETURN) {
+				b[p0] = OP_RETURN_SELF;
+			} else {
+				int op = pushed_op(o1, o2);
+				if (op >= 0)
+					b[p0] = (uint8_t)(OP_SELF_SEND0 + op);
+			}
+			break;
+		case OP_PUSH_NIL: case OP_PUSH_TRUE: case OP_PUSH_FALSE:
+			if (o1 == OP_RETURN)
+				b[p0] = (uint8_t)(OP_RET_NIL + (o0 - OP_PUSH_NIL));
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 /* ---- pass 3: code ------------------------------------------------------------ */
 
 static void gen(struct C *c, struct fn *f, struct node *n);
@@ -916,10 +1071,11 @@ static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, i
 	int l = sym_lit(c, f, sel);
 	if (nargs > 255)
 		cerr(c, line, 1, "too many arguments");
-	f->lastop = super ? OP_SUPER : OP_SEND;
+	int op = super ? OP_SUPER : nargs <= 2 ? OP_SEND0 + nargs : OP_SEND;
+	f->lastop = op;
 	f->lastpos = f->n;
 	need(f, 4);
-	f->code[f->n++] = (uint8_t)(super ? OP_SUPER : OP_SEND);
+	f->code[f->n++] = (uint8_t)op;
 	f->code[f->n++] = (uint8_t)l;
 	f->code[f->n++] = (uint8_t)(l >> 8);
 	f->code[f->n++] = (uint8_t)nargs;
@@ -976,15 +1132,18 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 	case IN_WHILEFALSE:
 	case IN_WHILETRUE0:
 	case IN_WHILEFALSE0: {
+		/* the test at the bottom: one conditional jump per iteration */
 		int tr = n->inlined == IN_WHILETRUE || n->inlined == IN_WHILETRUE0;
+		int body = n->inlined == IN_WHILETRUE || n->inlined == IN_WHILEFALSE;
+		j1 = body ? jump_fwd(f, OP_JUMP, 0) : 0;
 		top = f->n;
 		f->label_at = f->n;
-		gen_inline_body(c, f, n->rcv);
-		j1 = jump_fwd(f, tr ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
-		if (n->inlined == IN_WHILETRUE || n->inlined == IN_WHILEFALSE)
+		if (body) {
 			gen_inline_effect(c, f, a[0]);
-		jump_back(c, f, OP_JUMP, top, 0);
-		patch(c, f, j1);
+			patch(c, f, j1);
+		}
+		gen_inline_body(c, f, n->rcv);
+		jump_back(c, f, tr ? OP_JUMP_TRUE : OP_JUMP_FALSE, top, -1);
 		if (value)
 			op0(f, OP_PUSH_NIL, 1);
 		return;
@@ -998,21 +1157,21 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 			op0(f, OP_PUSH_NIL, 1); /* unreachable, keeps the stack shape */
 		return;
 	case IN_TIMES: {
-		/* hidden counter counts down */
+		/* a hidden counter counts down; the test is repeated at the bottom */
 		gen(c, f, n->rcv);
 		store_local_var(f, n->var, 1);
+		push_local_var(f, n->var);
+		op1(f, OP_GT_INT, 0, 0);
+		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
 		top = f->n;
 		f->label_at = f->n;
 		push_local_var(f, n->var);
-		op1(f, OP_PUSH_INT, 0, 1);
-		op0(f, OP_GT, -1);
-		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
-		push_local_var(f, n->var);
-		op1(f, OP_PUSH_INT, 1, 1);
-		op0(f, OP_SUB, -1);
+		op1(f, OP_ADD_INT, 0xff, 0);
 		store_local_var(f, n->var, 1);
 		gen_inline_effect(c, f, a[0]);
-		jump_back(c, f, OP_JUMP, top, 0);
+		push_local_var(f, n->var);
+		op1(f, OP_GT_INT, 0, 0);
+		jump_back(c, f, OP_JUMP_TRUE, top, -1);
 		patch(c, f, j1);
 		if (value)
 			op0(f, OP_PUSH_NIL, 1);
@@ -1020,6 +1179,7 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 	}
 	case IN_TODO:
 	case IN_TOBYDO: {
+		/* test once before the loop, then after each step at the bottom */
 		struct node *body = n->inlined == IN_TODO ? a[1] : a[2];
 		int64_t step = n->inlined == IN_TODO ? 1 : a[1]->lit->ival;
 		struct var *iv = body->block->scope->vars[0];
@@ -1027,12 +1187,12 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 		store_local_var(f, iv, 1);
 		gen(c, f, a[0]);
 		store_local_var(f, n->var, 1);
-		top = f->n;
-		f->label_at = f->n;
 		push_local_var(f, iv);
 		push_local_var(f, n->var);
 		op0(f, step > 0 ? OP_LE : OP_GE, -1);
 		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
+		top = f->n;
+		f->label_at = f->n;
 		/* the body's own temps (not the loop variable) */
 		struct scope *s = body->block->scope;
 		for (int i = 1; i < s->nvars; i++) {
@@ -1045,14 +1205,17 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 		}
 		push_local_var(f, iv);
 		if (step >= -128 && step <= 127) {
-			op1(f, OP_PUSH_INT, (int)step & 0xff, 1);
+			op1(f, OP_ADD_INT, (int)step & 0xff, 0);
 		} else {
 			int l = const_lit(c, f, a[1]->lit);
 			op2(f, OP_PUSH_LIT, l, 1);
+			op0(f, OP_ADD, -1);
 		}
-		op0(f, OP_ADD, -1);
 		store_local_var(f, iv, 1);
-		jump_back(c, f, OP_JUMP, top, 0);
+		push_local_var(f, iv);
+		push_local_var(f, n->var);
+		op0(f, step > 0 ? OP_LE : OP_GE, -1);
+		jump_back(c, f, OP_JUMP_TRUE, top, -1);
 		patch(c, f, j1);
 		if (value)
 			op0(f, OP_PUSH_NIL, 1);
@@ -1298,6 +1461,7 @@ static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t
 		cerr(c, 1, 1, "out of memory");
 		return 0;
 	}
+	quicken(f->code, f->n);
 	memcpy(obj_bytes(bytes), f->code, f->n);
 	if (f->nl)
 		memcpy(obj_bytes(lines), f->lines, f->nl);
@@ -1323,6 +1487,8 @@ static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t
 	}
 	oop r = m;
 	ST_UNROOT(vm, 4);
+	if (c->disasm)
+		comp_disasm(vm, r, stderr);
 	free(f->code);
 	free(f->lines);
 	f->code = NULL;
@@ -1725,6 +1891,7 @@ static void init_c(struct C *c, struct st_vm *vm, struct lexer *lx, struct arena
 	c->lx = lx;
 	c->a = a;
 	c->flags = flags;
+	c->disasm = !(flags & COMP_IMMEDIATE) && getenv("BATON_DISASM");
 }
 
 oop comp_file(struct st_vm *vm, const char *file, const char *src, size_t n,

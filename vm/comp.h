@@ -8,6 +8,7 @@
 #define BATON_VM_COMP_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "vm/st.h"
 
@@ -29,6 +30,10 @@ oop comp_method(struct st_vm *vm, oop cls, const char *file, const char *src,
 
 /* The DECL bytecode: installs a declaration record made by comp_file(). */
 void comp_install_decl(struct st_vm *vm, oop rec);
+
+/* Lists the bytecodes of [m] on [out] (BATON_DISASM=1 does it for every
+ * method compiled from a file other than the kernel). */
+void comp_disasm(struct st_vm *vm, oop m, FILE *out);
 
 /* The number of a named primitive ("intAdd"), or 0 (vm/prim.c). */
 int prim_index(const char *name);

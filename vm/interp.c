@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm/interp.c: the bytecode interpreter: dispatch (computed goto), sends
- * with a global method cache, frames on per-process stacks, closures,
- * non-local return, the primitives that push or cut frames, process
- * switches. Runs only on the thread that owns the VM. Keeps no raw object
- * pointer across an allocation except into pinned bytecodes and literals.
- * See Documentation/vm/interpreter.md.
+ * with a global method cache, superinstructions, frames on per-process
+ * stacks, closures, non-local return, the primitives that push or cut
+ * frames, process switches. Runs only on the thread that owns the VM.
+ * Keeps no raw object pointer across an allocation except into pinned
+ * bytecodes and literals. See Documentation/vm/interpreter.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +16,11 @@
 #include "vm/sched.h"
 
 /* GCC merges the dispatch jumps of a computed-goto interpreter back into
- * one (cross-jumping, GCSE), which costs a third of the speed here. */
+ * one (cross-jumping, GCSE), which costs a third of the speed here; its
+ * vectorizer packs sp and fp into one SSE register and unpacks them at
+ * every dispatch, which costs another third. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-crossjumping", "no-gcse")
+#pragma GCC optimize("no-crossjumping", "no-gcse", "no-tree-slp-vectorize", "no-tree-vectorize")
 #endif
 
 enum {
@@ -34,13 +36,15 @@ enum {
 #define BYTES_OF(m) obj_bytes(obj_body(m)[CM_BYTES])
 #define HDR_OF(m) obj_int(obj_body(m)[CM_HEADER])
 #define FLAGS(f) obj_int((f)[FH_FLAGS])
-#define NARGS_OF(f) (FLAGS(f) & 0xff)
 #define MARKS(f) (FLAGS(f) >> 8)
 
+/* FH_CALLER_FP holds the distance in slots from a frame down to its
+ * caller's (0: none), so a return needs no stack base. */
 oop *interp_frame_caller(struct st_proc *p, oop *fp)
 {
+	(void)p;
 	intptr_t c = obj_int(fp[FH_CALLER_FP]);
-	return c ? p->stack + c : NULL;
+	return c ? fp - c : NULL;
 }
 
 int interp_method_line(struct st_vm *vm, oop meth, uint8_t *ip)
@@ -133,13 +137,14 @@ void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *from)
 	fflush(stderr);
 }
 
-/* The method for [sel] in class [ci], through the global cache. */
-static inline oop lookup(struct st_vm *vm, uint32_t ci, oop sel)
+/* The global method cache: slot of (class index, selector). */
+#define MC_SLOT(vm, ci, sel)                                                   \
+	(&(vm)->mcache[(((uintptr_t)(sel) >> 4) ^ ((uintptr_t)(ci) * 0x9e3779b1u)) & (ST_MCACHE - 1)])
+
+/* A miss in slot [e]: the class-chain lookup, remembered there. */
+static __attribute__((noinline)) oop lookup_miss(struct st_vm *vm, uint32_t ci, oop sel,
+						 struct st_mcache *e)
 {
-	size_t h = (((uintptr_t)sel >> 4) ^ ((uintptr_t)ci * 0x9e3779b1u)) & (ST_MCACHE - 1);
-	struct st_mcache *e = &vm->mcache[h];
-	if (st_likely(e->cls == ci && e->sel == sel))
-		return e->meth;
 	oop m = st_lookup(vm, vm->classes[ci], sel);
 	if (m) {
 		e->cls = ci;
@@ -147,6 +152,15 @@ static inline oop lookup(struct st_vm *vm, uint32_t ci, oop sel)
 		e->meth = m;
 	}
 	return m;
+}
+
+/* The method for [sel] in class [ci], through the global cache. */
+static inline oop lookup(struct st_vm *vm, uint32_t ci, oop sel)
+{
+	struct st_mcache *e = MC_SLOT(vm, ci, sel);
+	if (st_likely(e->cls == ci && e->sel == sel))
+		return e->meth;
+	return lookup_miss(vm, ci, sel, e);
 }
 
 /* Arguments a selector takes. */
@@ -176,23 +190,30 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 #include "vm/opcodes.h"
 #undef OP
 	};
-	struct st_proc *proc;
-	oop *base, *sp, *fp, *lits;
+	/* The registers: ip, sp, fp, lits (and vm). Everything else is loaded
+	 * where it is needed, so that the compiler keeps these five in
+	 * callee-saved registers across the whole loop. */
 	uint8_t *ip;
+	oop *sp, *fp, *lits;
+	oop *slim;            /* stack limit for frame pushes (STACK_SLACK below the end) */
+	struct st_proc *proc; /* vm->active while running */
 	oop sel = 0, meth = 0, res = 0;
 	int nargs = 0;
 	intptr_t h;
-	baton_vm *core = vm->core;
-	const oop nil = vm->nil, tru = vm->true_, fls = vm->false_;
 
+#define NIL (vm->nil)
+#define TRU (vm->true_)
+#define FLS (vm->false_)
+/* A heartbeat tick, a timer or a waiting thread wants the VM. */
+#define POLL() st_unlikely(baton_interrupted(vm->core))
 #define LOAD()                                                                 \
 	do {                                                                   \
 		proc = vm->active;                                             \
-		base = proc->stack;                                            \
 		sp = proc->sp;                                                 \
 		fp = proc->fp;                                                 \
 		ip = proc->ip;                                                 \
 		lits = LITS_OF(fp[FH_METHOD]);                                 \
+		slim = proc->stack + proc->cap - STACK_SLACK;                  \
 	} while (0)
 #define SAVE()                                                                 \
 	do {                                                                   \
@@ -207,15 +228,26 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 #endif
 #define PUSH(x) (*++sp = (x))
 #define U16() (ip += 2, (unsigned)ip[-2] | (unsigned)ip[-1] << 8)
+#define S16(p) ((int16_t)((p)[0] | (p)[1] << 8))
+/* Taken jumps: a backward one polls, and the poll resumes at the target. */
+#define JUMP_BY(d)                                                             \
+	do {                                                                   \
+		int jd_ = (d);                                                 \
+		ip += jd_;                                                     \
+		if (jd_ < 0 && POLL())                                         \
+			goto interrupt;                                        \
+	} while (0)
+/* Room for [n] more slots above sp (moves the stack: sp and fp follow). */
 #define ENSURE_STACK(n)                                                        \
 	do {                                                                   \
-		if (st_unlikely(sp + (n) + STACK_SLACK >= base + proc->cap)) { \
-			size_t spi_ = (size_t)(sp - base), fpi_ = (size_t)(fp - base); \
+		if (st_unlikely(sp + (n) >= slim)) {                           \
+			size_t spi_ = (size_t)(sp - proc->stack);              \
+			size_t fpi_ = (size_t)(fp - proc->stack);              \
 			if (!sched_grow_stack(vm, proc, spi_ + (size_t)(n) + STACK_SLACK)) \
 				goto stack_overflow;                           \
-			base = proc->stack;                                    \
-			sp = base + spi_;                                      \
-			fp = base + fpi_;                                      \
+			sp = proc->stack + spi_;                               \
+			fp = proc->stack + fpi_;                               \
+			slim = proc->stack + proc->cap - STACK_SLACK;          \
 		}                                                              \
 	} while (0)
 
@@ -233,13 +265,13 @@ L_PUSH_SELF:
 	PUSH(fp[FH_RECV]);
 	NEXT();
 L_PUSH_NIL:
-	PUSH(nil);
+	PUSH(NIL);
 	NEXT();
 L_PUSH_TRUE:
-	PUSH(tru);
+	PUSH(TRU);
 	NEXT();
 L_PUSH_FALSE:
-	PUSH(fls);
+	PUSH(FLS);
 	NEXT();
 L_PUSH_INT:
 	PUSH(obj_from_int((int8_t)*ip++));
@@ -309,24 +341,86 @@ L_DUP:
 
 /* ---- sends ---------------------------------------------------------------- */
 
+/* The frame of method [meth] (header [h]) for a send with N arguments. */
+#define PUSH_FRAME(N)                                                          \
+	do {                                                                   \
+		oop *nfp_ = sp + 1, nil_ = NIL;                                \
+		int nt_ = (int)CMH_NTEMPS(h);                                  \
+		if (st_unlikely(nfp_ + FH_SIZE + nt_ + CMH_STACK(h) >= slim)) { \
+			ENSURE_STACK(FH_SIZE + nt_ + (int)CMH_STACK(h) + 1);   \
+			nfp_ = sp + 1;                                         \
+		}                                                              \
+		nfp_[FH_METHOD] = meth;                                        \
+		nfp_[FH_RECV] = sp[-(N)];                                      \
+		nfp_[FH_CALLER_FP] = obj_from_int(nfp_ - fp);                  \
+		nfp_[FH_CALLER_IP] = obj_from_int((intptr_t)ip);               \
+		nfp_[FH_CLOSURE] = nil_;                                       \
+		nfp_[FH_ENV] = nil_;                                           \
+		nfp_[FH_FLAGS] = obj_from_int(N);                              \
+		sp = nfp_ + FH_SIZE - 1;                                       \
+		for (int i_ = 0; i_ < nt_; i_++)                               \
+			*++sp = nil_;                                          \
+		fp = nfp_;                                                     \
+		ip = BYTES_OF(meth);                                           \
+		lits = LITS_OF(meth);                                          \
+	} while (0)
+/* SEND0..2: the argument count is a constant of the handler. */
+#define SEND_N(N)                                                              \
+	L_SEND##N: {                                                           \
+		if (POLL()) {                                                  \
+			ip--;                                                  \
+			goto interrupt;                                        \
+		}                                                              \
+		sel = lits[ip[0] | ip[1] << 8];                                \
+		ip += 3;                                                       \
+		uint32_t ci_ = st_cls_index(sp[-(N)]);                         \
+		struct st_mcache *e_ = MC_SLOT(vm, ci_, sel);                  \
+		nargs = (N);                                                   \
+		if (st_unlikely(e_->cls != ci_ || e_->sel != sel)) {           \
+			meth = lookup_miss(vm, ci_, sel, e_);                  \
+			if (st_unlikely(!meth))                                \
+				goto dnu;                                      \
+		} else {                                                       \
+			meth = e_->meth;                                       \
+		}                                                              \
+		h = HDR_OF(meth);                                              \
+		if (st_unlikely(CMH_PRIM(h)))                                  \
+			goto primitive;                                        \
+		PUSH_FRAME(N);                                                 \
+		NEXT();                                                        \
+	}
+	SEND_N(0)
+	SEND_N(1)
+	SEND_N(2)
+
 L_SEND:
-	if (st_unlikely(baton_interrupted(core))) {
+	if (POLL()) {
 		ip--;
 		goto interrupt;
 	}
 	sel = lits[ip[0] | ip[1] << 8];
 	nargs = ip[2];
 	ip += 3;
-send: {
-	oop rcv = sp[-nargs];
-	uint32_t ci = st_cls_index(rcv);
-	meth = lookup(vm, ci, sel);
-	if (st_unlikely(!meth))
-		goto dnu;
-	goto activate;
+send: { /* sel, nargs; receiver and arguments on the stack */
+	uint32_t ci = st_cls_index(sp[-nargs]);
+	struct st_mcache *e = MC_SLOT(vm, ci, sel);
+	if (st_likely(e->cls == ci && e->sel == sel)) {
+		meth = e->meth;
+	} else {
+		meth = lookup_miss(vm, ci, sel, e);
+		if (st_unlikely(!meth))
+			goto dnu;
+	}
 }
+activate: /* meth, nargs; receiver and arguments on the stack */
+	h = HDR_OF(meth);
+	if (st_unlikely(CMH_PRIM(h)))
+		goto primitive;
+frame: /* meth, h, nargs: push a method frame */
+	PUSH_FRAME(nargs);
+	NEXT();
 L_SUPER: {
-	if (st_unlikely(baton_interrupted(core))) {
+	if (POLL()) {
 		ip--;
 		goto interrupt;
 	}
@@ -335,7 +429,7 @@ L_SUPER: {
 	ip += 3;
 	oop mc = obj_body(fp[FH_METHOD])[CM_CLASS];
 	oop sup = st_slot(mc, CLS_SUPER);
-	if (sup == nil)
+	if (sup == NIL)
 		goto dnu;
 	meth = lookup(vm, st_class_index(sup), sel);
 	if (!meth)
@@ -343,175 +437,177 @@ L_SUPER: {
 	goto activate;
 }
 
-activate: /* meth, nargs; receiver and arguments on the stack */
-	h = HDR_OF(meth);
-	if (st_unlikely(CMH_PRIM(h))) {
-		int pn = (int)CMH_PRIM(h);
-		if (pn >= PRIM_GENERIC) {
-			prim_fn fn = generic_prim(pn);
-			SAVE();
-			int r = fn ? fn(vm, sp - nargs, nargs) : PRIM_FAIL;
-			if (st_likely(r == PRIM_OK)) {
-				sp -= nargs;
-				NEXT();
-			}
-			if (r == PRIM_SWITCH) {
-				if (vm->active == proc) {
-					sp -= nargs;
-					SAVE();
-				}
-				goto reschedule;
-			}
-			if (r == PRIM_OOM) {
-				sp -= nargs;
-				sp[0] = proc->self;
-				sel = vm->syms[SY_OOM];
-				nargs = 0;
-				goto send;
-			}
-			if (r == PRIM_QUIT) {
-				SAVE();
-				return INTERP_QUIT;
-			}
-			/* failed: a callout may have switched threads; reload */
-			LOAD();
-		} else {
-			switch (pn) {
-			case PRIM_blockValue:
-				if (obj_is_ptr(sp[-nargs]) && obj_cls(sp[-nargs]) == CI_BLOCK &&
-				    CMH_NARGS(HDR_OF(obj_body(sp[-nargs])[BC_CODE])) == nargs)
-					goto block_activate;
-				break;
-			case PRIM_blockValueArgs: {
-				oop blk = sp[-1], arr = sp[0];
-				if (obj_is_ptr(blk) && obj_cls(blk) == CI_BLOCK && obj_is_ptr(arr) &&
-				    obj_cls(arr) == CI_ARRAY &&
-				    CMH_NARGS(HDR_OF(obj_body(blk)[BC_CODE])) == (intptr_t)obj_slots(arr)) {
-					int n = (int)obj_slots(arr);
-					ENSURE_STACK(n);
-					arr = *sp--;
-					for (int i = 0; i < n; i++)
-						PUSH(obj_body(arr)[i]);
-					nargs = n;
-					goto block_activate;
-				}
-				break;
-			}
-			case PRIM_perform: {
-				oop s = sp[-nargs + 1];
-				if (obj_is_ptr(s) && obj_cls(s) == CI_SYMBOL &&
-				    sel_nargs(s) == nargs - 1) {
-					/* drop the selector: shift the arguments down */
-					oop *a = sp - nargs + 1;
-					for (int i = 0; i < nargs - 1; i++)
-						a[i] = a[i + 1];
-					sp--;
-					nargs--;
-					sel = s;
-					goto send;
-				}
-				break;
-			}
-			case PRIM_performArgs: {
-				oop s = sp[-1], arr = sp[0];
-				if (obj_is_ptr(s) && obj_cls(s) == CI_SYMBOL && obj_is_ptr(arr) &&
-				    obj_cls(arr) == CI_ARRAY && sel_nargs(s) == (int)obj_slots(arr)) {
-					int n = (int)obj_slots(arr);
-					ENSURE_STACK(n);
-					arr = sp[0];
-					s = sp[-1];
-					sp -= 2;
-					for (int i = 0; i < n; i++)
-						PUSH(obj_body(arr)[i]);
-					nargs = n;
-					sel = s;
-					goto send;
-				}
-				break;
-			}
-			case PRIM_returnFrom: {
-				/* Process>>primReturnFrom: frameIndex value: v */
-				oop fi = sp[-1];
-				if (obj_is_int(fi) && obj_int(fi) > 0 && base + obj_int(fi) <= sp) {
-					res = sp[0];
-					fp = base + obj_int(fi);
-					goto do_return;
-				}
-				break;
-			}
-			case PRIM_restartFrame: {
-				/* Process>>primRestartFrame: frameIndex */
-				oop fi = sp[0];
-				if (obj_is_int(fi) && obj_int(fi) > 0 && base + obj_int(fi) <= sp) {
-					fp = base + obj_int(fi);
-					oop m = fp[FH_METHOD];
-					intptr_t mh = HDR_OF(m);
-					fp[FH_FLAGS] = obj_from_int(FLAGS(fp) & ~((intptr_t)(FF_DONE | FF_DISABLED) << 8));
-					if (fp[FH_CLOSURE] == nil)
-						fp[FH_ENV] = nil;
-					else
-						fp[FH_ENV] = obj_body(fp[FH_CLOSURE])[BC_OUTER];
-					sp = fp + FH_SIZE - 1;
-					for (int i = 0; i < (int)CMH_NTEMPS(mh); i++)
-						PUSH(nil);
-					ip = BYTES_OF(m);
-					lits = LITS_OF(m);
-					NEXT();
-				}
-				break;
-			}
-			case PRIM_methodValueWithReceiver: {
-				/* CompiledMethod>>valueWithReceiver: r withArguments: array */
-				oop m = sp[-2], arr = sp[0];
-				if (obj_is_ptr(arr) && obj_cls(arr) == CI_ARRAY &&
-				    CMH_NARGS(HDR_OF(m)) == (intptr_t)obj_slots(arr)) {
-					int n = (int)obj_slots(arr);
-					ENSURE_STACK(n);
-					arr = sp[0];
-					m = sp[-2];
-					sp[-2] = sp[-1]; /* receiver */
-					sp -= 2;
-					for (int i = 0; i < n; i++)
-						PUSH(obj_body(arr)[i]);
-					nargs = n;
-					meth = m;
-					h = HDR_OF(meth);
-					goto frame;
-				}
-				break;
-			}
-			case PRIM_blockNumArgs:
-				sp[0] = obj_from_int(CMH_NARGS(HDR_OF(obj_body(sp[0])[BC_CODE])));
-				NEXT();
-			default:
-				break; /* markHandler & co: activate and mark below */
-			}
+primitive: { /* meth, h, nargs: a method with a primitive */
+	int pn = (int)CMH_PRIM(h);
+	if (pn >= PRIM_GENERIC) {
+		prim_fn fn = generic_prim(pn);
+		SAVE();
+		int r = fn ? fn(vm, sp - nargs, nargs) : PRIM_FAIL;
+		if (st_likely(r == PRIM_OK)) {
+			sp -= nargs;
+			NEXT();
 		}
+		if (r == PRIM_SWITCH) {
+			if (vm->active == proc) {
+				sp -= nargs;
+				SAVE();
+			}
+			goto reschedule;
+		}
+		if (r == PRIM_OOM) {
+			sp -= nargs;
+			sp[0] = proc->self;
+			sel = vm->syms[SY_OOM];
+			nargs = 0;
+			goto send;
+		}
+		if (r == PRIM_QUIT) {
+			SAVE();
+			return INTERP_QUIT;
+		}
+		/* failed: a callout may have switched threads; reload */
+		LOAD();
+		h = HDR_OF(meth);
+		goto frame;
 	}
-frame: {
+	intptr_t marks = 0;
+	switch (pn) {
+	case PRIM_blockValue:
+		if (obj_is_ptr(sp[-nargs]) && obj_cls(sp[-nargs]) == CI_BLOCK &&
+		    CMH_NARGS(HDR_OF(obj_body(sp[-nargs])[BC_CODE])) == nargs)
+			goto block_activate;
+		break;
+	case PRIM_blockValueArgs: {
+		oop blk = sp[-1], arr = sp[0];
+		if (obj_is_ptr(blk) && obj_cls(blk) == CI_BLOCK && obj_is_ptr(arr) &&
+		    obj_cls(arr) == CI_ARRAY &&
+		    CMH_NARGS(HDR_OF(obj_body(blk)[BC_CODE])) == (intptr_t)obj_slots(arr)) {
+			int n = (int)obj_slots(arr);
+			ENSURE_STACK(n);
+			arr = *sp--;
+			for (int i = 0; i < n; i++)
+				PUSH(obj_body(arr)[i]);
+			nargs = n;
+			goto block_activate;
+		}
+		break;
+	}
+	case PRIM_perform: {
+		oop s = sp[-nargs + 1];
+		if (obj_is_ptr(s) && obj_cls(s) == CI_SYMBOL && sel_nargs(s) == nargs - 1) {
+			/* drop the selector: shift the arguments down */
+			oop *a = sp - nargs + 1;
+			for (int i = 0; i < nargs - 1; i++)
+				a[i] = a[i + 1];
+			sp--;
+			nargs--;
+			sel = s;
+			goto send;
+		}
+		break;
+	}
+	case PRIM_performArgs: {
+		oop s = sp[-1], arr = sp[0];
+		if (obj_is_ptr(s) && obj_cls(s) == CI_SYMBOL && obj_is_ptr(arr) &&
+		    obj_cls(arr) == CI_ARRAY && sel_nargs(s) == (int)obj_slots(arr)) {
+			int n = (int)obj_slots(arr);
+			ENSURE_STACK(n);
+			arr = sp[0];
+			s = sp[-1];
+			sp -= 2;
+			for (int i = 0; i < n; i++)
+				PUSH(obj_body(arr)[i]);
+			nargs = n;
+			sel = s;
+			goto send;
+		}
+		break;
+	}
+	case PRIM_returnFrom: {
+		/* Process>>primReturnFrom: frameIndex value: v */
+		oop fi = sp[-1];
+		if (obj_is_int(fi) && obj_int(fi) > 0 && proc->stack + obj_int(fi) <= sp) {
+			res = sp[0];
+			fp = proc->stack + obj_int(fi);
+			goto do_return;
+		}
+		break;
+	}
+	case PRIM_restartFrame: {
+		/* Process>>primRestartFrame: frameIndex */
+		oop fi = sp[0];
+		if (obj_is_int(fi) && obj_int(fi) > 0 && proc->stack + obj_int(fi) <= sp) {
+			fp = proc->stack + obj_int(fi);
+			oop m = fp[FH_METHOD];
+			intptr_t mh = HDR_OF(m);
+			fp[FH_FLAGS] = obj_from_int(FLAGS(fp) & ~((intptr_t)(FF_DONE | FF_DISABLED) << 8));
+			if (fp[FH_CLOSURE] == NIL)
+				fp[FH_ENV] = NIL;
+			else
+				fp[FH_ENV] = obj_body(fp[FH_CLOSURE])[BC_OUTER];
+			sp = fp + FH_SIZE - 1;
+			for (int i = 0; i < (int)CMH_NTEMPS(mh); i++)
+				PUSH(NIL);
+			ip = BYTES_OF(m);
+			lits = LITS_OF(m);
+			NEXT();
+		}
+		break;
+	}
+	case PRIM_methodValueWithReceiver: {
+		/* CompiledMethod>>valueWithReceiver: r withArguments: array */
+		oop m = sp[-2], arr = sp[0];
+		if (obj_is_ptr(arr) && obj_cls(arr) == CI_ARRAY &&
+		    CMH_NARGS(HDR_OF(m)) == (intptr_t)obj_slots(arr)) {
+			int n = (int)obj_slots(arr);
+			ENSURE_STACK(n);
+			arr = sp[0];
+			m = sp[-2];
+			sp[-2] = sp[-1]; /* receiver */
+			sp -= 2;
+			for (int i = 0; i < n; i++)
+				PUSH(obj_body(arr)[i]);
+			nargs = n;
+			meth = m;
+			h = HDR_OF(meth);
+			if (CMH_PRIM(h))
+				goto primitive;
+			goto frame;
+		}
+		break;
+	}
+	case PRIM_blockNumArgs:
+		sp[0] = obj_from_int(CMH_NARGS(HDR_OF(obj_body(sp[0])[BC_CODE])));
+		NEXT();
+	case PRIM_markHandler:
+		marks = FF_HANDLER;
+		break;
+	case PRIM_markEnsure:
+		marks = FF_ENSURE;
+		break;
+	case PRIM_markCurtail:
+		marks = FF_CURTAIL;
+		break;
+	default:
+		break;
+	}
+	if (!marks)
+		goto frame;
+	/* on:do:, ensure:, ifCurtailed: run their body marked */
 	oop *nfp = sp + 1;
 	int nt = (int)CMH_NTEMPS(h);
-	if (st_unlikely(nfp + FH_SIZE + nt + CMH_STACK(h) + STACK_SLACK >= base + proc->cap)) {
-		ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
-		nfp = sp + 1;
-	}
+	ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
+	nfp = sp + 1;
 	nfp[FH_METHOD] = meth;
 	nfp[FH_RECV] = sp[-nargs];
-	nfp[FH_CALLER_FP] = obj_from_int(fp - base);
+	nfp[FH_CALLER_FP] = obj_from_int(nfp - fp);
 	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
-	nfp[FH_CLOSURE] = nil;
-	nfp[FH_ENV] = nil;
-	intptr_t marks = 0;
-	if (st_unlikely(CMH_PRIM(h))) {
-		int pn = (int)CMH_PRIM(h);
-		marks = pn == PRIM_markHandler ? FF_HANDLER
-			: pn == PRIM_markEnsure ? FF_ENSURE
-			: pn == PRIM_markCurtail ? FF_CURTAIL : 0;
-	}
+	nfp[FH_CLOSURE] = NIL;
+	nfp[FH_ENV] = NIL;
 	nfp[FH_FLAGS] = obj_from_int(nargs | marks << 8);
 	sp = nfp + FH_SIZE - 1;
 	for (int i = 0; i < nt; i++)
-		*++sp = nil;
+		*++sp = NIL;
 	fp = nfp;
 	ip = BYTES_OF(meth);
 	lits = LITS_OF(meth);
@@ -524,21 +620,21 @@ block_activate: { /* closure at sp[-nargs], argument count checked */
 	h = HDR_OF(meth);
 	oop *nfp = sp + 1;
 	int nt = (int)CMH_NTEMPS(h);
-	if (st_unlikely(nfp + FH_SIZE + nt + CMH_STACK(h) + STACK_SLACK >= base + proc->cap)) {
+	if (st_unlikely(nfp + FH_SIZE + nt + CMH_STACK(h) >= slim)) {
 		ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
 		nfp = sp + 1;
 		blk = sp[-nargs];
 	}
 	nfp[FH_METHOD] = meth;
 	nfp[FH_RECV] = obj_body(blk)[BC_RECEIVER];
-	nfp[FH_CALLER_FP] = obj_from_int(fp - base);
+	nfp[FH_CALLER_FP] = obj_from_int(nfp - fp);
 	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
 	nfp[FH_CLOSURE] = blk;
 	nfp[FH_ENV] = obj_body(blk)[BC_OUTER];
 	nfp[FH_FLAGS] = obj_from_int(nargs);
 	sp = nfp + FH_SIZE - 1;
 	for (int i = 0; i < nt; i++)
-		*++sp = nil;
+		*++sp = NIL;
 	fp = nfp;
 	ip = BYTES_OF(meth);
 	lits = LITS_OF(meth);
@@ -605,37 +701,39 @@ L_MUL: {
 	}
 	SPECIAL(SS_TIMES, 1);
 }
-/* A comparison followed by a conditional jump jumps at once: no Boolean
- * is pushed and popped (loops and ifTrue: are compiled this way). */
-#define CMP(label, op, ss)                                                     \
-	label:                                                                 \
+/* Comparisons. Tagged SmallIntegers compare like their values. */
+#define CMP(name, op, ss)                                                      \
+	L_##name:                                                              \
 	if (BOTH_INT()) {                                                      \
-		int c_ = (intptr_t)sp[-1] op(intptr_t) sp[0];                  \
-		sp -= 2;                                                       \
-		if (*ip == OP_JUMP_FALSE) {                                    \
-			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
-			ip += 3;                                               \
-			if (!c_)                                               \
-				ip += d_;                                      \
-			NEXT();                                                \
-		}                                                              \
-		if (*ip == OP_JUMP_TRUE) {                                     \
-			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
-			ip += 3;                                               \
-			if (c_)                                                \
-				ip += d_;                                      \
-			NEXT();                                                \
-		}                                                              \
-		*++sp = c_ ? tru : fls;                                        \
+		sp[-1] = (intptr_t)sp[-1] op(intptr_t) sp[0] ? TRU : FLS;      \
+		sp--;                                                          \
 		NEXT();                                                        \
 	}                                                                      \
 	SPECIAL(ss, 1);
-	CMP(L_LT, <, SS_LT)
-	CMP(L_GT, >, SS_GT)
-	CMP(L_LE, <=, SS_LE)
-	CMP(L_GE, >=, SS_GE)
-	CMP(L_EQ, ==, SS_EQ)
-	CMP(L_NE, !=, SS_NE)
+	CMP(LT, <, SS_LT)
+	CMP(GT, >, SS_GT)
+	CMP(LE, <=, SS_LE)
+	CMP(GE, >=, SS_GE)
+	CMP(EQ, ==, SS_EQ)
+	CMP(NE, !=, SS_NE)
+/* A comparison followed by a conditional jump (superinstructions): no
+ * Boolean is pushed and popped. ip is at the jump's opcode. */
+#define CMP_J(name, op, j, want)                                                \
+	L_##name##_##j:                                                        \
+	if (BOTH_INT()) {                                                      \
+		int c_ = (intptr_t)sp[-1] op(intptr_t) sp[0];                  \
+		int d_ = S16(ip + 1);                                          \
+		sp -= 2;                                                       \
+		ip += 3;                                                       \
+		if (c_ == (want))                                     \
+			JUMP_BY(d_);                                           \
+		NEXT();                                                        \
+	}                                                                      \
+	goto L_##name;
+	CMP_J(LT, <, JF, 0) CMP_J(GT, >, JF, 0) CMP_J(LE, <=, JF, 0)
+	CMP_J(GE, >=, JF, 0) CMP_J(EQ, ==, JF, 0) CMP_J(NE, !=, JF, 0)
+	CMP_J(LT, <, JT, 1) CMP_J(GT, >, JT, 1) CMP_J(LE, <=, JT, 1)
+	CMP_J(GE, >=, JT, 1) CMP_J(EQ, ==, JT, 1) CMP_J(NE, !=, JT, 1)
 /* Arithmetic and comparison with a small literal: the literal is the
  * operand byte; the slow path pushes it and sends. */
 L_ADD_INT: {
@@ -658,36 +756,37 @@ L_SUB_INT: {
 	*++sp = obj_from_int((int8_t)*ip++);
 	SPECIAL(SS_MINUS, 1);
 }
-#define CMP_INT(label, op, ss)                                                 \
-	label:                                                                 \
+#define CMP_INT(name, op, ss)                                                  \
+	L_##name##_INT:                                                        \
 	if (obj_is_int(*sp)) {                                                 \
-		int c_ = obj_int(*sp) op(int8_t) * ip;                         \
+		*sp = obj_int(*sp) op(int8_t) * ip ? TRU : FLS;                \
 		ip++;                                                          \
-		sp--;                                                          \
-		if (*ip == OP_JUMP_FALSE) {                                    \
-			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
-			ip += 3;                                               \
-			if (!c_)                                               \
-				ip += d_;                                      \
-			NEXT();                                                \
-		}                                                              \
-		if (*ip == OP_JUMP_TRUE) {                                     \
-			int16_t d_ = (int16_t)(ip[1] | ip[2] << 8);            \
-			ip += 3;                                               \
-			if (c_)                                                \
-				ip += d_;                                      \
-			NEXT();                                                \
-		}                                                              \
-		*++sp = c_ ? tru : fls;                                        \
 		NEXT();                                                        \
 	}                                                                      \
 	*++sp = obj_from_int((int8_t)*ip++);                                   \
 	SPECIAL(ss, 1);
-	CMP_INT(L_LT_INT, <, SS_LT)
-	CMP_INT(L_GT_INT, >, SS_GT)
-	CMP_INT(L_LE_INT, <=, SS_LE)
-	CMP_INT(L_GE_INT, >=, SS_GE)
-	CMP_INT(L_EQ_INT, ==, SS_EQ)
+	CMP_INT(LT, <, SS_LT)
+	CMP_INT(GT, >, SS_GT)
+	CMP_INT(LE, <=, SS_LE)
+	CMP_INT(GE, >=, SS_GE)
+	CMP_INT(EQ, ==, SS_EQ)
+/* ip is at the literal byte, the jump follows it. */
+#define CMP_INT_J(name, op, j, want)                                           \
+	L_##name##_INT_##j:                                                    \
+	if (obj_is_int(*sp)) {                                                 \
+		int c_ = obj_int(*sp) op(int8_t) * ip;                         \
+		int d_ = S16(ip + 2);                                          \
+		sp--;                                                          \
+		ip += 4;                                                       \
+		if (c_ == (want))                                     \
+			JUMP_BY(d_);                                           \
+		NEXT();                                                        \
+	}                                                                      \
+	goto L_##name##_INT;
+	CMP_INT_J(LT, <, JF, 0) CMP_INT_J(GT, >, JF, 0) CMP_INT_J(LE, <=, JF, 0)
+	CMP_INT_J(GE, >=, JF, 0) CMP_INT_J(EQ, ==, JF, 0)
+	CMP_INT_J(LT, <, JT, 1) CMP_INT_J(GT, >, JT, 1) CMP_INT_J(LE, <=, JT, 1)
+	CMP_INT_J(GE, >=, JT, 1) CMP_INT_J(EQ, ==, JT, 1)
 L_DIV:
 	if (BOTH_INT() && sp[0] != obj_from_int(0) && obj_int(sp[-1]) % obj_int(sp[0]) == 0 &&
 	    sp[0] != obj_from_int(-1)) {
@@ -771,12 +870,6 @@ L_ATPUT: {
 		intptr_t k = obj_int(i) - 1;
 		if (c == CI_ARRAY && (uintptr_t)k < obj_slots(r)) {
 			gc_store(&vm->gc, r, (size_t)k, v);
-			if (*ip == OP_POP) {
-				/* at:put: as a statement: skip the POP */
-				sp -= 3;
-				ip++;
-				NEXT();
-			}
 			sp -= 2;
 			*sp = v;
 			NEXT();
@@ -821,47 +914,196 @@ L_VALUE1:
 	}
 	SPECIAL(SS_VALUE1, 1);
 L_ISNIL:
-	*sp = *sp == nil ? tru : fls;
+	*sp = *sp == NIL ? TRU : FLS;
 	NEXT();
 L_NOTNIL:
-	*sp = *sp != nil ? tru : fls;
+	*sp = *sp != NIL ? TRU : FLS;
 	NEXT();
 L_CLASS:
 	*sp = st_class_of(vm, *sp);
 	NEXT();
 L_IDENT:
-	sp[-1] = sp[-1] == sp[0] ? tru : fls;
+	sp[-1] = sp[-1] == sp[0] ? TRU : FLS;
 	sp--;
 	NEXT();
+
+/* ---- superinstructions on locals (see quicken() in vm/comp.c) ----------- */
+
+L_INC_LOCAL: { /* PUSH_LOCAL a; ADD_INT k; POP_LOCAL a */
+	oop *v = &fp[(int8_t)ip[0]];
+	intptr_t r;
+	if (obj_is_int(*v) && !__builtin_add_overflow((intptr_t)*v, (intptr_t)(int8_t)ip[2] * 2, &r)) {
+		*v = (oop)r;
+		ip += 5;
+		NEXT();
+	}
+	goto L_PUSH_LOCAL;
+}
+L_FOR_LOOP: { /* INC_LOCAL a k; PUSH_LOCAL2 a b; LE (k > 0) or GE; JUMP_TRUE */
+	oop *v = &fp[(int8_t)ip[0]];
+	intptr_t k = (int8_t)ip[2], r;
+	if (!obj_is_int(*v) || __builtin_add_overflow((intptr_t)*v, k * 2, &r))
+		goto L_PUSH_LOCAL;
+	*v = (oop)r;
+	/* the limit is read after the step, as the sequence does */
+	oop lim = fp[(int8_t)ip[7]];
+	if (st_unlikely(!obj_is_int(lim))) {
+		ip += 5; /* at PUSH_LOCAL2 */
+		NEXT();
+	}
+	int go = k > 0 ? r <= (intptr_t)lim : r >= (intptr_t)lim;
+	int d = S16(ip + 10);
+	ip += 12;
+	if (go)
+		JUMP_BY(d);
+	NEXT();
+}
+L_ADD_LL_POP: { /* PUSH_LOCAL2 a b; ADD; POP_LOCAL c */
+	oop a = fp[(int8_t)ip[0]], b = fp[(int8_t)ip[1]];
+	intptr_t r;
+	if ((obj_is_int(a) & obj_is_int(b)) && !__builtin_add_overflow((intptr_t)a, (intptr_t)b - 1, &r)) {
+		fp[(int8_t)ip[4]] = (oop)r;
+		ip += 5;
+		NEXT();
+	}
+	goto L_PUSH_LOCAL2;
+}
+L_SUB_LL_POP: { /* PUSH_LOCAL2 a b; SUB; POP_LOCAL c */
+	oop a = fp[(int8_t)ip[0]], b = fp[(int8_t)ip[1]];
+	intptr_t r;
+	if ((obj_is_int(a) & obj_is_int(b)) && !__builtin_sub_overflow((intptr_t)a, (intptr_t)b - 1, &r)) {
+		fp[(int8_t)ip[4]] = (oop)r;
+		ip += 5;
+		NEXT();
+	}
+	goto L_PUSH_LOCAL2;
+}
+L_AT_LL: { /* PUSH_LOCAL2 a i; AT (Arrays only) */
+	oop a = fp[(int8_t)ip[0]], i = fp[(int8_t)ip[1]];
+	if (obj_is_ptr(a) && obj_is_int(i) && obj_cls(a) == CI_ARRAY &&
+	    (uintptr_t)(obj_int(i) - 1) < obj_slots(a)) {
+		PUSH(obj_body(a)[obj_int(i) - 1]);
+		ip += 3;
+		NEXT();
+	}
+	goto L_PUSH_LOCAL2;
+}
+L_ATPUT_POP: { /* ATPUT; POP: at:put: as a statement */
+	oop r = sp[-2], i = sp[-1], v = sp[0];
+	if (obj_is_ptr(r) && obj_is_int(i) && obj_cls(r) == CI_ARRAY &&
+	    (uintptr_t)(obj_int(i) - 1) < obj_slots(r)) {
+		gc_store(&vm->gc, r, (size_t)(obj_int(i) - 1), v);
+		sp -= 3;
+		ip++;
+		NEXT();
+	}
+	goto L_ATPUT;
+}
+
+/* A push, then the instruction after it without a dispatch: ip moves
+ * past that instruction's opcode, as its handler expects. */
+L_SELF_SEND0:
+	PUSH(fp[FH_RECV]);
+	ip++;
+	goto L_SEND0;
+L_SELF_ADD_INT:
+	PUSH(fp[FH_RECV]);
+	ip++;
+	goto L_ADD_INT;
+L_SELF_SUB_INT:
+	PUSH(fp[FH_RECV]);
+	ip++;
+	goto L_SUB_INT;
+L_SELF_LT_INT_JF:
+	PUSH(fp[FH_RECV]);
+	ip++;
+	goto L_LT_INT_JF;
+L_SELF_EQ_INT_JF:
+	PUSH(fp[FH_RECV]);
+	ip++;
+	goto L_EQ_INT_JF;
+L_LOCAL_SEND0:
+	PUSH(fp[(int8_t)*ip]);
+	ip += 2;
+	goto L_SEND0;
+L_LOCAL_ADD_INT:
+	PUSH(fp[(int8_t)*ip]);
+	ip += 2;
+	goto L_ADD_INT;
+L_LOCAL_SUB_INT:
+	PUSH(fp[(int8_t)*ip]);
+	ip += 2;
+	goto L_SUB_INT;
+L_LOCAL_LT_INT_JF:
+	PUSH(fp[(int8_t)*ip]);
+	ip += 2;
+	goto L_LT_INT_JF;
+L_LOCAL_EQ_INT_JF:
+	PUSH(fp[(int8_t)*ip]);
+	ip += 2;
+	goto L_EQ_INT_JF;
+
+/* at:put: statements on an Array in a local, index in a local. */
+#define ATPUT_LL(value, len)                                                   \
+	do {                                                                   \
+		oop a_ = fp[(int8_t)ip[0]], i_ = fp[(int8_t)ip[1]];            \
+		if (obj_is_ptr(a_) && obj_is_int(i_) && obj_cls(a_) == CI_ARRAY && \
+		    (uintptr_t)(obj_int(i_) - 1) < obj_slots(a_)) {            \
+			gc_store(&vm->gc, a_, (size_t)(obj_int(i_) - 1), (value)); \
+			ip += (len);                                           \
+			NEXT();                                                \
+		}                                                              \
+		goto L_PUSH_LOCAL2;                                            \
+	} while (0)
+L_ATPUT_LLC: /* PUSH_LOCAL2 a i; PUSH_NIL/TRUE/FALSE; ATPUT; POP */
+	ATPUT_LL(ip[2] == OP_PUSH_NIL ? NIL : ip[2] == OP_PUSH_TRUE ? TRU : FLS, 5);
+L_ATPUT_LLL: /* PUSH_LOCAL2 a i; PUSH_LOCAL v; ATPUT; POP */
+	ATPUT_LL(fp[(int8_t)ip[3]], 6);
+/* PUSH_LOCAL2 a b; comparison; conditional jump. ip[2] is the comparison,
+ * ip[3] the jump, ip[4..5] its offset. */
+#define LL_CMP_J(name, op, j, want)                                            \
+	L_LL_##name##_##j: {                                                   \
+		oop x_ = fp[(int8_t)ip[0]], y_ = fp[(int8_t)ip[1]];            \
+		if (obj_is_int(x_) & obj_is_int(y_)) {                         \
+			int c_ = (intptr_t)x_ op(intptr_t) y_;                 \
+			int d_ = S16(ip + 4);                                  \
+			ip += 6;                                               \
+			if (c_ == (want))                                      \
+				JUMP_BY(d_);                                   \
+			NEXT();                                                \
+		}                                                              \
+		goto L_PUSH_LOCAL2;                                            \
+	}
+	LL_CMP_J(LT, <, JF, 0) LL_CMP_J(GT, >, JF, 0) LL_CMP_J(LE, <=, JF, 0)
+	LL_CMP_J(GE, >=, JF, 0) LL_CMP_J(EQ, ==, JF, 0) LL_CMP_J(NE, !=, JF, 0)
+	LL_CMP_J(LT, <, JT, 1) LL_CMP_J(GT, >, JT, 1) LL_CMP_J(LE, <=, JT, 1)
+	LL_CMP_J(GE, >=, JT, 1) LL_CMP_J(EQ, ==, JT, 1) LL_CMP_J(NE, !=, JT, 1)
 
 /* ---- jumps --------------------------------------------------------------- */
 
 L_JUMP: {
-	int16_t d = (int16_t)(ip[0] | ip[1] << 8);
-	if (d < 0 && st_unlikely(baton_interrupted(core))) {
-		ip--;
-		goto interrupt;
-	}
-	ip += 2 + d;
+	int d = S16(ip);
+	ip += 2;
+	JUMP_BY(d);
 	NEXT();
 }
 L_JUMP_TRUE: {
-	int16_t d = (int16_t)(ip[0] | ip[1] << 8);
+	int d = S16(ip);
 	oop v = *sp--;
 	ip += 2;
-	if (v == tru)
-		ip += d;
-	else if (v != fls)
+	if (v == TRU)
+		JUMP_BY(d);
+	else if (v != FLS)
 		goto not_boolean;
 	NEXT();
 }
 L_JUMP_FALSE: {
-	int16_t d = (int16_t)(ip[0] | ip[1] << 8);
+	int d = S16(ip);
 	oop v = *sp--;
 	ip += 2;
-	if (v == fls)
-		ip += d;
-	else if (v != tru)
+	if (v == FLS)
+		JUMP_BY(d);
+	else if (v != TRU)
 		goto not_boolean;
 	NEXT();
 }
@@ -880,30 +1122,47 @@ L_RETURN:
 L_RETURN_SELF:
 	res = fp[FH_RECV];
 	goto do_return;
+L_RET_LOCAL:
+	res = fp[(int8_t)*ip];
+	goto do_return;
+L_RET_IVAR:
+	res = obj_body(fp[FH_RECV])[*ip];
+	goto do_return;
+L_RET_INT:
+	res = obj_from_int((int8_t)*ip);
+	goto do_return;
+L_RET_NIL:
+	res = NIL;
+	goto do_return;
+L_RET_TRUE:
+	res = TRU;
+	goto do_return;
+L_RET_FALSE:
+	res = FLS;
+	goto do_return;
 do_return: { /* res; fp is the frame returning */
-	intptr_t fl = FLAGS(fp);
-	if (st_unlikely(fl & (FF_BASE << 8))) {
+	oop fl = fp[FH_FLAGS];
+	if (st_unlikely(fl & ((oop)FF_BASE << 9))) {
 		/* the process's first frame: it is finished */
 		SAVE();
 		sched_kill(vm, proc);
 		goto reschedule;
 	}
-	oop *cfp = base + obj_int(fp[FH_CALLER_FP]);
 	ip = (uint8_t *)obj_int(fp[FH_CALLER_IP]);
-	sp = fp - (fl & 0xff) - 1;
+	sp = fp - (obj_int(fl) & 0xff) - 1;
+	fp -= obj_int(fp[FH_CALLER_FP]);
 	*sp = res;
-	fp = cfp;
 	lits = LITS_OF(fp[FH_METHOD]);
 	NEXT();
 }
 L_NLR: {
 	res = *sp;
 	oop env = obj_body(fp[FH_CLOSURE])[BC_OUTER];
-	while (obj_body(env)[ENV_OUTER] != nil)
+	while (obj_body(env)[ENV_OUTER] != NIL)
 		env = obj_body(env)[ENV_OUTER];
 	int unwind = 0;
 	oop *f = fp;
-	while (f && !(f[FH_CLOSURE] == nil && f[FH_ENV] == env)) {
+	while (f && !(f[FH_CLOSURE] == NIL && f[FH_ENV] == env)) {
 		intptr_t mk = MARKS(f);
 		if ((mk & (FF_ENSURE | FF_CURTAIL)) && !(mk & FF_DONE))
 			unwind = 1;
@@ -920,9 +1179,10 @@ L_NLR: {
 	}
 	if (unwind) {
 		/* ensure blocks to run: let Smalltalk do it (Process>>unwindTo:value:) */
+		size_t fi = (size_t)(f - proc->stack);
 		ENSURE_STACK(3);
 		PUSH(proc->self);
-		PUSH(obj_from_int(f - base));
+		PUSH(obj_from_int((intptr_t)fi));
 		PUSH(res);
 		sel = vm->syms[SY_UNWIND];
 		nargs = 2;
@@ -978,14 +1238,14 @@ L_DECL: {
 	NEXT();
 }
 L_PUSH_CONTEXT:
-	PUSH(obj_from_int(fp - base));
+	PUSH(obj_from_int(fp - proc->stack));
 	NEXT();
 
 /* ---- process switches ------------------------------------------------------ */
 
-interrupt: /* ip points at the polling instruction: it runs again */
+interrupt: /* ip is where the process resumes */
 	SAVE();
-	if (baton_checkpoint(core, t, proc->prio)) {
+	if (baton_checkpoint(vm->core, t, proc->prio)) {
 		proc->state = PS_RUNNABLE;
 		sched_ready(vm, proc, 1);
 		vm->active = NULL;
@@ -1006,7 +1266,6 @@ reschedule: /* the active process's registers are saved */
 		return INTERP_QUIT;
 	if (vm->active && vm->active != proc) {
 		/* a primitive installed another process (resume at once) */
-		proc = vm->active;
 		LOAD();
 		NEXT();
 	}
@@ -1024,7 +1283,7 @@ switch_best: {
 		vm->active = NULL;
 		return INTERP_IDLE;
 	}
-	if (baton_top_waiter(core) >= next->prio) {
+	if (baton_top_waiter(vm->core) >= next->prio) {
 		next->state = PS_RUNNABLE;
 		sched_ready(vm, next, 1);
 		vm->active = NULL;
@@ -1060,16 +1319,16 @@ stack_overflow:
 	}
 	/* beyond the soft limit: signal once, on the reserve */
 	proc->ovf = 1;
-	if (!sched_grow_stack(vm, proc, (size_t)(sp - base) + 4096)) {
-		SAVE();
-		sched_kill(vm, proc);
-		goto reschedule;
-	}
 	{
-		size_t spi_ = (size_t)(sp - base), fpi_ = (size_t)(fp - base);
-		base = proc->stack;
-		sp = base + spi_;
-		fp = base + fpi_;
+		size_t spi_ = (size_t)(sp - proc->stack), fpi_ = (size_t)(fp - proc->stack);
+		if (!sched_grow_stack(vm, proc, spi_ + 4096)) {
+			SAVE();
+			sched_kill(vm, proc);
+			goto reschedule;
+		}
+		sp = proc->stack + spi_;
+		fp = proc->stack + fpi_;
+		slim = proc->stack + proc->cap - STACK_SLACK;
 	}
 	PUSH(proc->self);
 	sel = vm->syms[SY_STACKOVF];
