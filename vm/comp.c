@@ -1068,7 +1068,17 @@ static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, i
 				return;
 			}
 	}
-	int l = sym_lit(c, f, sel);
+	int l;
+	if (!super && nargs <= 2) {
+		/* SEND0..2 own three literals: the selector and the send site's
+		 * inline cache (key, method), nil until the first send */
+		oop sym = st_symbol(c->vm, sel, strlen(sel)); /* pinned */
+		l = add_lit_slot(c, f);
+		if (l >= 0 && add_lit_slot(c, f) >= 0 && add_lit_slot(c, f) >= 0)
+			st_put(c->vm, f->lits, (size_t)l, sym);
+	} else {
+		l = sym_lit(c, f, sel);
+	}
 	if (nargs > 255)
 		cerr(c, line, 1, "too many arguments");
 	int op = super ? OP_SUPER : nargs <= 2 ? OP_SEND0 + nargs : OP_SEND;

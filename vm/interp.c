@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm/interp.c: the bytecode interpreter: dispatch (computed goto), sends
- * with a global method cache, superinstructions, frames on per-process
- * stacks, closures, non-local return, the primitives that push or cut
- * frames, process switches. Runs only on the thread that owns the VM.
- * Keeps no raw object pointer across an allocation except into pinned
- * bytecodes and literals. See Documentation/vm/interpreter.md.
+ * through inline caches and a global method cache, superinstructions,
+ * frames on per-process stacks, closures, non-local return, the
+ * primitives that push or cut frames, process switches. Runs only on the
+ * thread that owns the VM. Keeps no raw object pointer across an
+ * allocation except into pinned bytecodes and literals.
+ * See Documentation/vm/interpreter.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,9 +138,16 @@ void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *from)
 	fflush(stderr);
 }
 
-/* The global method cache: slot of (class index, selector). */
-#define MC_SLOT(vm, ci, sel)                                                   \
-	(&(vm)->mcache[(((uintptr_t)(sel) >> 4) ^ ((uintptr_t)(ci) * 0x9e3779b1u)) & (ST_MCACHE - 1)])
+/*
+ * The global method cache: the slot of (class index, selector). The last
+ * slot is never used for methods: it is the canary of the inline caches.
+ */
+#define MC_CANARY (ST_MCACHE - 1)
+static inline struct st_mcache *mc_slot(struct st_vm *vm, uint32_t ci, oop sel)
+{
+	size_t h = ((sel >> 4) ^ ((uintptr_t)ci * 0x9e3779b1u)) & (ST_MCACHE - 1);
+	return &vm->mcache[h - (h == MC_CANARY)];
+}
 
 /* A miss in slot [e]: the class-chain lookup, remembered there. */
 static __attribute__((noinline)) oop lookup_miss(struct st_vm *vm, uint32_t ci, oop sel,
@@ -154,10 +162,48 @@ static __attribute__((noinline)) oop lookup_miss(struct st_vm *vm, uint32_t ci, 
 	return m;
 }
 
+/*
+ * Inline caches. SEND0..2 own three literals: the selector, a key and the
+ * method last found for it. The key is a SmallInteger, epoch << 32 | class
+ * index; a cache is valid while its epoch is the current one. Every
+ * st_flush_cache() (a method installed, a class changed or a collection)
+ * must end the epoch. st_flush_cache() zeroes vm->mcache and knows nothing
+ * of epochs, so the interpreter keeps a canary in the last slot of
+ * vm->mcache and, where the cache may have been flushed (after a generic
+ * primitive, after DECL, when interp_run() starts), starts a new epoch if
+ * the canary is gone. vm->mcache_used holds the epoch (30 bits). Between
+ * those points only collections can flush the cache, and they change no
+ * method: the caches stay right until the next check.
+ */
+#define IC_EPOCH_MASK 0x3fffffff
+static __attribute__((noinline)) void ic_new_epoch(struct st_vm *vm)
+{
+	struct st_mcache *c = &vm->mcache[MC_CANARY];
+	vm->mcache_used = (int)(((unsigned)vm->mcache_used + 1) & IC_EPOCH_MASK);
+	c->cls = UINT32_MAX;
+	c->sel = obj_from_int(0); /* never a selector */
+	c->meth = obj_from_int(0);
+}
+/* The key of class index 0 in the current epoch (add ci << 1). */
+static inline oop ic_base(struct st_vm *vm)
+{
+	if (st_unlikely(vm->mcache[MC_CANARY].sel != obj_from_int(0)))
+		ic_new_epoch(vm);
+	return obj_from_int((intptr_t)vm->mcache_used << 32);
+}
+
+/* Fills the inline cache [ic] (in the literal array [lits] points into). */
+static void ic_fill(struct st_vm *vm, oop *lits, oop *ic, oop key, oop meth)
+{
+	ic[1] = key;
+	ic[2] = meth;
+	gc_wb(&vm->gc, (oop)lits - OBJ_HDR_BYTES, meth);
+}
+
 /* The method for [sel] in class [ci], through the global cache. */
 static inline oop lookup(struct st_vm *vm, uint32_t ci, oop sel)
 {
-	struct st_mcache *e = MC_SLOT(vm, ci, sel);
+	struct st_mcache *e = mc_slot(vm, ci, sel);
 	if (st_likely(e->cls == ci && e->sel == sel))
 		return e->meth;
 	return lookup_miss(vm, ci, sel, e);
@@ -198,6 +244,7 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 	oop *slim;            /* stack limit for frame pushes (STACK_SLACK below the end) */
 	struct st_proc *proc; /* vm->active while running */
 	oop sel = 0, meth = 0, res = 0;
+	oop icbase;           /* ic_base(): refreshed where methods may change */
 	int nargs = 0;
 	intptr_t h;
 
@@ -259,6 +306,7 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 		proc->state = PS_RUNNING;
 	}
 	LOAD();
+	icbase = ic_base(vm);
 	NEXT();
 
 L_PUSH_SELF:
@@ -364,24 +412,26 @@ L_DUP:
 		ip = BYTES_OF(meth);                                           \
 		lits = LITS_OF(meth);                                          \
 	} while (0)
-/* SEND0..2: the argument count is a constant of the handler. */
+/* SEND0..2: the argument count is a constant of the handler, and the
+ * method comes from the send site's inline cache. */
 #define SEND_N(N)                                                              \
 	L_SEND##N: {                                                           \
 		if (POLL()) {                                                  \
 			ip--;                                                  \
 			goto interrupt;                                        \
 		}                                                              \
-		sel = lits[ip[0] | ip[1] << 8];                                \
+		oop *ic_ = &lits[ip[0] | ip[1] << 8];                          \
+		oop key_ = icbase + ((oop)st_cls_index(sp[-(N)]) << 1);        \
 		ip += 3;                                                       \
-		uint32_t ci_ = st_cls_index(sp[-(N)]);                         \
-		struct st_mcache *e_ = MC_SLOT(vm, ci_, sel);                  \
 		nargs = (N);                                                   \
-		if (st_unlikely(e_->cls != ci_ || e_->sel != sel)) {           \
-			meth = lookup_miss(vm, ci_, sel, e_);                  \
+		if (st_likely(ic_[1] == key_)) {                               \
+			meth = ic_[2];                                         \
+		} else {                                                       \
+			sel = ic_[0];                                          \
+			meth = lookup(vm, st_cls_index(sp[-(N)]), sel);        \
 			if (st_unlikely(!meth))                                \
 				goto dnu;                                      \
-		} else {                                                       \
-			meth = e_->meth;                                       \
+			ic_fill(vm, lits, ic_, key_, meth);                    \
 		}                                                              \
 		h = HDR_OF(meth);                                              \
 		if (st_unlikely(CMH_PRIM(h)))                                  \
@@ -403,7 +453,7 @@ L_SEND:
 	ip += 3;
 send: { /* sel, nargs; receiver and arguments on the stack */
 	uint32_t ci = st_cls_index(sp[-nargs]);
-	struct st_mcache *e = MC_SLOT(vm, ci, sel);
+	struct st_mcache *e = mc_slot(vm, ci, sel);
 	if (st_likely(e->cls == ci && e->sel == sel)) {
 		meth = e->meth;
 	} else {
@@ -443,6 +493,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 		prim_fn fn = generic_prim(pn);
 		SAVE();
 		int r = fn ? fn(vm, sp - nargs, nargs) : PRIM_FAIL;
+		icbase = ic_base(vm); /* it may have installed methods */
 		if (st_likely(r == PRIM_OK)) {
 			sp -= nargs;
 			NEXT();
@@ -1235,6 +1286,7 @@ L_DECL: {
 	unsigned li = U16();
 	SAVE();
 	comp_install_decl(vm, lits[li]);
+	icbase = ic_base(vm);
 	NEXT();
 }
 L_PUSH_CONTEXT:
