@@ -144,8 +144,8 @@ enum { CHAR_VALUE, CHAR_SIZE };
 enum {
 	FH_METHOD,    /* CompiledMethod */
 	FH_RECV,      /* self */
-	FH_CALLER_FP, /* SmallInteger: index of the caller's fp, 0: none */
-	FH_CALLER_IP, /* SmallInteger: caller's ip, offset into its bytes */
+	FH_CALLER_FP, /* SmallInteger: distance in slots down to the caller's fp, 0: none */
+	FH_CALLER_IP, /* SmallInteger: the caller's raw ip pointer (bytecode is pinned) */
 	FH_CLOSURE,   /* BlockClosure or nil */
 	FH_ENV,       /* current environment (captured variables) or nil */
 	FH_FLAGS,     /* SmallInteger: FF_* */
