@@ -63,14 +63,17 @@ endif
 # pkg-config runs once, and only when a recipe needs it: after tools/deps has had its
 # chance to install liburing-dev and libffi-dev, and never for make clean.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags liburing libffi))$(PKG_CFLAGS)
-PKG_LIBS = $(eval PKG_LIBS := $$(shell $(PKG_CONFIG) --libs liburing libffi))$(PKG_LIBS)
+URING_LIBS = $(eval URING_LIBS := $$(shell $(PKG_CONFIG) --libs liburing))$(URING_LIBS)
+FFI_LIBS = $(eval FFI_LIBS := $$(shell $(PKG_CONFIG) --libs libffi))$(FFI_LIBS)
 
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 BATON_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -pthread \
 	       -fno-omit-frame-pointer $(SAN_FLAGS)
 BATON_CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) $(CPPFLAGS)
 BATON_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
-BATON_LDLIBS = $(PKG_LIBS) -lpthread -ldl -lm $(LDLIBS)
+# What libbaton needs (and all baton.pc states), then what the Smalltalk VM adds.
+CORE_LDLIBS = $(URING_LIBS) -lpthread $(LDLIBS)
+BATON_LDLIBS = $(FFI_LIBS) -ldl -lm $(CORE_LDLIBS)
 # Sanitizer runtimes leave symbols undefined in shared objects on purpose.
 SO_DEFS := $(if $(SAN_FLAGS),,-Wl,-z,defs)
 # Selftests and their dlopen()ed libraries export everything: tests look symbols up.
@@ -86,8 +89,13 @@ endif
 
 # ---------------------------------------------------------------- sources (by wildcard)
 
-LIB_SRCS := $(sort $(filter-out vm/main.c,$(wildcard kernel-iface/*.c heartbeat/*.c vm/*.c)))
+# libbaton, the embeddable ownership core: kernel-iface/, heartbeat/ and vm/core/ alone.
+LIB_SRCS := $(sort $(wildcard kernel-iface/*.c heartbeat/*.c vm/core/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+# The Smalltalk VM (everything else under vm/): an internal static library that links the
+# core like any other embedder, through include/baton.h.
+VM_SRCS := $(sort $(filter-out vm/main.c,$(wildcard vm/*.c vm/gc/*.c vm/ffi/*.c)))
+VM_OBJS := $(VM_SRCS:%.c=$(B)/obj/%.o)
 MAIN_SRC := $(wildcard vm/main.c)
 BTOOLS_SRCS := $(sort $(wildcard tools/lib/*.c))
 BTOOLS_OBJS := $(BTOOLS_SRCS:%.c=$(B)/obj/%.o)
@@ -105,10 +113,11 @@ ST_OBJS := $(ST_ALL_SRCS:%.c=$(B)/obj/%.o) $(ST_LIB_OBJS)
 # Empty groups (no tools/lib/ yet, no library sources yet) simply drop out of link lines.
 BATON_A := $(if $(LIB_OBJS),$(B)/libbaton.a)
 BATON_SO := $(if $(LIB_OBJS),$(B)/libbaton.so)
+BATONVM_A := $(if $(VM_OBJS),$(B)/libbatonvm.a)
 BTOOLS_A := $(if $(BTOOLS_OBJS),$(B)/libbtools.a)
 BATON_BIN := $(if $(MAIN_SRC),$(B)/baton)
 
-ALL_OBJS := $(LIB_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
+ALL_OBJS := $(LIB_OBJS) $(VM_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
 	    $(TOOL_SRCS:%.c=$(B)/obj/%.o) $(ST_OBJS)
 
 # ---------------------------------------------------------------- top-level targets
@@ -117,7 +126,7 @@ ALL_OBJS := $(LIB_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
 
 all: deps lib $(BATON_BIN) tools selftests
 
-lib: $(BATON_A) $(BATON_SO)
+lib: $(BATON_A) $(BATON_SO) $(BATONVM_A)
 tools: $(TOOL_PROGS)
 selftests: $(ST_PROGS) $(ST_SOS)
 
@@ -192,23 +201,27 @@ $(B)/libbaton.a: $(LIB_OBJS)
 $(B)/libbaton.so: $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(BATON_LDFLAGS) -shared $(SO_DEFS) -Wl,-soname,libbaton.so.$(SOMAJOR) \
-		-o $@ $^ $(BATON_LDLIBS)
+		-o $@ $^ $(CORE_LDLIBS)
 	@ln -sf libbaton.so $(B)/libbaton.so.$(SOMAJOR)
+
+$(B)/libbatonvm.a: $(VM_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(B)/libbtools.a: $(BTOOLS_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/baton: $(B)/obj/vm/main.o $(BATON_A)
+$(B)/baton: $(B)/obj/vm/main.o $(BATONVM_A) $(BATON_A)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(BATON_LDFLAGS) -o $@ $^ $(BATON_LDLIBS)
 
-$(TOOL_PROGS): $(B)/tools/%: $(B)/obj/tools/%.o $(BTOOLS_A) $(BATON_A)
+$(TOOL_PROGS): $(B)/tools/%: $(B)/obj/tools/%.o $(BTOOLS_A) $(BATONVM_A) $(BATON_A)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BATON_LDFLAGS) -o $@ $^ $(BATON_LDLIBS)
 
-$(ST_PROGS): $(B)/%: $(B)/obj/%.o $(ST_LIB_OBJS) $(BTOOLS_A) $(BATON_A)
+$(ST_PROGS): $(B)/%: $(B)/obj/%.o $(ST_LIB_OBJS) $(BTOOLS_A) $(BATONVM_A) $(BATON_A)
 	$(call msg,LINK,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BATON_LDFLAGS) -rdynamic -o $@ $^ $(BATON_LDLIBS)

@@ -5,7 +5,7 @@
  * A VM (ours, or anyone's) embeds this core to be natively multi-threaded but
  * not concurrent: many OS threads, exactly one of which owns the VM at a time.
  * This is the only installed header. The protocol itself (and its invariants)
- * lives in vm/own.c; see Documentation/core/embedding.md for the embedder's
+ * lives in vm/core/own.c; see Documentation/core/embedding.md for the embedder's
  * contract and Documentation/core/protocol.md for the state diagram.
  */
 #ifndef BATON_H
@@ -194,7 +194,7 @@ BATON_API unsigned baton_owner(baton_vm *vm);
  * The leading members of struct baton_vm and struct baton_thread, exposed so
  * that disown and own compile to a store and a CAS in the embedder's
  * interpreter (liburing does the same for its rings). Do not touch them
- * except through these functions. The invariants are in vm/own.c.
+ * except through these functions. The invariants are in vm/core/own.c.
  */
 struct baton__vm_hot {
 	_Atomic uint32_t owner;     /* THE ownership word (a futex): owner index */

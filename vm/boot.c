@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "vm/comp.h"
-#include "vm/ffi.h"
+#include "vm/ffi/ffi.h"
 #include "vm/st.h"
 
 /* ---- allocation ------------------------------------------------------------ */

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "vm/comp.h"
-#include "vm/ffi.h"
+#include "vm/ffi/ffi.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 

@@ -6,8 +6,8 @@
  */
 #include <string.h>
 
-#include "vm/ffi.h"
-#include "vm/gc.h"
+#include "vm/ffi/ffi.h"
+#include "vm/gc/gc.h"
 #include "vm/st.h"
 
 static void visit_slot(oop *s, gc_visit_fn visit, void *ud)

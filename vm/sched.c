@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm/ffi.h"
+#include "vm/ffi/ffi.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 

@@ -34,7 +34,7 @@ void sched_run(struct st_vm *vm, baton_thread *t);
 extern const struct baton_hooks sched_hooks;
 
 /*
- * Callbacks (vm/ffi_cb.c) run the scheduler nested, on the thread C called
+ * Callbacks (vm/ffi/ffi_cb.c) run the scheduler nested, on the thread C called
  * them on, until the callback's process has answered. [p] is that process,
  * bound to the thread; [done] is set when it answered or died ([failed]:
  * died without answering, or could never finish).

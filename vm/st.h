@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "baton.h"
-#include "vm/gc.h"
+#include "vm/gc/gc.h"
 #include "vm/obj.h"
 
 struct sched_wait;
@@ -195,7 +195,7 @@ struct st_proc {
 	 * callback's process), or NULL: any VM thread. */
 	void *bound;
 	struct sched_wait *wait_rec; /* a callback's process: its C caller */
-	void *cb_inv;         /* a callback's process: its invocation (vm/ffi.h) */
+	void *cb_inv;         /* a callback's process: its invocation (vm/ffi/ffi.h) */
 	char *err;            /* malloc'd text of the last FFI error, or NULL */
 	oop err_obj;          /* the object that error names, 0: none (a root) */
 };
@@ -320,7 +320,7 @@ struct st_vm {
 	struct sched_thr *thr;
 	int cb_active;          /* callbacks now running, foreign or nested */
 	int ended;              /* main() is ending the process (atomic) */
-	struct ffi_state *ffi;  /* the FFI's tables (vm/ffi.h), made on first use */
+	struct ffi_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */

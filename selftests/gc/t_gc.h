@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * selftests/gc/t_gc.h: a VM with a heap and nothing else, for driving the
- * collector directly through vm/gc.h: st_new() gives a zeroed struct st_vm
+ * collector directly through vm/gc/gc.h: st_new() gives a zeroed struct st_vm
  * (no classes, no processes, so vm_roots() presents only what a test
  * registers with ST_ROOT), and a pinned old "nil" fills new objects.
  * Objects carry an integer id in slot 0 so that tests can follow them as
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "vm/gc.h"
+#include "vm/gc/gc.h"
 #include "vm/st.h"
 
 #define T_CLS_NODE CI_ARRAY     /* pointer object: slot 0 id, then references */

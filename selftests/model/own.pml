@@ -2,9 +2,9 @@
 /*
  * selftests/model/own.pml: Promela model of Baton's ownership protocol.
  *
- * Models vm/own.c (queue, pool, grants, idle, yield, handoff, attach,
+ * Models vm/core/own.c (queue, pool, grants, idle, yield, handoff, attach,
  * detach, the BATON_BLOCKING hand-over, activation), the inline fast paths
- * of include/baton.h and the heartbeat policy of vm/core.c with the
+ * of include/baton.h and the heartbeat policy of vm/core/core.c with the
  * tickless protocol of heartbeat/hb.c. Checked by run-model.sh; never
  * edits the C. Each step's C counterpart: Documentation/core/model.md.
  *
@@ -41,10 +41,10 @@
 #define PH (NT + 2) /* a created thread whose pthread_create fails */
 #define N (NT + 3)  /* array size: indices 0..PH */
 
-/* baton_thread.wake (vm/core.h); WAKE_QUIT (VM exit) is not modelled */
+/* baton_thread.wake (vm/core/core.h); WAKE_QUIT (VM exit) is not modelled */
 #define W_NONE 0
 #define W_GRANTED 1
-/* baton_thread.where (vm/core.h) */
+/* baton_thread.where (vm/core/core.h) */
 #define T_FREE 0
 #define T_OWNING 1
 #define T_QUEUED 2

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/gc.c: the collector's interface (vm/gc.h): set-up, the allocation
+ * vm/gc/gc.c: the collector's interface (vm/gc/gc.h): set-up, the allocation
  * slow paths and the policy deciding between scavenge, full collection and
  * OutOfMemory, the write barrier's slow path, pinning, statistics and a
  * heap verifier. The work itself is in gc_new.c (scavenger), gc_old.c (old
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "kernel-iface/clock.h"
-#include "vm/gc_priv.h"
+#include "vm/gc/gc_priv.h"
 
 #define MIB ((size_t)1 << 20)
 #define NEW_DEFAULT (8 * MIB)

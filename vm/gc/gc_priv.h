@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/gc_priv.h: the collector's private state and the functions its files
+ * vm/gc/gc_priv.h: the collector's private state and the functions its files
  * (gc.c policy and API, gc_new.c scavenger, gc_old.c old space, gc_full.c
  * mark-compact) share. Nothing outside vm/gc*.c includes it.
  * See Documentation/vm/gc.md.
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vm/gc.h"
+#include "vm/gc/gc.h"
 #include "vm/st.h"
 
 /*

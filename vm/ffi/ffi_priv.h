@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi_priv.h: the FFI's own structures, shared by vm/ffi_*.c and
- * vm/prim_ffi.c: the C type table, the per-VM tables (libraries,
+ * vm/ffi/ffi_priv.h: the FFI's own structures, shared by vm/ffi_*.c and
+ * vm/ffi/prim_ffi.c: the C type table, the per-VM tables (libraries,
  * functions with their cached libffi cifs, callbacks, pins), the
  * ExternalAddress layout and the conversions between oops and C values.
  * Nothing here may be used without owning the VM. See Documentation/vm/ffi.md.
@@ -11,12 +11,12 @@
 
 #include <ffi.h>
 
-#include "vm/ffi.h"
+#include "vm/ffi/ffi.h"
 #include "vm/sched.h"
 
 #define FFI_MAX_ARGS 32
 
-/* The C types, in the order of the table in vm/ffi_types.c. */
+/* The C types, in the order of the table in vm/ffi/ffi_types.c. */
 enum ffi_kind {
 	FK_VOID, FK_BOOL, FK_INT8, FK_UINT8, FK_INT16, FK_UINT16, FK_INT32, FK_UINT32,
 	FK_INT64, FK_UINT64, FK_LONG, FK_ULONG, FK_SIZE_T, FK_FLOAT, FK_DOUBLE,
@@ -142,7 +142,7 @@ enum { EA_ADDR, EA_FLAGS, EA_SIZE };
 #define EA_OWNED 0x1 /* answered by allocate: */
 #define EA_FREED 0x2 /* free has been sent: the address is 0 now */
 
-/* ---- vm/ffi_types.c ----------------------------------------------------- */
+/* ---- vm/ffi/ffi_types.c ----------------------------------------------------- */
 
 /* The kind named by Symbol [sym], or -1. */
 int ffi_kind_of(oop sym);
@@ -168,12 +168,12 @@ void *ffi_address(oop o);
  * Integer or does not fit 64 bits. */
 int ffi_int_parts(oop o, int *neg, uint64_t *mag);
 
-/* ---- vm/ffi_call.c ------------------------------------------------------ */
+/* ---- vm/ffi/ffi_call.c ------------------------------------------------------ */
 
 int ffi_open_lib(struct st_vm *vm, oop name);
 int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types);
 
-/* ---- vm/ffi_cb.c -------------------------------------------------------- */
+/* ---- vm/ffi/ffi_cb.c -------------------------------------------------------- */
 
 struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs);
 void ffi_cb_free(struct st_vm *vm, struct ffi_cb *cb);

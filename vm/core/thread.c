@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/thread.c: the VM's thread table and the threads the core creates.
+ * vm/core/thread.c: the VM's thread table and the threads the core creates.
  *
  * Every VM thread (main, created, foreign) has a slot with a small index,
  * stable for the thread's life; the ownership word holds that index. Slots
@@ -16,7 +16,7 @@
 
 #include "kernel-iface/clock.h"
 #include "kernel-iface/probes.h"
-#include "vm/core.h"
+#include "vm/core/core.h"
 
 static baton_thread *claim_locked(baton_vm *vm, int foreign)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi.c: the FFI's per-VM state (made on first use, freed with the VM),
+ * vm/ffi/ffi.c: the FFI's per-VM state (made on first use, freed with the VM),
  * its roots, and the thread-local "which VM thread am I" records, keyed by
  * VM. The thread-local list is the only one in the VM: it holds pointers to
  * records on the registered threads' own stacks, never VM state.
@@ -9,7 +9,7 @@
 #include <ffi.h>
 #include <stdlib.h>
 
-#include "vm/ffi_priv.h"
+#include "vm/ffi/ffi_priv.h"
 
 /* ---- which VM thread am I ------------------------------------------------- */
 

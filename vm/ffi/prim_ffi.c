@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/prim_ffi.c: the FFI's primitives: ExternalLibrary, ExternalFunction,
+ * vm/ffi/prim_ffi.c: the FFI's primitives: ExternalLibrary, ExternalFunction,
  * Callback and ExternalAddress (st/kernel/70-FFI.st). Each checks its
  * arguments and, when they are wrong, leaves the error text in the process
  * (ffi_fail) and fails: the fallback code raises the Error. Dereferencing
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/ffi_priv.h"
+#include "vm/ffi/ffi_priv.h"
 #include "vm/prim.h"
 
 /* ---- errors ------------------------------------------------------------------ */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/gc_full.c: the full collection: empty new space into old space, mark
+ * vm/gc/gc_full.c: the full collection: empty new space into old space, mark
  * from the roots, then slide the live unpinned old objects towards the
  * start of old space (Lisp 2 style), leaving pinned ones where they are
  * and their bodies untouched; free dead large objects and empty segments.
@@ -12,7 +12,7 @@
 #include <sys/mman.h>
 
 #include "kernel-iface/clock.h"
-#include "vm/gc_priv.h"
+#include "vm/gc/gc_priv.h"
 
 /* ---- mark ------------------------------------------------------------------ */
 

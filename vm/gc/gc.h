@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // INTERFACE-READY
 /*
- * vm/gc.h: the allocator and collector interface (generational, moving,
+ * vm/gc/gc.h: the allocator and collector interface (generational, moving,
  * with pinning). The collector owns new space, old space, the remembered set
  * and its statistics; it never interprets objects beyond vm/obj.h and finds
  * roots only through vm_roots(). See Documentation/vm/gc.md.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/gc_old.c: old space memory: segments, free chunk bins, the bump
+ * vm/gc/gc_old.c: old space memory: segments, free chunk bins, the bump
  * region that tenuring and old allocations carve from them, and large
  * objects (one mapping each). Owns every mmap/munmap of old space; never
  * moves an object (that is gc_full.c's job) and never writes into an
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "vm/gc_priv.h"
+#include "vm/gc/gc_priv.h"
 
 static int bin_of(size_t words)
 {

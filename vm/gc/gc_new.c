@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/gc_new.c: new space and the scavenger: a Cheney copy of the live
+ * vm/gc/gc_new.c: new space and the scavenger: a Cheney copy of the live
  * young objects from eden and one survivor space into the other, ageing
  * them, and promoting the old enough (or those gc_pin wants tenured) into
  * old space. Roots: vm_roots() and the remembered set. Owns new space and
@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 
 #include "kernel-iface/clock.h"
-#include "vm/gc_priv.h"
+#include "vm/gc/gc_priv.h"
 
 int gc_new_init(struct gc *c, size_t new_size)
 {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/core.h: the ownership core's private structures.
+ * vm/core/core.h: the ownership core's private structures.
  *
  * struct baton_vm and struct baton_thread begin with the hot members that
- * include/baton.h's inline fast paths touch. Only vm/own.c, vm/thread.c and
- * vm/core.c include this. See Documentation/core/protocol.md.
+ * include/baton.h's inline fast paths touch. Only vm/core/own.c, vm/core/thread.c and
+ * vm/core/core.c include this. See Documentation/core/protocol.md.
  */
 #ifndef BATON_CORE_H
 #define BATON_CORE_H
@@ -73,7 +73,7 @@ struct baton_vm {
 		wakes, attaches, preemptions, wait_ns;
 };
 
-/* vm/own.c: the protocol. */
+/* vm/core/own.c: the protocol. */
 void own_takeover(baton_vm *vm, baton_thread *t, int from_callout);
 int own_park(baton_vm *vm, baton_thread *t);
 void own_grant_locked(baton_vm *vm, baton_thread *to, uint32_t from);
@@ -81,7 +81,7 @@ void own_wake_granted(baton_thread *to);
 int own_activate(baton_vm *vm, const char *why);
 int own_release_free(baton_vm *vm);
 
-/* vm/thread.c: the thread table and the threads the core creates. */
+/* vm/core/thread.c: the thread table and the threads the core creates. */
 baton_thread *thr_alloc(baton_vm *vm, int foreign);
 void thr_free(baton_vm *vm, baton_thread *t);
 void thr_free_locked(baton_vm *vm, baton_thread *t);
@@ -89,7 +89,7 @@ baton_thread *thr_spawn_locked(baton_vm *vm);
 void thr_start(baton_vm *vm, baton_thread *t);
 void thr_join_all(baton_vm *vm);
 
-/* vm/core.c */
+/* vm/core/core.c */
 void core_trace_handoff(baton_vm *vm, uint32_t from, uint32_t to);
 void core_warn_once(baton_vm *vm, int *flag, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi.h: what the rest of the VM sees of the threaded FFI: the
+ * vm/ffi/ffi.h: what the rest of the VM sees of the threaded FFI: the
  * per-thread "which VM thread am I" records, the FFI's roots and its
  * teardown, and the error text an FFI primitive leaves for its fallback.
- * The FFI itself is vm/ffi_*.c and vm/prim_ffi.c; see Documentation/vm/ffi.md.
+ * The FFI itself is vm/ffi_*.c and vm/ffi/prim_ffi.c; see Documentation/vm/ffi.md.
  */
 #ifndef BATON_VM_FFI_H
 #define BATON_VM_FFI_H

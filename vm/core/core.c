@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/core.c: a VM core's life (new, enter, free), its heartbeat policy,
+ * vm/core/core.c: a VM core's life (new, enter, free), its heartbeat policy,
  * deadlines, external wake-ups, counters and tracing.
  *
  * The heartbeat thread calls beat() and still_idle() here; they decide,
@@ -19,7 +19,7 @@
 #include "kernel-iface/clock.h"
 #include "kernel-iface/probes.h"
 #include "kernel-iface/trace.h"
-#include "vm/core.h"
+#include "vm/core/core.h"
 
 void core_warn_once(baton_vm *vm, int *flag, const char *fmt, ...)
 {

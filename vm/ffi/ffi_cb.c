@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi_cb.c: Callbacks: libffi closures whose code C calls, and what
+ * vm/ffi/ffi_cb.c: Callbacks: libffi closures whose code C calls, and what
  * happens when it does. On one of this VM's threads (C called from a
  * callout) the thread re-owns the VM, runs the block as a process bound to
  * it, and disowns again; on any other thread it attaches to the VM (queued
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/ffi_priv.h"
+#include "vm/ffi/ffi_priv.h"
 #include "vm/interp.h"
 
 /* Runs [inv] as a process at [prio] bound to [t], which owns the VM, until

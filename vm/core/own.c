@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/own.c: the ownership protocol, the slow paths behind baton_disown() and
+ * vm/core/own.c: the ownership protocol, the slow paths behind baton_disown() and
  * baton_own() (whose fast paths are inline in include/baton.h).
  *
  * Owns every change of the ownership word except the two fast paths. Never
@@ -41,7 +41,7 @@
 #include "kernel-iface/clock.h"
 #include "kernel-iface/futex.h"
 #include "kernel-iface/probes.h"
-#include "vm/core.h"
+#include "vm/core/core.h"
 
 #define owner_of(vm) (&(vm)->hot.owner)
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi_types.c: the FFI's C types: the table (names, libffi types,
+ * vm/ffi/ffi_types.c: the FFI's C types: the table (names, libffi types,
  * ranges, where each may appear), signature checking, conversions between
  * oops and C values, ExternalAddress objects, and ffi_fail(). Converting
  * never truncates: a value out of its type's range is refused.
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "vm/bigint.h"
-#include "vm/ffi_priv.h"
+#include "vm/ffi/ffi_priv.h"
 #include "vm/interp.h"
 
 _Static_assert(sizeof(long) == 8 && sizeof(size_t) == 8 && sizeof(void *) == 8,

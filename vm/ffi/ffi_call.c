@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi_call.c: libraries (dlopen), functions (dlsym, one libffi cif per
+ * vm/ffi/ffi_call.c: libraries (dlopen), functions (dlsym, one libffi cif per
  * signature, prepared once) and the callout itself, in its three modes,
  * with the pins of #bytes arguments. Everything is converted and pinned
  * before the VM is disowned: between disown and own there is only the C
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/ffi_priv.h"
+#include "vm/ffi/ffi_priv.h"
 #include "vm/prim.h"
 
 /* ---- libraries ---------------------------------------------------------------- */
