@@ -13,6 +13,11 @@
 #include "vm/prims.h"
 #undef P
 
+/* Defines primitive [n]: PRIM(intAdd) { ... }. Every primitive has this signature, and
+ * most ignore [nargs] (a method's declaration fixes it), so it is marked unused once here
+ * instead of by a "(void)nargs;" in each body. */
+#define PRIM(n) int prim_##n(struct st_vm *vm, oop *args, int nargs __attribute__((unused)))
+
 int prim_is_class(struct st_vm *vm, oop o);
 int prim_is_bytes(oop o);
 oop prim_string(struct st_vm *vm, const char *s);
