@@ -64,7 +64,7 @@ endif
 # chance to install liburing-dev and libffi-dev, and never for make clean.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags liburing libffi))$(PKG_CFLAGS)
 URING_LIBS = $(eval URING_LIBS := $$(shell $(PKG_CONFIG) --libs liburing))$(URING_LIBS)
-FFI_LIBS = $(eval FFI_LIBS := $$(shell $(PKG_CONFIG) --libs libffi))$(FFI_LIBS)
+VM_PKG_LIBS = $(eval VM_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs libffi libedit))$(VM_PKG_LIBS)
 
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 BATON_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -pthread \
@@ -73,7 +73,7 @@ BATON_CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) $(CPPFLAGS)
 BATON_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
 # What libbaton needs (and all baton.pc states), then what the Smalltalk VM adds.
 CORE_LDLIBS = $(URING_LIBS) -lpthread $(LDLIBS)
-BATON_LDLIBS = $(FFI_LIBS) -ldl -lm $(CORE_LDLIBS)
+BATON_LDLIBS = $(VM_PKG_LIBS) -ldl -lm $(CORE_LDLIBS)
 # Sanitizer runtimes leave symbols undefined in shared objects on purpose.
 SO_DEFS := $(if $(SAN_FLAGS),,-Wl,-z,defs)
 # Selftests and their dlopen()ed libraries export everything: tests look symbols up.

@@ -14,6 +14,7 @@
 #include "vm/comp.h"
 #include "vm/ffi/ffi.h"
 #include "vm/interp.h"
+#include "vm/repl.h"
 #include "vm/sched.h"
 
 static void usage(FILE *f)
@@ -155,53 +156,6 @@ static int finish(struct st_vm *vm, int code)
 	return code;
 }
 
-/* A REPL line that is one expression is run as "(line) printNl", so its
- * value is shown, as GNU Smalltalk does; anything else (statements,
- * temporaries, class definitions) does not compile that way and runs as
- * typed. 0 when the line is not a single expression. */
-static oop echo_form(struct st_vm *vm, const char *line, size_t n)
-{
-	while (n && (line[n - 1] == '\n' || line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	if (!n || n > 65536)
-		return 0;
-	char *src = malloc(n + 16), err[256];
-	if (!src)
-		return 0;
-	int len = snprintf(src, n + 16, "(%.*s) printNl", (int)n, line);
-	oop m = comp_file(vm, "stdin", src, (size_t)len, COMP_REPL, err, sizeof err);
-	free(src);
-	return m;
-}
-
-static void repl(struct st_vm *vm)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	char err[512];
-	vm->interactive = 1;
-	for (;;) {
-		fputs("st> ", stdout);
-		fflush(stdout);
-		ssize_t n = getline(&line, &cap, stdin);
-		if (n < 0)
-			break;
-		oop m = echo_form(vm, line, (size_t)n);
-		if (!m)
-			m = comp_file(vm, "stdin", line, (size_t)n, COMP_REPL, err, sizeof err);
-		if (!m) {
-			fprintf(stderr, "%s\n", err);
-			continue;
-		}
-		run_main(vm, m);
-		st_out_flush(vm);
-		if (vm->quit)
-			break;
-	}
-	free(line);
-	fputc('\n', stdout);
-}
-
 int main(int argc, char **argv)
 {
 	struct baton_config cfg = {0};
@@ -300,7 +254,7 @@ int main(int argc, char **argv)
 		doit = comp_file(vm, !strcmp(name, "-") ? "stdin" : name, src, n, 0, err, sizeof err);
 		free(src);
 	} else {
-		repl(vm);
+		repl_run(vm, run_main);
 		doit = 0;
 		err[0] = 0;
 		st_out_flush(vm);
