@@ -30,7 +30,7 @@ oop st_alloc(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, unsigne
 oop st_alloc_old(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, unsigned odd,
 		 unsigned flags)
 {
-	return gc_alloc_old(vm, cls, fmt, slots, odd, flags);
+	return gc_alloc_old(&vm->gc, cls, fmt, slots, odd, flags);
 }
 
 oop st_new_array(struct st_vm *vm, size_t n)

@@ -82,7 +82,7 @@ static void print_stats(struct st_vm *vm)
 {
 	struct gc_stats g;
 	struct baton_stats b;
-	gc_get_stats(vm, &g);
+	gc_get_stats(&vm->gc, &g);
 	baton_get_stats(vm->core, &b);
 	uint64_t el = baton_now_ns() - vm->start_ns;
 	fprintf(stderr,
@@ -149,7 +149,7 @@ static int finish(struct st_vm *vm, int code)
 	if (vm->in_callout == 0 && vm->cb_active == 0 && !ffi_live_callbacks(vm)) {
 		if (vm->core)
 			baton_vm_free(vm->core, vm->main_thread);
-		gc_free(vm);
+		gc_free(&vm->gc);
 		st_free(vm);
 	}
 	return code;
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
 		sizes.stress = (unsigned)atoi(se);
 
 	struct st_vm *vm = st_new();
-	if (!vm || gc_init(vm, &sizes) < 0) {
+	if (!vm || gc_init(&vm->gc, &sizes, vm_roots, vm) < 0) {
 		fputs("baton: cannot initialise the heap\n", stderr);
 		return 70;
 	}

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/roots.c: vm_roots(), the VM's side of the collector contract: every
- * root slot of the VM, presented once per collection (the FFI's among
- * them). Drops the method cache (it holds methods, which may move). See Documentation/vm/gc.md.
+ * vm/roots.c: vm_roots(), the VM's side of the collector contract: the roots
+ * callback the VM registers with its heap (gc_init in main.c), presenting
+ * every root slot of the VM once per collection (the FFI's among them).
+ * Drops the method cache (it holds methods, which may move).
+ * See Documentation/vm/gc.md.
  */
 #include <string.h>
 
@@ -16,8 +18,9 @@ static void visit_slot(oop *s, gc_visit_fn visit, void *ud)
 		visit(s, ud);
 }
 
-void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
+void vm_roots(void *owner, gc_visit_fn visit, void *ud)
 {
+	struct st_vm *vm = owner;
 	st_flush_cache(vm);
 	visit_slot(&vm->nil, visit, ud);
 	visit_slot(&vm->true_, visit, ud);

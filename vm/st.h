@@ -405,6 +405,10 @@ int st_instsize(oop cls);
 int st_string_eq(oop s, const char *c);
 char *st_cstring(oop s); /* malloc'd copy of a String/Symbol */
 
+/* vm/roots.c: the heap's roots callback (gc_roots_fn); [owner] is the VM.
+ * Set up a VM's heap with gc_init(&vm->gc, sizes, vm_roots, vm). */
+void vm_roots(void *owner, gc_visit_fn visit, void *ud);
+
 /* vm/out.c: the stdout buffer */
 void st_out(struct st_vm *vm, const char *s, size_t n);
 void st_out_flush(struct st_vm *vm);

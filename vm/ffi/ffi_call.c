@@ -185,7 +185,7 @@ static int pin(struct st_vm *vm, oop *ref)
 	}
 	if (!grow((void **)&s->pins, &s->cappins, s->npins + 1, sizeof *s->pins))
 		return 0;
-	if (!gc_pin(vm, ref))
+	if (!gc_pin(&vm->gc, ref))
 		return 0;
 	s->pins[s->npins].o = *ref;
 	s->pins[s->npins].n = 1;
@@ -199,7 +199,7 @@ static void unpin(struct st_vm *vm, oop o)
 	for (int i = 0; i < s->npins; i++)
 		if (s->pins[i].o == o) {
 			if (--s->pins[i].n == 0) {
-				gc_unpin(vm, o);
+				gc_unpin(&vm->gc, o);
 				s->pins[i] = s->pins[--s->npins];
 			}
 			return;
