@@ -400,6 +400,8 @@ oop st_new_class(struct st_vm *vm, oop super, oop name, unsigned fmt, int indexe
 oop st_lookup(struct st_vm *vm, oop cls, oop sel);
 oop st_resize_class(struct st_vm *vm, oop cls);
 void st_install(struct st_vm *vm, oop cls, oop sel, oop meth);
+/* Installs a class declaration record (the DECL bytecode; vm/comp.c makes them). */
+void st_install_decl(struct st_vm *vm, oop rec);
 void st_flush_cache(struct st_vm *vm);
 int st_instsize(oop cls);
 int st_string_eq(oop s, const char *c);

@@ -1,45 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/ffi/ffi.c: the FFI's per-VM state (made on first use, freed with the VM),
- * its roots, and the thread-local "which VM thread am I" records, keyed by
- * VM. The thread-local list is the only one in the VM: it holds pointers to
- * records on the registered threads' own stacks, never VM state.
- * See Documentation/vm/ffi.md.
+ * vm/ffi/ffi.c: the FFI's per-VM state (made on first use, freed with the VM)
+ * and its roots. (The thread registry a callback consults, "which VM thread
+ * am I", is the scheduler's: vm/sched.h.) See Documentation/vm/ffi.md.
  */
 #include <ffi.h>
 #include <stdlib.h>
 
 #include "vm/ffi/ffi_priv.h"
-
-/* ---- which VM thread am I ------------------------------------------------- */
-
-static __thread struct ffi_thread *threads;
-
-void ffi_thread_push(struct ffi_thread *r, struct st_vm *vm, baton_thread *t)
-{
-	r->vm = vm;
-	r->t = t;
-	r->wait = NULL;
-	r->next = threads;
-	threads = r;
-}
-
-void ffi_thread_pop(struct ffi_thread *r)
-{
-	struct ffi_thread **p = &threads;
-	while (*p && *p != r)
-		p = &(*p)->next;
-	if (*p)
-		*p = r->next;
-}
-
-struct ffi_thread *ffi_thread_find(struct st_vm *vm)
-{
-	struct ffi_thread *r = threads;
-	while (r && r->vm != vm)
-		r = r->next;
-	return r;
-}
 
 /* ---- state ------------------------------------------------------------------- */
 

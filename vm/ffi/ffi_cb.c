@@ -45,7 +45,7 @@ static void run(struct st_vm *vm, baton_thread *t, struct ffi_inv *inv, int prio
  * block runs (not runnable, and not a callout in flight: it waits for us),
  * then make it the callout it was and disown again.
  */
-static void nested(struct st_vm *vm, struct ffi_thread *r, struct ffi_inv *inv)
+static void nested(struct st_vm *vm, struct sched_reg *r, struct ffi_inv *inv)
 {
 	baton_thread *t = r->t;
 	int owning = baton_owner(vm->core) == baton_thread_index(t);
@@ -73,7 +73,7 @@ static void nested(struct st_vm *vm, struct ffi_thread *r, struct ffi_inv *inv)
 /* C called back on a thread this VM never saw. */
 static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 {
-	struct ffi_thread r;
+	struct sched_reg r;
 	int prio = __atomic_load_n(&inv->cb->prio, __ATOMIC_RELAXED);
 	baton_thread *t = baton_attach(vm->core, prio);
 	if (!t) {
@@ -82,7 +82,7 @@ static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 		      stderr);
 		return;
 	}
-	ffi_thread_push(&r, vm, t);
+	sched_reg_push(&r, vm, t);
 	sched_owned(vm, t);
 	if (vm->active) { /* never: whoever gave the VM away set it aside */
 		sched_ready(vm, vm->active, 1);
@@ -95,7 +95,7 @@ static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 	 * program (someone must see that nothing can run any more): a parked
 	 * thread has to look. */
 	int more = sched_best(vm) >= 0 || !vm->main_proc;
-	ffi_thread_pop(&r);
+	sched_reg_pop(&r);
 	baton_detach(vm->core, t);
 	if (more)
 		baton_wake(vm->core);
@@ -111,7 +111,7 @@ static void entry(ffi_cif *cif, void *ret, void **args, void *ud)
 	memset(ret, 0, sizeof(ffi_arg));
 	if (__atomic_load_n(&cb->vm->ended, __ATOMIC_ACQUIRE))
 		return; /* the process is ending: the VM runs nothing more */
-	struct ffi_thread *r = ffi_thread_find(cb->vm);
+	struct sched_reg *r = sched_reg_find(cb->vm);
 	if (r)
 		nested(cb->vm, r, &inv);
 	else
