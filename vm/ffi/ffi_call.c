@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vm/ffi/ffi_priv.h"
+#include "vm/grow.h"
 #include "vm/prim.h"
 
 /* ---- libraries ---------------------------------------------------------------- */
@@ -19,21 +20,6 @@
 static int is_string(oop o)
 {
 	return obj_is_ptr(o) && (obj_cls(o) == CI_STRING || obj_cls(o) == CI_SYMBOL);
-}
-
-static int grow(void **arr, int *cap, int need, size_t elem)
-{
-	if (need <= *cap)
-		return 1;
-	int n = *cap ? *cap * 2 : 16;
-	while (n < need)
-		n *= 2;
-	void *a = realloc(*arr, (size_t)n * elem);
-	if (!a)
-		return 0;
-	*arr = a;
-	*cap = n;
-	return 1;
 }
 
 /* ExternalLibrary class>>open: — answers the handle, or -1 (failed). */
@@ -58,7 +44,7 @@ int ffi_open_lib(struct st_vm *vm, oop name)
 			dlclose(h); /* dlopen counted it again */
 			return i + 1;
 		}
-	if (!grow((void **)&s->libs, &s->caplibs, s->nlibs + 1, sizeof(void *))) {
+	if (!GROW(s->libs, s->caplibs, s->nlibs + 1, 16)) {
 		dlclose(h);
 		return -1;
 	}
@@ -153,7 +139,7 @@ int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types)
 			return i + 1;
 		}
 	struct ffi_fn *f = new_fn(sym, n, rk, k, nargs);
-	if (!f || !grow((void **)&s->fns, &s->capfns, s->nfns + 1, sizeof(void *))) {
+	if (!f || !GROW(s->fns, s->capfns, s->nfns + 1, 16)) {
 		if (f)
 			free(f);
 		free(n);
@@ -183,7 +169,7 @@ static int pin(struct st_vm *vm, oop *ref)
 			}
 		return 1;
 	}
-	if (!grow((void **)&s->pins, &s->cappins, s->npins + 1, sizeof *s->pins))
+	if (!GROW(s->pins, s->cappins, s->npins + 1, 16))
 		return 0;
 	if (!gc_pin(&vm->gc, ref))
 		return 0;
@@ -470,7 +456,7 @@ static int not_a_function(struct st_vm *vm, oop fo)
 }
 
 /* ExternalFunction>>call, callWith:, ... callWith:with:with:with:with:with: */
-int prim_ffiCall(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCall)
 {
 	int mode;
 	const struct ffi_fn *f = fn_of(vm, args[0], &mode);
@@ -480,9 +466,8 @@ int prim_ffiCall(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* ExternalFunction>>callWithArguments: anArray */
-int prim_ffiCallArgs(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCallArgs)
 {
-	(void)nargs;
 	int mode;
 	const struct ffi_fn *f = fn_of(vm, args[0], &mode);
 	if (!f)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vm/ffi/ffi_priv.h"
+#include "vm/grow.h"
 #include "vm/interp.h"
 
 /* Runs [inv] as a process at [prio] bound to [t], which owns the VM, until
@@ -127,14 +128,8 @@ struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *k
 	while (slot < s->ncbs && s->cbs[slot])
 		slot++;
 	if (slot == s->ncbs) {
-		if (s->ncbs == s->capcbs) {
-			int cap = s->capcbs ? s->capcbs * 2 : 16;
-			struct ffi_cb **a = realloc(s->cbs, sizeof *a * (size_t)cap);
-			if (!a)
-				return NULL;
-			s->cbs = a;
-			s->capcbs = cap;
-		}
+		if (!GROW(s->cbs, s->capcbs, s->ncbs + 1, 16))
+			return NULL;
 		s->cbs[s->ncbs++] = NULL;
 	}
 	struct ffi_cb *cb = calloc(1, sizeof *cb);

@@ -18,9 +18,8 @@
 
 /* Processor primFfiLastError: nil, or {prefix. hasObject. object. suffix}
  * for the active process's last FFI failure (and forgets it). */
-int prim_ffiLastError(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiLastError)
 {
-	(void)nargs;
 	struct st_proc *p = vm->active;
 	if (!p || !p->err) {
 		args[0] = vm->nil;
@@ -51,9 +50,8 @@ int prim_ffiLastError(struct st_vm *vm, oop *args, int nargs)
 /* ---- libraries and functions ---------------------------------------------------- */
 
 /* ExternalLibrary class>>primOpen: aString */
-int prim_ffiOpen(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiOpen)
 {
-	(void)nargs;
 	int h = ffi_open_lib(vm, args[1]);
 	if (h < 0)
 		return PRIM_FAIL;
@@ -62,9 +60,8 @@ int prim_ffiOpen(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* ExternalLibrary>>primFunction: name returns: type arguments: types */
-int prim_ffiDefine(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiDefine)
 {
-	(void)nargs;
 	int h = ffi_define(vm, args[0], args[1], args[2], args[3]);
 	if (h < 0)
 		return PRIM_FAIL;
@@ -87,9 +84,8 @@ static struct ffi_cb *cb_of(struct st_vm *vm, oop o)
 }
 
 /* Callback>>primReturns: type arguments: types — answers the handle */
-int prim_ffiCbNew(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbNew)
 {
-	(void)nargs;
 	uint8_t rk, k[FFI_MAX_ARGS];
 	int n = ffi_signature(vm, "Callback", args[1], args[2], 1, &rk, k);
 	if (n < 0)
@@ -101,9 +97,8 @@ int prim_ffiCbNew(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_ffiCbAddress(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbAddress)
 {
-	(void)nargs;
 	struct ffi_cb *cb = cb_of(vm, args[0]);
 	if (!cb)
 		return ffi_fail(vm, 0, "Callback>>address: the callback was freed");
@@ -115,18 +110,16 @@ int prim_ffiCbAddress(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* Callback>>primPriority: n (checked by the caller) */
-int prim_ffiCbPriority(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbPriority)
 {
-	(void)nargs;
 	struct ffi_cb *cb = cb_of(vm, args[0]);
 	if (cb && obj_is_int(args[1]))
 		__atomic_store_n(&cb->prio, (int)obj_int(args[1]), __ATOMIC_RELAXED);
 	return PRIM_OK;
 }
 
-int prim_ffiCbFree(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbFree)
 {
-	(void)nargs;
 	struct ffi_cb *cb = cb_of(vm, args[0]);
 	if (cb)
 		ffi_cb_free(vm, cb);
@@ -141,9 +134,8 @@ static struct ffi_inv *inv_of(struct st_vm *vm, oop o)
 }
 
 /* Callback>>primArguments: C's arguments as objects */
-int prim_ffiCbArgs(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbArgs)
 {
-	(void)nargs;
 	struct ffi_inv *inv = inv_of(vm, args[0]);
 	if (!inv)
 		return ffi_fail(vm, 0, "Callback: not running for C");
@@ -171,9 +163,8 @@ int prim_ffiCbArgs(struct st_vm *vm, oop *args, int nargs)
 
 /* Callback>>primReturn: value — gives C the block's answer, and ends the
  * process: the scheduler loop of the calling thread reaps it. */
-int prim_ffiCbReturn(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbReturn)
 {
-	(void)nargs;
 	struct ffi_inv *inv = inv_of(vm, args[0]);
 	if (!inv)
 		return ffi_fail(vm, 0, "Callback: not running for C");
@@ -239,9 +230,8 @@ static const struct {
 #define NACCS ((intptr_t)(sizeof accs / sizeof accs[0]))
 
 /* anAddress peek: offset kind: code (int32At: etc.) */
-int prim_eaPeek(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaPeek)
 {
-	(void)nargs;
 	if (!ffi_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
 	    obj_int(args[2]) >= NACCS)
 		return PRIM_FAIL;
@@ -269,9 +259,8 @@ int prim_eaPeek(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress poke: offset kind: code value: v (int32At:put: etc.) */
-int prim_eaPoke(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaPoke)
 {
-	(void)nargs;
 	if (!ffi_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
 	    obj_int(args[2]) >= NACCS)
 		return PRIM_FAIL;
@@ -307,9 +296,8 @@ int prim_eaPoke(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_eaNull(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaNull)
 {
-	(void)nargs;
 	oop a = ffi_new_address(vm, NULL, 0);
 	if (!a)
 		return PRIM_OOM;
@@ -318,9 +306,8 @@ int prim_eaNull(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* ExternalAddress class>>allocate: n — zeroed C memory */
-int prim_eaAllocate(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaAllocate)
 {
-	(void)nargs;
 	int neg;
 	uint64_t n;
 	if (!ffi_int_parts(args[1], &neg, &n) || (neg && n))
@@ -338,9 +325,8 @@ int prim_eaAllocate(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_eaFree(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaFree)
 {
-	(void)nargs;
 	oop a = args[0];
 	if (!ffi_is_address(a))
 		return PRIM_FAIL;
@@ -358,9 +344,8 @@ int prim_eaFree(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress + n: n bytes further (modulo 2^64) */
-int prim_eaPlus(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaPlus)
 {
-	(void)nargs;
 	if (!ffi_is_address(args[0]))
 		return PRIM_FAIL;
 	int neg;
@@ -377,9 +362,8 @@ int prim_eaPlus(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress address: the address as an Integer */
-int prim_eaAddress(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaAddress)
 {
-	(void)nargs;
 	if (!ffi_is_address(args[0]))
 		return PRIM_FAIL;
 	union ffi_val v;
@@ -392,9 +376,8 @@ int prim_eaAddress(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress isFreed */
-int prim_eaFreed(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaFreed)
 {
-	(void)nargs;
 	if (!ffi_is_address(args[0]))
 		return PRIM_FAIL;
 	args[0] = st_bool(vm, (ea_flags(args[0]) & EA_FREED) != 0);
