@@ -693,7 +693,7 @@ int st_boot(struct st_vm *vm)
 
 void st_free(struct st_vm *vm)
 {
-	ffi_free(vm);
+	cf_free(vm);
 	free(vm->thr);
 	free(vm->symtab);
 	free(vm->globals);

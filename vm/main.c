@@ -146,7 +146,7 @@ static int finish(struct st_vm *vm, int code)
 	st_out_flush(vm);
 	fflush(stderr);
 	__atomic_store_n(&vm->ended, 1, __ATOMIC_RELEASE);
-	if (vm->in_callout == 0 && vm->cb_active == 0 && !ffi_live_callbacks(vm)) {
+	if (vm->in_callout == 0 && vm->cb_active == 0 && !cf_live_callbacks(vm)) {
 		if (vm->core)
 			baton_vm_free(vm->core, vm->main_thread);
 		gc_free(&vm->gc);

@@ -42,7 +42,7 @@ void vm_roots(void *owner, gc_visit_fn visit, void *ud)
 		visit_slot(&vm->globals[i], visit, ud);
 	for (unsigned i = 0; i < vm->nroots; i++)
 		visit_slot(vm->roots[i], visit, ud);
-	ffi_roots(vm, visit, ud);
+	cf_roots(vm, visit, ud);
 	for (int i = 0; i < vm->ntimers; i++)
 		visit_slot(&vm->timers[i].sem, visit, ud);
 	/* process stacks: slot 1 up to sp; every slot is an oop */

@@ -18,7 +18,7 @@
 
 struct sched_wait;
 struct sched_thr;
-struct ffi_state;
+struct cf_state;
 
 #define st_likely(x) __builtin_expect(!!(x), 1)
 #define st_unlikely(x) __builtin_expect(!!(x), 0)
@@ -320,7 +320,7 @@ struct st_vm {
 	struct sched_thr *thr;
 	int cb_active;          /* callbacks now running, foreign or nested */
 	int ended;              /* main() is ending the process (atomic) */
-	struct ffi_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
+	struct cf_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */

@@ -11,16 +11,16 @@
 
 /* ---- state ------------------------------------------------------------------- */
 
-struct ffi_state *ffi_state(struct st_vm *vm)
+struct cf_state *cf_state(struct st_vm *vm)
 {
 	if (!vm->ffi)
 		vm->ffi = calloc(1, sizeof *vm->ffi);
 	return vm->ffi;
 }
 
-void ffi_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
+void cf_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	if (!s)
 		return;
 	for (int i = 0; i < s->ncbs; i++)
@@ -31,18 +31,18 @@ void ffi_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
 		visit(&s->pins[i].o, ud);
 }
 
-int ffi_live_callbacks(struct st_vm *vm)
+int cf_live_callbacks(struct st_vm *vm)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	int n = 0;
 	for (int i = 0; s && i < s->ncbs; i++)
 		n += s->cbs[i] != NULL;
 	return n;
 }
 
-void ffi_free(struct st_vm *vm)
+void cf_free(struct st_vm *vm)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	if (!s)
 		return;
 	/* libraries stay loaded: threads they started may still run their code */
@@ -52,7 +52,7 @@ void ffi_free(struct st_vm *vm)
 	}
 	for (int i = 0; i < s->ncbs; i++)
 		if (s->cbs[i])
-			ffi_cb_free(vm, s->cbs[i]);
+			cf_cb_free(vm, s->cbs[i]);
 	free(s->libs);
 	free(s->fns);
 	free(s->cbs);

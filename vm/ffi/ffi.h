@@ -10,11 +10,11 @@
 #include "vm/st.h"
 
 /* The FFI's roots (Callback objects C may call) for vm_roots(). */
-void ffi_roots(struct st_vm *vm, gc_visit_fn visit, void *ud);
+void cf_roots(struct st_vm *vm, gc_visit_fn visit, void *ud);
 /* Frees the FFI's tables, closures and pins (libraries stay loaded). */
-void ffi_free(struct st_vm *vm);
+void cf_free(struct st_vm *vm);
 /* Callbacks C may still call: then the VM must never be freed. */
-int ffi_live_callbacks(struct st_vm *vm);
+int cf_live_callbacks(struct st_vm *vm);
 
 /*
  * Records the failure of an FFI primitive in the active process and
@@ -22,6 +22,6 @@ int ffi_live_callbacks(struct st_vm *vm);
  * the text has "%O" (at most once; obj 0: none). The fallback code
  * (Object>>ffiFailed) raises an Error with that text.
  */
-int ffi_fail(struct st_vm *vm, oop obj, const char *fmt, ...);
+int cf_fail(struct st_vm *vm, oop obj, const char *fmt, ...);
 
 #endif /* BATON_VM_FFI_H */

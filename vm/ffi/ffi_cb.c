@@ -18,7 +18,7 @@
 
 /* Runs [inv] as a process at [prio] bound to [t], which owns the VM, until
  * it has answered (or died: C then gets the zero already in the result). */
-static void run(struct st_vm *vm, baton_thread *t, struct ffi_inv *inv, int prio)
+static void run(struct st_vm *vm, baton_thread *t, struct cf_inv *inv, int prio)
 {
 	struct sched_wait w = {NULL, 0, 0};
 	oop obj = inv->cb->obj;
@@ -46,7 +46,7 @@ static void run(struct st_vm *vm, baton_thread *t, struct ffi_inv *inv, int prio
  * block runs (not runnable, and not a callout in flight: it waits for us),
  * then make it the callout it was and disown again.
  */
-static void nested(struct st_vm *vm, struct sched_reg *r, struct ffi_inv *inv)
+static void nested(struct st_vm *vm, struct sched_reg *r, struct cf_inv *inv)
 {
 	baton_thread *t = r->t;
 	int owning = baton_owner(vm->core) == baton_thread_index(t);
@@ -72,7 +72,7 @@ static void nested(struct st_vm *vm, struct sched_reg *r, struct ffi_inv *inv)
 }
 
 /* C called back on a thread this VM never saw. */
-static void foreign(struct st_vm *vm, struct ffi_inv *inv)
+static void foreign(struct st_vm *vm, struct cf_inv *inv)
 {
 	struct sched_reg r;
 	int prio = __atomic_load_n(&inv->cb->prio, __ATOMIC_RELAXED);
@@ -107,8 +107,8 @@ static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 static void entry(ffi_cif *cif, void *ret, void **args, void *ud)
 {
 	(void)cif;
-	struct ffi_cb *cb = ud;
-	struct ffi_inv inv = {cb, ret, args};
+	struct cf_cb *cb = ud;
+	struct cf_inv inv = {cb, ret, args};
 	memset(ret, 0, sizeof(ffi_arg));
 	if (__atomic_load_n(&cb->vm->ended, __ATOMIC_ACQUIRE))
 		return; /* the process is ending: the VM runs nothing more */
@@ -119,9 +119,9 @@ static void entry(ffi_cif *cif, void *ret, void **args, void *ud)
 		foreign(cb->vm, &inv);
 }
 
-struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs)
+struct cf_cb *cf_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs)
 {
-	struct ffi_state *s = ffi_state(vm);
+	struct cf_state *s = cf_state(vm);
 	if (!s)
 		return NULL;
 	int slot = 0;
@@ -132,7 +132,7 @@ struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *k
 			return NULL;
 		s->cbs[s->ncbs++] = NULL;
 	}
-	struct ffi_cb *cb = calloc(1, sizeof *cb);
+	struct cf_cb *cb = calloc(1, sizeof *cb);
 	if (!cb)
 		return NULL;
 	cb->vm = vm;
@@ -143,11 +143,11 @@ struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *k
 	cb->obj = obj;
 	for (int i = 0; i < nargs; i++) {
 		cb->kinds[i] = kinds[i];
-		cb->types[i] = ffi_kinds[kinds[i]].type;
+		cb->types[i] = cf_kinds[kinds[i]].type;
 	}
 	cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &cb->code);
 	if (!cb->closure ||
-	    ffi_prep_cif(&cb->cif, FFI_DEFAULT_ABI, (unsigned)nargs, ffi_kinds[rkind].type,
+	    ffi_prep_cif(&cb->cif, FFI_DEFAULT_ABI, (unsigned)nargs, cf_kinds[rkind].type,
 			 cb->types) != FFI_OK ||
 	    ffi_prep_closure_loc(cb->closure, &cb->cif, entry, cb, cb->code) != FFI_OK) {
 		if (cb->closure)
@@ -159,9 +159,9 @@ struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *k
 	return cb;
 }
 
-void ffi_cb_free(struct st_vm *vm, struct ffi_cb *cb)
+void cf_cb_free(struct st_vm *vm, struct cf_cb *cb)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	if (s && cb->handle >= 1 && cb->handle <= s->ncbs && s->cbs[cb->handle - 1] == cb)
 		s->cbs[cb->handle - 1] = NULL;
 	ffi_closure_free(cb->closure);
