@@ -30,7 +30,7 @@ oop st_alloc(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, unsigne
 oop st_alloc_old(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, unsigned odd,
 		 unsigned flags)
 {
-	return gc_alloc_old(vm, cls, fmt, slots, odd, flags);
+	return gc_alloc_old(&vm->gc, cls, fmt, slots, odd, flags);
 }
 
 oop st_new_array(struct st_vm *vm, size_t n)
@@ -470,6 +470,24 @@ void st_install(struct st_vm *vm, oop cls, oop sel, oop meth)
 	st_flush_cache(vm);
 }
 
+/*
+ * A declaration record (Array), made by the compiler (comp_file): [binding
+ * or nil, class, target, sel, meth, target, sel, meth, ...]. Installing it
+ * binds the class name and installs the methods. The runtime does it: the
+ * DECL bytecode when the main program reaches the class definition, or
+ * the compiler at once (COMP_IMMEDIATE).
+ */
+void st_install_decl(struct st_vm *vm, oop rec)
+{
+	ST_ROOT(vm, rec); /* st_install allocates */
+	oop b = obj_body(rec)[0];
+	if (b != vm->nil)
+		st_put(vm, b, ASSOC_VALUE, obj_body(rec)[1]);
+	for (size_t i = 2; i + 2 < obj_slots(rec); i += 3)
+		st_install(vm, obj_body(rec)[i], obj_body(rec)[i + 1], obj_body(rec)[i + 2]);
+	ST_UNROOT(vm, 1);
+}
+
 /* ---- bootstrap ----------------------------------------------------------------- */
 
 struct kclass {
@@ -675,7 +693,7 @@ int st_boot(struct st_vm *vm)
 
 void st_free(struct st_vm *vm)
 {
-	ffi_free(vm);
+	cf_free(vm);
 	free(vm->thr);
 	free(vm->symtab);
 	free(vm->globals);

@@ -1660,24 +1660,8 @@ static oop add_classvar(struct st_vm *vm, oop cls, const char *name)
 	return a;
 }
 
-/*
- * A declaration record (Array): [binding or nil, class, target, sel, meth,
- * target, sel, meth, ...]. Installing it binds the class name and installs
- * the methods.
- */
-void comp_install_decl(struct st_vm *vm, oop rec)
-{
-	ST_ROOT(vm, rec); /* st_install allocates */
-	oop b = obj_body(rec)[0];
-	if (b != vm->nil)
-		st_put(vm, b, ASSOC_VALUE, obj_body(rec)[1]);
-	for (size_t i = 2; i + 2 < obj_slots(rec); i += 3)
-		st_install(vm, obj_body(rec)[i], obj_body(rec)[i + 1], obj_body(rec)[i + 2]);
-	ST_UNROOT(vm, 1);
-}
-
-/* Compiles a class item; answers its declaration record (rooted by caller
- * through the doit literals) or 0. */
+/* Compiles a class item; answers its declaration record (st_install_decl()
+ * in vm/boot.c; rooted by the caller through the doit literals) or 0. */
 static oop compile_class(struct U *u, struct class_ast *ca)
 {
 	struct C *c = &u->c;
@@ -1853,7 +1837,7 @@ static oop compile_unit(struct U *u, struct unit_ast *ua)
 				break;
 			if (c->flags & COMP_IMMEDIATE) {
 				ST_ROOT(vm, rec);
-				comp_install_decl(vm, rec);
+				st_install_decl(vm, rec);
 				ST_UNROOT(vm, 1);
 			}
 			int li = lit_index(c, f, rec);

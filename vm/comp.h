@@ -28,9 +28,6 @@ oop comp_file(struct st_vm *vm, const char *file, const char *src, size_t n,
 oop comp_method(struct st_vm *vm, oop cls, const char *file, const char *src,
 		size_t n, char *err, size_t errlen);
 
-/* The DECL bytecode: installs a declaration record made by comp_file(). */
-void comp_install_decl(struct st_vm *vm, oop rec);
-
 /* Lists the bytecodes of [m] on [out] (BATON_DISASM=1 does it for every
  * method compiled from a file other than the kernel). */
 void comp_disasm(struct st_vm *vm, oop m, FILE *out);

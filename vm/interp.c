@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm/comp.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -1285,7 +1284,7 @@ L_ARRAY: {
 L_DECL: {
 	unsigned li = U16();
 	SAVE();
-	comp_install_decl(vm, lits[li]);
+	st_install_decl(vm, lits[li]);
 	icbase = ic_base(vm);
 	NEXT();
 }

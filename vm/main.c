@@ -83,7 +83,7 @@ static void print_stats(struct st_vm *vm)
 {
 	struct gc_stats g;
 	struct baton_stats b;
-	gc_get_stats(vm, &g);
+	gc_get_stats(&vm->gc, &g);
 	baton_get_stats(vm->core, &b);
 	uint64_t el = baton_now_ns() - vm->start_ns;
 	fprintf(stderr,
@@ -147,10 +147,10 @@ static int finish(struct st_vm *vm, int code)
 	st_out_flush(vm);
 	fflush(stderr);
 	__atomic_store_n(&vm->ended, 1, __ATOMIC_RELEASE);
-	if (vm->in_callout == 0 && vm->cb_active == 0 && !ffi_live_callbacks(vm)) {
+	if (vm->in_callout == 0 && vm->cb_active == 0 && !cf_live_callbacks(vm)) {
 		if (vm->core)
 			baton_vm_free(vm->core, vm->main_thread);
-		gc_free(vm);
+		gc_free(&vm->gc);
 		st_free(vm);
 	}
 	return code;
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		sizes.stress = (unsigned)atoi(se);
 
 	struct st_vm *vm = st_new();
-	if (!vm || gc_init(vm, &sizes) < 0) {
+	if (!vm || gc_init(&vm->gc, &sizes, vm_roots, vm) < 0) {
 		fputs("baton: cannot initialise the heap\n", stderr);
 		return 70;
 	}

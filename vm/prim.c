@@ -325,7 +325,7 @@ int prim_pin(struct st_vm *vm, oop *args, int nargs)
 	(void)nargs;
 	if (obj_is_int(args[0]))
 		return PRIM_FAIL;
-	if (!gc_pin(vm, &args[0]))
+	if (!gc_pin(&vm->gc, &args[0]))
 		return PRIM_OOM;
 	return PRIM_OK;
 }
@@ -335,7 +335,7 @@ int prim_unpin(struct st_vm *vm, oop *args, int nargs)
 	(void)nargs;
 	if (obj_is_int(args[0]))
 		return PRIM_FAIL;
-	gc_unpin(vm, args[0]);
+	gc_unpin(&vm->gc, args[0]);
 	return PRIM_OK;
 }
 
@@ -811,7 +811,7 @@ int prim_garbageCollect(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)args;
 	(void)nargs;
-	gc_full(vm);
+	gc_full(&vm->gc);
 	return PRIM_OK;
 }
 
@@ -819,7 +819,7 @@ int prim_scavenge(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)args;
 	(void)nargs;
-	gc_scavenge(vm);
+	gc_scavenge(&vm->gc);
 	return PRIM_OK;
 }
 
@@ -828,7 +828,7 @@ int prim_vmStats(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)nargs;
 	struct gc_stats g;
-	gc_get_stats(vm, &g);
+	gc_get_stats(&vm->gc, &g);
 	struct baton_stats b;
 	memset(&b, 0, sizeof b);
 	if (vm->core)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/roots.c: vm_roots(), the VM's side of the collector contract: every
- * root slot of the VM, presented once per collection (the FFI's among
- * them). Drops the method cache (it holds methods, which may move). See Documentation/vm/gc.md.
+ * vm/roots.c: vm_roots(), the VM's side of the collector contract: the roots
+ * callback the VM registers with its heap (gc_init in main.c), presenting
+ * every root slot of the VM once per collection (the FFI's among them).
+ * Drops the method cache (it holds methods, which may move).
+ * See Documentation/vm/gc.md.
  */
 #include <string.h>
 
@@ -16,8 +18,9 @@ static void visit_slot(oop *s, gc_visit_fn visit, void *ud)
 		visit(s, ud);
 }
 
-void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
+void vm_roots(void *owner, gc_visit_fn visit, void *ud)
 {
+	struct st_vm *vm = owner;
 	st_flush_cache(vm);
 	visit_slot(&vm->nil, visit, ud);
 	visit_slot(&vm->true_, visit, ud);
@@ -39,7 +42,7 @@ void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
 		visit_slot(&vm->globals[i], visit, ud);
 	for (unsigned i = 0; i < vm->nroots; i++)
 		visit_slot(vm->roots[i], visit, ud);
-	ffi_roots(vm, visit, ud);
+	cf_roots(vm, visit, ud);
 	for (int i = 0; i < vm->ntimers; i++)
 		visit_slot(&vm->timers[i].sem, visit, ud);
 	/* process stacks: slot 1 up to sp; every slot is an oop */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vm/ffi/ffi.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -444,11 +443,41 @@ const struct baton_hooks sched_hooks = {
 	.timers = hook_timers,
 };
 
+/* ---- which VM thread am I -------------------------------------------------------- */
+
+static __thread struct sched_reg *threads;
+
+void sched_reg_push(struct sched_reg *r, struct st_vm *vm, baton_thread *t)
+{
+	r->vm = vm;
+	r->t = t;
+	r->wait = NULL;
+	r->next = threads;
+	threads = r;
+}
+
+void sched_reg_pop(struct sched_reg *r)
+{
+	struct sched_reg **p = &threads;
+	while (*p && *p != r)
+		p = &(*p)->next;
+	if (*p)
+		*p = r->next;
+}
+
+struct sched_reg *sched_reg_find(struct st_vm *vm)
+{
+	struct sched_reg *r = threads;
+	while (r && r->vm != vm)
+		r = r->next;
+	return r;
+}
+
 /* ---- the scheduler loop ----------------------------------------------------------- */
 
 void sched_owned(struct st_vm *vm, baton_thread *t)
 {
-	struct ffi_thread *r = ffi_thread_find(vm);
+	struct sched_reg *r = sched_reg_find(vm);
 	vm->cur_thread = t;
 	vm->cur_wait = r ? r->wait : NULL;
 }
@@ -592,7 +621,7 @@ static void loop(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
 
 void sched_run(struct st_vm *vm, baton_thread *t)
 {
-	struct ffi_thread reg;
+	struct sched_reg reg;
 	if (!vm->thr) {
 		/* thread indices are 1..max_threads (the core's default: 64) */
 		if (!vm->max_threads)
@@ -603,16 +632,16 @@ void sched_run(struct st_vm *vm, baton_thread *t)
 			exit(70);
 		}
 	}
-	ffi_thread_push(&reg, vm, t);
+	sched_reg_push(&reg, vm, t);
 	loop(vm, t, NULL);
-	ffi_thread_pop(&reg);
+	sched_reg_pop(&reg);
 }
 
-/* The calling thread is registered (ffi_thread_push): its record says
+/* The calling thread is registered (sched_reg_push): its record says
  * which callback it waits for, for sched_owned() and pick_slow(). */
 void sched_run_until(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
 {
-	struct ffi_thread *r = ffi_thread_find(vm);
+	struct sched_reg *r = sched_reg_find(vm);
 	struct sched_wait *outer = r->wait;
 	r->wait = w;
 	loop(vm, t, w);

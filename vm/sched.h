@@ -53,6 +53,28 @@ struct sched_thr {
 	struct st_proc *saved;
 };
 
+/*
+ * The thread registry: a thread that runs a VM's scheduler (every VM
+ * thread, and a foreign thread while it runs a callback) registers itself
+ * in a thread-local list keyed by VM. A callback asks it whether the calling
+ * OS thread is one of this VM's threads (then it is in a callout and
+ * re-owns the VM), or foreign to it (then it attaches). Several VMs may
+ * share a process and a thread, so the list holds one record per VM the
+ * thread serves. Records live on the registering thread's stack; the list
+ * is the VM's only thread-local state and holds no VM state.
+ */
+struct sched_reg {
+	struct st_vm *vm;
+	baton_thread *t;
+	struct sched_wait *wait; /* innermost callback this thread runs */
+	struct sched_reg *next;
+};
+
+void sched_reg_push(struct sched_reg *r, struct st_vm *vm, baton_thread *t);
+void sched_reg_pop(struct sched_reg *r);
+/* The calling thread's record for [vm], or NULL: foreign to it. */
+struct sched_reg *sched_reg_find(struct st_vm *vm);
+
 /* Runs processes on [t], which owns the VM, until [w] is done; then [t]
  * still owns the VM. Quitting the VM from inside exits the process. */
 void sched_run_until(struct st_vm *vm, baton_thread *t, struct sched_wait *w);

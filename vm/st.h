@@ -18,7 +18,7 @@
 
 struct sched_wait;
 struct sched_thr;
-struct ffi_state;
+struct cf_state;
 
 #define st_likely(x) __builtin_expect(!!(x), 1)
 #define st_unlikely(x) __builtin_expect(!!(x), 0)
@@ -320,7 +320,7 @@ struct st_vm {
 	struct sched_thr *thr;
 	int cb_active;          /* callbacks now running, foreign or nested */
 	int ended;              /* main() is ending the process (atomic) */
-	struct ffi_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
+	struct cf_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */
@@ -400,10 +400,16 @@ oop st_new_class(struct st_vm *vm, oop super, oop name, unsigned fmt, int indexe
 oop st_lookup(struct st_vm *vm, oop cls, oop sel);
 oop st_resize_class(struct st_vm *vm, oop cls);
 void st_install(struct st_vm *vm, oop cls, oop sel, oop meth);
+/* Installs a class declaration record (the DECL bytecode; vm/comp.c makes them). */
+void st_install_decl(struct st_vm *vm, oop rec);
 void st_flush_cache(struct st_vm *vm);
 int st_instsize(oop cls);
 int st_string_eq(oop s, const char *c);
 char *st_cstring(oop s); /* malloc'd copy of a String/Symbol */
+
+/* vm/roots.c: the heap's roots callback (gc_roots_fn); [owner] is the VM.
+ * Set up a VM's heap with gc_init(&vm->gc, sizes, vm_roots, vm). */
+void vm_roots(void *owner, gc_visit_fn visit, void *ud);
 
 /* vm/out.c: the stdout buffer */
 void st_out(struct st_vm *vm, const char *s, size_t n);

@@ -19,136 +19,136 @@
 #include "t_gc.h"
 
 /* Old garbage, young garbage, and a collection of either kind. */
-static void churn(struct st_vm *vm, int round)
+static void churn(struct t_heap *th, int round)
 {
 	for (int i = 0; i < 3000; i++)
-		t_old_node(vm, -i, (size_t)(i % 23), 0);
+		t_old_node(th, -i, (size_t)(i % 23), 0);
 	for (int i = 0; i < 30000; i++)
-		t_node(vm, -i, (size_t)(i % 11) + 1);
+		t_node(th, -i, (size_t)(i % 11) + 1);
 	if (round % 2)
-		gc_full(vm);
+		gc_full(&th->gc);
 	else
-		gc_scavenge(vm);
+		gc_scavenge(&th->gc);
 }
 
 TEST(pinned_object_keeps_its_address)
 {
-	struct st_vm *vm = t_vm(NULL);
-	ASSERT_NE_NULL(vm);
-	t_old_node(vm, -1, 500, 0); /* garbage below them: compaction slides them down */
-	oop q = t_old_node(vm, 2, 3, 0); /* unpinned */
-	ST_ROOT(vm, q);
-	oop p = t_old_node(vm, 1, 3, OBJ_F_PINNED);
-	ST_ROOT(vm, p);
-	t_store_new(vm, &p, 1, 3, 1); /* a young referent: its slot follows it */
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
+	t_old_node(th, -1, 500, 0); /* garbage below them: compaction slides them down */
+	oop q = t_old_node(th, 2, 3, 0); /* unpinned */
+	T_ROOT(th, q);
+	oop p = t_old_node(th, 1, 3, OBJ_F_PINNED);
+	T_ROOT(th, p);
+	t_store_new(th, &p, 1, 3, 1); /* a young referent: its slot follows it */
 	oop p0 = p, q0 = q;
 	for (int round = 0; round < 6; round++) {
-		churn(vm, round);
+		churn(th, round);
 		ASSERT_EQ(p0, p) TH_LOG("round %d", round);
 		ASSERT_TRUE(gc_is_pinned(p));
 		ASSERT_EQ(1, t_id(p));
 		ASSERT_EQ(3, t_id(obj_body(p)[1]));
 		ASSERT_EQ(2, t_id(q));
-		T_VERIFY(vm);
+		T_VERIFY(th);
 	}
 	ASSERT_NE(q0, q); /* the unpinned one did move */
-	ST_UNROOT(vm, 2);
-	t_vm_free(vm);
+	T_UNROOT(th, 2);
+	t_heap_free(th);
 }
 
 TEST(pinning_a_young_object_tenures_it_and_updates_references)
 {
-	struct st_vm *vm = t_vm(NULL);
-	ASSERT_NE_NULL(vm);
-	oop y = t_bytes(vm, 300, 5);
-	ST_ROOT(vm, y);
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
+	oop y = t_bytes(th, 300, 5);
+	T_ROOT(th, y);
 	oop other = y;
-	ST_ROOT(vm, other);
-	oop holder = t_node(vm, 1, 2);
-	ST_ROOT(vm, holder);
-	gc_store(&vm->gc, holder, 1, y);
-	uint32_t h = st_hash(vm, y);
+	T_ROOT(th, other);
+	oop holder = t_node(th, 1, 2);
+	T_ROOT(th, holder);
+	gc_store(&th->gc, holder, 1, y);
+	uint32_t h = t_hash(th, y);
 	oop y0 = y;
-	uint64_t pins = t_stats(vm).pins;
-	ASSERT_TRUE(gc_is_young(&vm->gc, y));
+	uint64_t pins = t_stats(th).pins;
+	ASSERT_TRUE(gc_is_young(&th->gc, y));
 
-	oop r = gc_pin(vm, &y);
+	oop r = gc_pin(&th->gc, &y);
 	ASSERT_NE(0, r);
 	ASSERT_EQ(r, y);
 	ASSERT_NE(y0, y);
-	ASSERT_FALSE(gc_is_young(&vm->gc, y));
+	ASSERT_FALSE(gc_is_young(&th->gc, y));
 	ASSERT_TRUE(gc_is_pinned(y));
 	ASSERT_EQ(y, other);
 	ASSERT_EQ(y, obj_body(holder)[1]);
-	ASSERT_EQ(h, st_hash(vm, y));
+	ASSERT_EQ(h, t_hash(th, y));
 	ASSERT_TRUE(t_bytes_ok(y, 300, 5));
-	ASSERT_EQ(pins + 1, t_stats(vm).pins);
+	ASSERT_EQ(pins + 1, t_stats(th).pins);
 	/* pinning a pinned object changes nothing */
-	ASSERT_EQ(y, gc_pin(vm, &y));
-	ASSERT_EQ(pins + 1, t_stats(vm).pins);
+	ASSERT_EQ(y, gc_pin(&th->gc, &y));
+	ASSERT_EQ(pins + 1, t_stats(th).pins);
 	for (int round = 0; round < 4; round++) {
-		churn(vm, round);
+		churn(th, round);
 		ASSERT_EQ(r, y);
 	}
 	ASSERT_TRUE(t_bytes_ok(y, 300, 5));
-	T_VERIFY(vm);
-	ST_UNROOT(vm, 3);
-	t_vm_free(vm);
+	T_VERIFY(th);
+	T_UNROOT(th, 3);
+	t_heap_free(th);
 }
 
 TEST(unpinned_object_moves_again)
 {
-	struct st_vm *vm = t_vm(NULL);
-	ASSERT_NE_NULL(vm);
-	t_old_node(vm, -1, 500, 0);
-	oop p = t_old_node(vm, 1, 3, 0);
-	ST_ROOT(vm, p);
-	ASSERT_EQ(p, gc_pin(vm, &p));
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
+	t_old_node(th, -1, 500, 0);
+	oop p = t_old_node(th, 1, 3, 0);
+	T_ROOT(th, p);
+	ASSERT_EQ(p, gc_pin(&th->gc, &p));
 	oop p0 = p;
-	gc_full(vm);
+	gc_full(&th->gc);
 	ASSERT_EQ(p0, p);
-	gc_unpin(vm, p);
+	gc_unpin(&th->gc, p);
 	ASSERT_FALSE(gc_is_pinned(p));
-	gc_full(vm);
+	gc_full(&th->gc);
 	ASSERT_LT(p, p0); /* slid down over the garbage */
 	ASSERT_EQ(1, t_id(p));
-	T_VERIFY(vm);
-	ST_UNROOT(vm, 1);
-	t_vm_free(vm);
+	T_VERIFY(th);
+	T_UNROOT(th, 1);
+	t_heap_free(th);
 }
 
 TEST(unreachable_pinned_objects_are_freed)
 {
-	struct st_vm *vm = t_vm(NULL);
-	ASSERT_NE_NULL(vm);
-	gc_full(vm);
-	struct gc_stats s0 = t_stats(vm);
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
+	gc_full(&th->gc);
+	struct gc_stats s0 = t_stats(th);
 	for (int i = 0; i < 1000; i++)
-		ASSERT_NE(0, t_old_node(vm, i, 20, OBJ_F_PINNED));
-	oop big = gc_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 1 << 20, 0, OBJ_F_PINNED);
+		ASSERT_NE(0, t_old_node(th, i, 20, OBJ_F_PINNED));
+	oop big = gc_alloc_old(&th->gc, T_CLS_NODE, OBJ_FMT_IPTRS, 1 << 20, 0, OBJ_F_PINNED);
 	ASSERT_NE(0, big);
 	big = 0;
-	gc_full(vm);
-	struct gc_stats s1 = t_stats(vm);
+	gc_full(&th->gc);
+	struct gc_stats s1 = t_stats(th);
 	ASSERT_EQ(s0.old_bytes, s1.old_bytes);
 	ASSERT_EQ(s0.heap_bytes, s1.heap_bytes);
-	T_VERIFY(vm);
-	t_vm_free(vm);
+	T_VERIFY(th);
+	t_heap_free(th);
 }
 
 /* A pinned byte object whose body is exactly [pages] whole pages. */
-static oop page_aligned_bytes(struct st_vm *vm, size_t pages)
+static oop page_aligned_bytes(struct t_heap *th, size_t pages)
 {
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 	for (int tries = 0; tries < 1000; tries++) {
-		oop probe = gc_alloc_old(vm, CI_BYTEARRAY, OBJ_FMT_BYTES, 0, 0, 0);
+		oop probe = gc_alloc_old(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, 0, 0, 0);
 		uintptr_t next = probe + OBJ_HDR_BYTES;
 		size_t gap = (pg - (next + OBJ_HDR_BYTES) % pg) % pg;
 		if (gap == 8)
 			gap += pg; /* too small for an object: skip to the next page */
 		if (gap)
-			gc_alloc_old(vm, CI_BYTEARRAY, OBJ_FMT_BYTES, (gap - OBJ_HDR_BYTES) / 8, 0, 0);
-		oop o = gc_alloc_old(vm, CI_BYTEARRAY, OBJ_FMT_BYTES, pages * pg / 8, 0, OBJ_F_PINNED);
+			gc_alloc_old(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, (gap - OBJ_HDR_BYTES) / 8, 0, 0);
+		oop o = gc_alloc_old(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, pages * pg / 8, 0, OBJ_F_PINNED);
 		if ((o + OBJ_HDR_BYTES) % pg == 0)
 			return o;
 	}
@@ -157,36 +157,36 @@ static oop page_aligned_bytes(struct st_vm *vm, size_t pages)
 
 TEST(collector_never_writes_into_a_pinned_body)
 {
-	struct st_vm *vm = t_vm(NULL);
-	ASSERT_NE_NULL(vm);
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	oop b = page_aligned_bytes(vm, 2);
+	oop b = page_aligned_bytes(th, 2);
 	ASSERT_NE(0, b);
-	ST_ROOT(vm, b);
+	T_ROOT(th, b);
 	for (size_t i = 0; i < 2 * pg; i++)
 		obj_bytes(b)[i] = (uint8_t)(i * 13);
 	/* referred to from young and old objects, which move around it */
-	oop yref = t_node(vm, 1, 2);
-	ST_ROOT(vm, yref);
-	gc_store(&vm->gc, yref, 1, b);
-	oop oref = t_old_node(vm, 2, 2, 0);
-	gc_store(&vm->gc, oref, 1, b);
-	ST_ROOT(vm, oref);
-	uint32_t h = st_hash(vm, b);
+	oop yref = t_node(th, 1, 2);
+	T_ROOT(th, yref);
+	gc_store(&th->gc, yref, 1, b);
+	oop oref = t_old_node(th, 2, 2, 0);
+	gc_store(&th->gc, oref, 1, b);
+	T_ROOT(th, oref);
+	uint32_t h = t_hash(th, b);
 	oop b0 = b;
 	ASSERT_EQ(0, mprotect(obj_bytes(b), 2 * pg, PROT_READ));
 	for (int round = 0; round < 8; round++)
-		churn(vm, round); /* any write into the body: SIGSEGV */
+		churn(th, round); /* any write into the body: SIGSEGV */
 	ASSERT_EQ(0, mprotect(obj_bytes(b), 2 * pg, PROT_READ | PROT_WRITE));
 	ASSERT_EQ(b0, b);
 	ASSERT_EQ(b, obj_body(yref)[1]);
 	ASSERT_EQ(b, obj_body(oref)[1]);
-	ASSERT_EQ(h, st_hash(vm, b));
+	ASSERT_EQ(h, t_hash(th, b));
 	for (size_t i = 0; i < 2 * pg; i++)
 		ASSERT_EQ((uint8_t)(i * 13), obj_bytes(b)[i]);
-	T_VERIFY(vm);
-	ST_UNROOT(vm, 3);
-	t_vm_free(vm);
+	T_VERIFY(th);
+	T_UNROOT(th, 3);
+	t_heap_free(th);
 }
 
 /* ---- a "callout" writing into a pinned body during collections ------------- */
@@ -225,12 +225,12 @@ static void wait_passes(struct writer *w, uint64_t n)
 
 TEST(pinned_body_written_by_another_thread_during_collections)
 {
-	struct st_vm *vm = t_vm(NULL);
-	ASSERT_NE_NULL(vm);
-	oop b = gc_alloc(&vm->gc, CI_BYTEARRAY, OBJ_FMT_BYTES, WORDS, 0);
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
+	oop b = gc_alloc(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, WORDS, 0);
 	ASSERT_NE(0, b);
-	ST_ROOT(vm, b);
-	ASSERT_NE(0, gc_pin(vm, &b)); /* young: tenured, then pinned */
+	T_ROOT(th, b);
+	ASSERT_NE(0, gc_pin(&th->gc, &b)); /* young: tenured, then pinned */
 	oop b0 = b;
 	struct writer w = { .body = (volatile uint64_t *)obj_body(b) };
 	pthread_t t;
@@ -239,7 +239,7 @@ TEST(pinned_body_written_by_another_thread_during_collections)
 	 * began after the previous collection */
 	for (int round = 0; round < 12; round++) {
 		wait_passes(&w, __atomic_load_n(&w.passes, __ATOMIC_ACQUIRE) + 2);
-		churn(vm, round);
+		churn(th, round);
 	}
 	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 	ASSERT_EQ(0, pthread_join(t, NULL));
@@ -248,9 +248,9 @@ TEST(pinned_body_written_by_another_thread_during_collections)
 	ASSERT_EQ(b0, b);
 	for (uint64_t i = 0; i < WORDS; i++)
 		ASSERT_EQ(w.passes << 16 | i, (uint64_t)obj_body(b)[i]);
-	T_VERIFY(vm);
-	ST_UNROOT(vm, 1);
-	t_vm_free(vm);
+	T_VERIFY(th);
+	T_UNROOT(th, 1);
+	t_heap_free(th);
 }
 
 TEST_HARNESS_MAIN

@@ -49,7 +49,7 @@ static size_t bytes_of(int id) { return (size_t)(id * 37 % 300); }
 
 FIXTURE(torture)
 {
-	struct st_vm *vm;
+	struct t_heap *th;
 	oop roots[NROOTS];
 	struct shadow *sh;
 };
@@ -72,14 +72,14 @@ FIXTURE_VARIANT_ADD(torture, heap_limit) {
 
 FIXTURE_SETUP(torture)
 {
-	self->vm = t_vm(&variant->sizes);
-	ASSERT_NE_NULL(self->vm);
+	self->th = t_heap(&variant->sizes);
+	ASSERT_NE_NULL(self->th);
 	self->sh = calloc(1, sizeof *self->sh);
 	ASSERT_NE_NULL(self->sh);
 	self->sh->next_id = 1;
 	for (int i = 0; i < NROOTS; i++) {
-		self->roots[i] = self->vm->nil;
-		ST_ROOT(self->vm, self->roots[i]);
+		self->roots[i] = self->th->nil;
+		T_ROOT(self->th, self->roots[i]);
 	}
 	/* BATON_GC_SEED=n explores other sequences; the default is fixed */
 	const char *e = getenv("BATON_GC_SEED");
@@ -88,8 +88,8 @@ FIXTURE_SETUP(torture)
 
 FIXTURE_TEARDOWN(torture)
 {
-	if (self->vm)
-		t_vm_free(self->vm);
+	if (self->th)
+		t_heap_free(self->th);
 	free(self->sh);
 }
 
@@ -99,15 +99,15 @@ struct item {
 };
 
 /* Compares one object with the model of [id] and queues its referents. */
-static int check_one(struct st_vm *vm, struct shadow *sh, oop o, int id, struct item *stack,
+static int check_one(struct t_heap *th, struct shadow *sh, oop o, int id, struct item *stack,
 		     size_t *n, char *why, size_t len)
 {
 	if (id == 0) {
-		if (o != vm->nil)
+		if (o != th->nil)
 			return snprintf(why, len, "expected nil"), 0;
 		return 1;
 	}
-	if (!o || !obj_is_ptr(o) || o == vm->nil)
+	if (!o || !obj_is_ptr(o) || o == th->nil)
 		return snprintf(why, len, "id %d: not an object", id), 0;
 	if (sh->stamp[id] == sh->epoch) {
 		if (sh->seen[id] != o)
@@ -134,20 +134,20 @@ static int check_one(struct st_vm *vm, struct shadow *sh, oop o, int id, struct 
 
 /* Compares the graph below [o] with the model, iteratively (graphs get
  * deep); 0 on a mismatch, described in [why]. */
-static int check_graph(struct st_vm *vm, struct shadow *sh, oop o, int id, char *why, size_t len)
+static int check_graph(struct t_heap *th, struct shadow *sh, oop o, int id, char *why, size_t len)
 {
 	static struct item stack[MAXID * MAXSLOTS];
 	size_t n = 0;
 	stack[n++] = (struct item){ o, id };
 	while (n) {
 		struct item it = stack[--n];
-		if (!check_one(vm, sh, it.o, it.id, stack, &n, why, len))
+		if (!check_one(th, sh, it.o, it.id, stack, &n, why, len))
 			return 0;
 	}
 	return 1;
 }
 
-static oop new_object(struct st_vm *vm, struct shadow *sh, int *idp, unsigned big)
+static oop new_object(struct t_heap *th, struct shadow *sh, int *idp, unsigned big)
 {
 	int id = sh->next_id;
 	unsigned what = rnd(100);
@@ -158,16 +158,16 @@ static oop new_object(struct st_vm *vm, struct shadow *sh, int *idp, unsigned bi
 		sh->nbytes[id] = is_big ? 50000 + 2357 * (size_t)rnd(300) : bytes_of(id);
 		size_t slots = (sh->nbytes[id] + 7) / 8;
 		unsigned odd = (unsigned)(slots * 8 - sh->nbytes[id]);
-		o = what < 8 ? gc_alloc(&vm->gc, T_CLS_BYTES, OBJ_FMT_BYTES, slots, odd)
-			     : gc_alloc_old(vm, T_CLS_BYTES, OBJ_FMT_BYTES, slots, odd, 0);
+		o = what < 8 ? gc_alloc(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, slots, odd)
+			     : gc_alloc_old(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, slots, odd, 0);
 		if (o)
 			for (size_t i = 0; i < sh->nbytes[id]; i++)
 				obj_bytes(o)[i] = (uint8_t)(id + i * 7);
 	} else {
 		sh->kind[id] = 1;
 		sh->nslots[id] = 1 + (int)rnd(MAXSLOTS - 1);
-		o = what < 75 ? t_node(vm, id, (size_t)sh->nslots[id])
-			      : t_old_node(vm, id, (size_t)sh->nslots[id], 0);
+		o = what < 75 ? t_node(th, id, (size_t)sh->nslots[id])
+			      : t_old_node(th, id, (size_t)sh->nslots[id], 0);
 	}
 	if (!o) {
 		sh->kind[id] = 0; /* failed: nothing changed, the id is unused */
@@ -178,13 +178,13 @@ static oop new_object(struct st_vm *vm, struct shadow *sh, int *idp, unsigned bi
 	return o;
 }
 
-static void step(struct st_vm *vm, oop *roots, struct shadow *sh, unsigned big)
+static void step(struct t_heap *th, oop *roots, struct shadow *sh, unsigned big)
 {
 	unsigned op = rnd(1000), r = rnd(NROOTS), s = rnd(NROOTS);
 	int id = sh->roots[r];
 	if (op < 300) {
 		int nid;
-		oop o = new_object(vm, sh, &nid, big);
+		oop o = new_object(th, sh, &nid, big);
 		if (o) {
 			roots[r] = o;
 			sh->roots[r] = nid;
@@ -194,7 +194,7 @@ static void step(struct st_vm *vm, oop *roots, struct shadow *sh, unsigned big)
 		if (sh->kind[id] != 1 || sh->nslots[id] < 2)
 			return;
 		int k = 1 + (int)rnd((unsigned)sh->nslots[id] - 1);
-		gc_store(&vm->gc, roots[r], (size_t)k, roots[s]);
+		gc_store(&th->gc, roots[r], (size_t)k, roots[s]);
 		sh->ref[id][k] = sh->roots[s];
 	} else if (op < 800) {
 		/* roots[s] := roots[r].k */
@@ -204,43 +204,43 @@ static void step(struct st_vm *vm, oop *roots, struct shadow *sh, unsigned big)
 		roots[s] = obj_body(roots[r])[k];
 		sh->roots[s] = sh->ref[id][k];
 	} else if (op < 900) {
-		roots[r] = vm->nil;
+		roots[r] = th->nil;
 		sh->roots[r] = 0;
 	} else if (op < 930) {
 		if (!id)
 			return;
 		if (sh->pinned_at[id]) {
-			gc_unpin(vm, roots[r]);
+			gc_unpin(&th->gc, roots[r]);
 			sh->pinned_at[id] = 0;
-		} else if (gc_pin(vm, &roots[r])) {
+		} else if (gc_pin(&th->gc, &roots[r])) {
 			sh->pinned_at[id] = roots[r];
 		}
 	} else if (op < 960) {
 		if (id && !sh->hash[id])
-			sh->hash[id] = st_hash(vm, roots[r]);
+			sh->hash[id] = t_hash(th, roots[r]);
 	} else if (op < 995) {
-		gc_scavenge(vm);
+		gc_scavenge(&th->gc);
 	} else {
-		gc_full(vm);
+		gc_full(&th->gc);
 	}
 }
 
 TEST_F_TIMEOUT(torture, random_mutation_matches_the_model, 120)
 {
-	struct st_vm *vm = self->vm;
+	struct t_heap *th = self->th;
 	struct shadow *sh = self->sh;
 	char why[200];
 	for (int i = 1; i <= STEPS; i++) {
-		step(vm, self->roots, sh, variant->big);
+		step(th, self->roots, sh, variant->big);
 		if (i % 500 && i != STEPS)
 			continue;
 		sh->epoch++;
 		for (int r = 0; r < NROOTS; r++)
-			ASSERT_TRUE(check_graph(vm, sh, self->roots[r], sh->roots[r], why, sizeof why))
+			ASSERT_TRUE(check_graph(th, sh, self->roots[r], sh->roots[r], why, sizeof why))
 				TH_LOG("step %d, root %d: %s", i, r, why);
-		T_VERIFY(vm);
+		T_VERIFY(th);
 	}
-	struct gc_stats st = t_stats(vm);
+	struct gc_stats st = t_stats(th);
 	ASSERT_LT(0u, st.scavenges);
 	ASSERT_LT(0u, st.full_gcs);
 	ASSERT_LT(0u, st.pins);

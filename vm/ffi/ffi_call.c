@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "vm/ffi/ffi_priv.h"
+#include "vm/grow.h"
 #include "vm/prim.h"
 
 /* ---- libraries ---------------------------------------------------------------- */
@@ -21,28 +22,13 @@ static int is_string(oop o)
 	return obj_is_ptr(o) && (obj_cls(o) == CI_STRING || obj_cls(o) == CI_SYMBOL);
 }
 
-static int grow(void **arr, int *cap, int need, size_t elem)
-{
-	if (need <= *cap)
-		return 1;
-	int n = *cap ? *cap * 2 : 16;
-	while (n < need)
-		n *= 2;
-	void *a = realloc(*arr, (size_t)n * elem);
-	if (!a)
-		return 0;
-	*arr = a;
-	*cap = n;
-	return 1;
-}
-
 /* ExternalLibrary class>>open: — answers the handle, or -1 (failed). */
-int ffi_open_lib(struct st_vm *vm, oop name)
+int cf_open_lib(struct st_vm *vm, oop name)
 {
 	if (!is_string(name))
-		return ffi_fail(vm, name,
+		return cf_fail(vm, name,
 				"ExternalLibrary class>>open:: argument 1: expected a String, got %O") - 1;
-	struct ffi_state *s = ffi_state(vm);
+	struct cf_state *s = cf_state(vm);
 	if (!s)
 		return -1;
 	char *n = st_cstring(name);
@@ -51,14 +37,14 @@ int ffi_open_lib(struct st_vm *vm, oop name)
 	free(n);
 	if (!h) {
 		const char *e = dlerror();
-		return ffi_fail(vm, name, "ExternalLibrary open: %O: %s", e ? e : "cannot open") - 1;
+		return cf_fail(vm, name, "ExternalLibrary open: %O: %s", e ? e : "cannot open") - 1;
 	}
 	for (int i = 0; i < s->nlibs; i++)
 		if (s->libs[i] == h) {
 			dlclose(h); /* dlopen counted it again */
 			return i + 1;
 		}
-	if (!grow((void **)&s->libs, &s->caplibs, s->nlibs + 1, sizeof(void *))) {
+	if (!GROW(s->libs, s->caplibs, s->nlibs + 1, 16)) {
 		dlclose(h);
 		return -1;
 	}
@@ -68,7 +54,7 @@ int ffi_open_lib(struct st_vm *vm, oop name)
 
 /* ---- functions ---------------------------------------------------------------- */
 
-static int same_fn(const struct ffi_fn *f, void *sym, const char *name, int rk, const uint8_t *k,
+static int same_fn(const struct cf_fn *f, void *sym, const char *name, int rk, const uint8_t *k,
 		   int n)
 {
 	return f->sym == sym && f->rkind == rk && f->nargs == n && !memcmp(f->kinds, k, (size_t)n) &&
@@ -78,24 +64,24 @@ static int same_fn(const struct ffi_fn *f, void *sym, const char *name, int rk, 
 static int is_fp(int kind) { return kind == FK_FLOAT || kind == FK_DOUBLE; }
 
 /* Can [f] be called without libffi (see ffi_priv.h)? Assigns registers. */
-static void set_direct(struct ffi_fn *f)
+static void set_direct(struct cf_fn *f)
 {
 #if defined(__x86_64__) && defined(__linux__)
 	int ng = 0, nx = 0;
 	for (int i = 0; i < f->nargs; i++)
-		f->slot[i] = (uint8_t)(is_fp(f->kinds[i]) ? FFI_SLOT_XMM + nx++ : ng++);
+		f->slot[i] = (uint8_t)(is_fp(f->kinds[i]) ? CF_SLOT_XMM + nx++ : ng++);
 	if (ng > 6 || nx > 8)
 		return;
 	f->ngpr = (uint8_t)ng;
-	f->direct = nx || is_fp(f->rkind) ? FFI_DIRECT_MIXED : FFI_DIRECT_INT;
+	f->direct = nx || is_fp(f->rkind) ? CF_DIRECT_MIXED : CF_DIRECT_INT;
 #else
 	(void)f;
 #endif
 }
 
-static struct ffi_fn *new_fn(void *sym, char *name, int rk, const uint8_t *k, int n)
+static struct cf_fn *new_fn(void *sym, char *name, int rk, const uint8_t *k, int n)
 {
-	struct ffi_fn *f = calloc(1, sizeof *f);
+	struct cf_fn *f = calloc(1, sizeof *f);
 	if (!f)
 		return NULL;
 	f->sym = sym;
@@ -104,10 +90,10 @@ static struct ffi_fn *new_fn(void *sym, char *name, int rk, const uint8_t *k, in
 	f->nargs = n;
 	for (int i = 0; i < n; i++) {
 		f->kinds[i] = k[i];
-		f->types[i] = ffi_kinds[k[i]].type;
+		f->types[i] = cf_kinds[k[i]].type;
 		f->heavy |= k[i] == FK_STRING || k[i] == FK_BYTES;
 	}
-	if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, (unsigned)n, ffi_kinds[rk].type, f->types) !=
+	if (ffi_prep_cif(&f->cif, FFI_DEFAULT_ABI, (unsigned)n, cf_kinds[rk].type, f->types) !=
 	    FFI_OK) {
 		free(f);
 		return NULL;
@@ -118,23 +104,23 @@ static struct ffi_fn *new_fn(void *sym, char *name, int rk, const uint8_t *k, in
 
 /* ExternalLibrary>>function:returns:arguments: — answers the function's
  * handle, or -1 (failed). Signatures are checked before the symbol. */
-int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types)
+int cf_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types)
 {
-	struct ffi_state *s = ffi_state(vm);
+	struct cf_state *s = cf_state(vm);
 	if (!s)
 		return -1;
 	oop h = obj_has_ptrs(lib) && obj_slots(lib) > LIB_HANDLE ? obj_body(lib)[LIB_HANDLE] : 0;
 	if (!h || !obj_is_int(h) || obj_int(h) < 1 || obj_int(h) > s->nlibs)
-		return ffi_fail(vm, lib, "ExternalLibrary>>function:returns:arguments:: "
+		return cf_fail(vm, lib, "ExternalLibrary>>function:returns:arguments:: "
 					 "the library is not open: %O") - 1;
 	if (!is_string(name))
-		return ffi_fail(vm, name, "ExternalLibrary>>function:returns:arguments:: "
+		return cf_fail(vm, name, "ExternalLibrary>>function:returns:arguments:: "
 					  "argument 1: expected a String, got %O") - 1;
 	char *n = st_cstring(name);
 	if (!n)
 		return -1;
-	uint8_t rk, k[FFI_MAX_ARGS];
-	int nargs = ffi_signature(vm, n, rtype, types, 0, &rk, k);
+	uint8_t rk, k[CF_MAX_ARGS];
+	int nargs = cf_signature(vm, n, rtype, types, 0, &rk, k);
 	if (nargs < 0) {
 		free(n);
 		return -1;
@@ -143,7 +129,7 @@ int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types)
 	void *sym = dlsym(s->libs[obj_int(h) - 1], n);
 	if (!sym) {
 		const char *e = dlerror();
-		ffi_fail(vm, 0, "%s: not found: %s", n, e ? e : "no such symbol");
+		cf_fail(vm, 0, "%s: not found: %s", n, e ? e : "no such symbol");
 		free(n);
 		return -1;
 	}
@@ -152,8 +138,8 @@ int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types)
 			free(n);
 			return i + 1;
 		}
-	struct ffi_fn *f = new_fn(sym, n, rk, k, nargs);
-	if (!f || !grow((void **)&s->fns, &s->capfns, s->nfns + 1, sizeof(void *))) {
+	struct cf_fn *f = new_fn(sym, n, rk, k, nargs);
+	if (!f || !GROW(s->fns, s->capfns, s->nfns + 1, 16)) {
 		if (f)
 			free(f);
 		free(n);
@@ -173,7 +159,7 @@ int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types)
  */
 static int pin(struct st_vm *vm, oop *ref)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	oop o = *ref;
 	if (gc_is_pinned(o)) {
 		for (int i = 0; i < s->npins; i++)
@@ -183,9 +169,9 @@ static int pin(struct st_vm *vm, oop *ref)
 			}
 		return 1;
 	}
-	if (!grow((void **)&s->pins, &s->cappins, s->npins + 1, sizeof *s->pins))
+	if (!GROW(s->pins, s->cappins, s->npins + 1, 16))
 		return 0;
-	if (!gc_pin(vm, ref))
+	if (!gc_pin(&vm->gc, ref))
 		return 0;
 	s->pins[s->npins].o = *ref;
 	s->pins[s->npins].n = 1;
@@ -195,11 +181,11 @@ static int pin(struct st_vm *vm, oop *ref)
 
 static void unpin(struct st_vm *vm, oop o)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	for (int i = 0; i < s->npins; i++)
 		if (s->pins[i].o == o) {
 			if (--s->pins[i].n == 0) {
-				gc_unpin(vm, o);
+				gc_unpin(&vm->gc, o);
 				s->pins[i] = s->pins[--s->npins];
 			}
 			return;
@@ -208,11 +194,11 @@ static void unpin(struct st_vm *vm, oop o)
 
 /* ---- the callout ---------------------------------------------------------------- */
 
-static int arg_fail(struct st_vm *vm, const struct ffi_fn *f, int i, oop o)
+static int arg_fail(struct st_vm *vm, const struct cf_fn *f, int i, oop o)
 {
 	char exp[96];
-	ffi_expected(f->kinds[i], exp, sizeof exp);
-	return ffi_fail(vm, o, "%s: argument %d: expected %s, got %O", f->name, i + 1, exp);
+	cf_expected(f->kinds[i], exp, sizeof exp);
+	return cf_fail(vm, o, "%s: argument %d: expected %s, got %O", f->name, i + 1, exp);
 }
 
 #if defined(__x86_64__) && defined(__linux__)
@@ -232,9 +218,9 @@ struct regs {
 	double x[8];
 };
 
-static inline void load(const struct ffi_fn *f, const union ffi_val *v, struct regs *r)
+static inline void load(const struct cf_fn *f, const union cf_val *v, struct regs *r)
 {
-	if (f->direct == FFI_DIRECT_MIXED) {
+	if (f->direct == CF_DIRECT_MIXED) {
 		for (int i = 0; i < 6; i++)
 			r->g[i] = 0;
 		for (int i = 0; i < 8; i++)
@@ -242,27 +228,27 @@ static inline void load(const struct ffi_fn *f, const union ffi_val *v, struct r
 	}
 	for (int i = 0; i < f->nargs; i++) {
 		int s = f->slot[i];
-		if (s < FFI_SLOT_XMM) {
+		if (s < CF_SLOT_XMM) {
 			r->g[s] = v[i].u64;
 		} else if (f->kinds[i] == FK_FLOAT) {
 			/* a float travels in the low half of its xmm register */
 			union { double d; float f; uint64_t u; } u = {.u = 0};
 			u.f = v[i].f;
-			r->x[s - FFI_SLOT_XMM] = u.d;
+			r->x[s - CF_SLOT_XMM] = u.d;
 		} else {
-			r->x[s - FFI_SLOT_XMM] = v[i].d;
+			r->x[s - CF_SLOT_XMM] = v[i].d;
 		}
 	}
 }
 
 /* The C call. A result narrower than its register is read at its width
- * later (ffi_from_c reads the member of its kind). */
-static inline void invoke(const struct ffi_fn *f, const struct regs *r, union ffi_val *ret)
+ * later (cf_from_c reads the member of its kind). */
+static inline void invoke(const struct cf_fn *f, const struct regs *r, union cf_val *ret)
 {
 	void *s = f->sym;
 	const uint64_t *g = r->g;
 	const double *x = r->x;
-	if (f->direct == FFI_DIRECT_INT) {
+	if (f->direct == CF_DIRECT_INT) {
 		switch (f->ngpr) {
 		case 0: ret->u64 = ((gpr0)s)(); return;
 		case 1: ret->u64 = ((gpr1)s)(g[0]); return;
@@ -280,35 +266,35 @@ static inline void invoke(const struct ffi_fn *f, const struct regs *r, union ff
 				     x[5], x[6], x[7]);
 }
 
-static void call_direct(struct st_vm *vm, const struct ffi_fn *f, int mode,
-			const union ffi_val *v, union ffi_val *ret)
+static void call_direct(struct st_vm *vm, const struct cf_fn *f, int mode,
+			const union cf_val *v, union cf_val *ret)
 {
 	struct regs r;
 	load(f, v, &r);
-	if (st_unlikely(mode == FFI_UNTHREADED || !vm->cur_thread)) {
+	if (st_unlikely(mode == CF_UNTHREADED || !vm->cur_thread)) {
 		invoke(f, &r, ret);
 		return;
 	}
 	struct sched_callout c;
-	sched_callout_begin(vm, &c, mode == FFI_BLOCKING ? BATON_BLOCKING : 0);
+	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0);
 	invoke(f, &r, ret);
 	sched_callout_end(vm, &c);
 }
 #endif
 
-static void call_libffi(struct st_vm *vm, const struct ffi_fn *f, int mode, union ffi_val *v,
-			union ffi_val *ret)
+static void call_libffi(struct st_vm *vm, const struct cf_fn *f, int mode, union cf_val *v,
+			union cf_val *ret)
 {
-	void *av[FFI_MAX_ARGS];
+	void *av[CF_MAX_ARGS];
 	for (int i = 0; i < f->nargs; i++)
 		av[i] = &v[i];
 	ffi_cif *cif = (ffi_cif *)&f->cif;
-	if (mode == FFI_UNTHREADED || !vm->cur_thread) {
+	if (mode == CF_UNTHREADED || !vm->cur_thread) {
 		ffi_call(cif, FFI_FN(f->sym), ret, av);
 		return;
 	}
 	struct sched_callout c;
-	sched_callout_begin(vm, &c, mode == FFI_BLOCKING ? BATON_BLOCKING : 0);
+	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0);
 	ffi_call(cif, FFI_FN(f->sym), ret, av);
 	sched_callout_end(vm, &c);
 }
@@ -319,8 +305,8 @@ static void call_libffi(struct st_vm *vm, const struct ffi_fn *f, int mode, unio
  * (primitives run with them saved), so a collection on another thread
  * sees its stack while this thread is in C.
  */
-static inline void call(struct st_vm *vm, const struct ffi_fn *f, int mode, union ffi_val *v,
-			union ffi_val *ret)
+static inline void call(struct st_vm *vm, const struct cf_fn *f, int mode, union cf_val *v,
+			union cf_val *ret)
 {
 #if defined(__x86_64__) && defined(__linux__)
 	if (st_likely(f->direct)) {
@@ -331,14 +317,14 @@ static inline void call(struct st_vm *vm, const struct ffi_fn *f, int mode, unio
 	call_libffi(vm, f, mode, v, ret);
 }
 
-static inline int finish(struct st_vm *vm, const struct ffi_fn *f, union ffi_val *ret,
+static inline int finish(struct st_vm *vm, const struct cf_fn *f, union cf_val *ret,
 			 oop *result)
 {
 	if (f->rkind == FK_VOID) {
 		*result = vm->nil;
 		return PRIM_OK;
 	}
-	oop r = ffi_from_c(vm, f->rkind, ret);
+	oop r = cf_from_c(vm, f->rkind, ret);
 	if (!r)
 		return PRIM_OOM;
 	*result = r;
@@ -355,7 +341,7 @@ static int is_bytes_arg(oop o)
 struct strings {
 	char buf[512];
 	size_t used;
-	char *heap[FFI_MAX_ARGS];
+	char *heap[CF_MAX_ARGS];
 	int nheap;
 };
 
@@ -384,17 +370,17 @@ static char *copy_string(struct strings *ss, oop o)
  * allocates from there to the call. The result is converted before the
  * strings are freed (C may answer one of them).
  */
-static int heavy(struct st_vm *vm, const struct ffi_fn *f, int mode, oop *argv, oop *arr,
+static int heavy(struct st_vm *vm, const struct cf_fn *f, int mode, oop *argv, oop *arr,
 		 oop *result)
 {
-	union ffi_val v[FFI_MAX_ARGS], ret;
-	oop pinned[FFI_MAX_ARGS];
+	union cf_val v[CF_MAX_ARGS], ret;
+	oop pinned[CF_MAX_ARGS];
 	int n = f->nargs, np = 0, r = PRIM_OK;
 	for (int i = 0; i < n; i++) {
 		oop o = argv[i];
 		int k = f->kinds[i];
 		if (k == FK_BYTES ? !is_bytes_arg(o)
-		    : k == FK_STRING ? !is_string(o) : !ffi_to_c(vm, k, o, &v[i]))
+		    : k == FK_STRING ? !is_string(o) : !cf_to_c(vm, k, o, &v[i]))
 			return arg_fail(vm, f, i, o);
 	}
 	for (int i = 0; i < n; i++) {
@@ -433,28 +419,28 @@ out:
 /*
  * ExternalFunction>>call...: [argv] are the arguments ([arr]: the Array
  * they are in, for callWithArguments:, else NULL), the result goes to
- * [*result]. Answers a primitive result; failures are ffi_fail()ed.
+ * [*result]. Answers a primitive result; failures are cf_fail()ed.
  */
-static inline int call_fn(struct st_vm *vm, const struct ffi_fn *f, int mode, oop *argv,
+static inline int call_fn(struct st_vm *vm, const struct cf_fn *f, int mode, oop *argv,
 			  int argc, oop *arr, oop *result)
 {
 	if (st_unlikely(argc != f->nargs))
-		return ffi_fail(vm, 0, "%s: expected %d argument%s, got %d", f->name, f->nargs,
+		return cf_fail(vm, 0, "%s: expected %d argument%s, got %d", f->name, f->nargs,
 				f->nargs == 1 ? "" : "s", argc);
 	if (f->heavy)
 		return heavy(vm, f, mode, argv, arr, result);
-	union ffi_val v[FFI_MAX_ARGS], ret;
+	union cf_val v[CF_MAX_ARGS], ret;
 	for (int i = 0; i < argc; i++)
-		if (st_unlikely(!ffi_to_c(vm, f->kinds[i], argv[i], &v[i])))
+		if (st_unlikely(!cf_to_c(vm, f->kinds[i], argv[i], &v[i])))
 			return arg_fail(vm, f, i, argv[i]);
 	call(vm, f, mode, v, &ret);
 	return finish(vm, f, &ret, result);
 }
 
 /* The function an ExternalFunction names, and its mode; NULL: none. */
-static inline const struct ffi_fn *fn_of(struct st_vm *vm, oop fo, int *mode)
+static inline const struct cf_fn *fn_of(struct st_vm *vm, oop fo, int *mode)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	if (st_unlikely(!s || !obj_is_ptr(fo) || !obj_has_ptrs(fo) || obj_slots(fo) <= FN_MODE))
 		return NULL;
 	oop h = obj_body(fo)[FN_HANDLE], m = obj_body(fo)[FN_MODE];
@@ -466,29 +452,28 @@ static inline const struct ffi_fn *fn_of(struct st_vm *vm, oop fo, int *mode)
 
 static int not_a_function(struct st_vm *vm, oop fo)
 {
-	return ffi_fail(vm, fo, "ExternalFunction: %O is not a defined function");
+	return cf_fail(vm, fo, "ExternalFunction: %O is not a defined function");
 }
 
 /* ExternalFunction>>call, callWith:, ... callWith:with:with:with:with:with: */
-int prim_ffiCall(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCall)
 {
 	int mode;
-	const struct ffi_fn *f = fn_of(vm, args[0], &mode);
+	const struct cf_fn *f = fn_of(vm, args[0], &mode);
 	if (st_unlikely(!f))
 		return not_a_function(vm, args[0]);
 	return call_fn(vm, f, mode, args + 1, nargs, NULL, &args[0]);
 }
 
 /* ExternalFunction>>callWithArguments: anArray */
-int prim_ffiCallArgs(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCallArgs)
 {
-	(void)nargs;
 	int mode;
-	const struct ffi_fn *f = fn_of(vm, args[0], &mode);
+	const struct cf_fn *f = fn_of(vm, args[0], &mode);
 	if (!f)
 		return not_a_function(vm, args[0]);
 	oop a = args[1];
 	if (!obj_is_ptr(a) || obj_cls(a) != CI_ARRAY)
-		return ffi_fail(vm, a, "%s: callWithArguments: expected an Array, got %O", f->name);
+		return cf_fail(vm, a, "%s: callWithArguments: expected an Array, got %O", f->name);
 	return call_fn(vm, f, mode, obj_body(a), (int)obj_slots(a), &args[1], &args[0]);
 }

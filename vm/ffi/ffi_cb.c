@@ -13,11 +13,12 @@
 #include <string.h>
 
 #include "vm/ffi/ffi_priv.h"
+#include "vm/grow.h"
 #include "vm/interp.h"
 
 /* Runs [inv] as a process at [prio] bound to [t], which owns the VM, until
  * it has answered (or died: C then gets the zero already in the result). */
-static void run(struct st_vm *vm, baton_thread *t, struct ffi_inv *inv, int prio)
+static void run(struct st_vm *vm, baton_thread *t, struct cf_inv *inv, int prio)
 {
 	struct sched_wait w = {NULL, 0, 0};
 	oop obj = inv->cb->obj;
@@ -45,7 +46,7 @@ static void run(struct st_vm *vm, baton_thread *t, struct ffi_inv *inv, int prio
  * block runs (not runnable, and not a callout in flight: it waits for us),
  * then make it the callout it was and disown again.
  */
-static void nested(struct st_vm *vm, struct ffi_thread *r, struct ffi_inv *inv)
+static void nested(struct st_vm *vm, struct sched_reg *r, struct cf_inv *inv)
 {
 	baton_thread *t = r->t;
 	int owning = baton_owner(vm->core) == baton_thread_index(t);
@@ -71,9 +72,9 @@ static void nested(struct st_vm *vm, struct ffi_thread *r, struct ffi_inv *inv)
 }
 
 /* C called back on a thread this VM never saw. */
-static void foreign(struct st_vm *vm, struct ffi_inv *inv)
+static void foreign(struct st_vm *vm, struct cf_inv *inv)
 {
-	struct ffi_thread r;
+	struct sched_reg r;
 	int prio = __atomic_load_n(&inv->cb->prio, __ATOMIC_RELAXED);
 	baton_thread *t = baton_attach(vm->core, prio);
 	if (!t) {
@@ -82,7 +83,7 @@ static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 		      stderr);
 		return;
 	}
-	ffi_thread_push(&r, vm, t);
+	sched_reg_push(&r, vm, t);
 	sched_owned(vm, t);
 	if (vm->active) { /* never: whoever gave the VM away set it aside */
 		sched_ready(vm, vm->active, 1);
@@ -95,7 +96,7 @@ static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 	 * program (someone must see that nothing can run any more): a parked
 	 * thread has to look. */
 	int more = sched_best(vm) >= 0 || !vm->main_proc;
-	ffi_thread_pop(&r);
+	sched_reg_pop(&r);
 	baton_detach(vm->core, t);
 	if (more)
 		baton_wake(vm->core);
@@ -106,38 +107,32 @@ static void foreign(struct st_vm *vm, struct ffi_inv *inv)
 static void entry(ffi_cif *cif, void *ret, void **args, void *ud)
 {
 	(void)cif;
-	struct ffi_cb *cb = ud;
-	struct ffi_inv inv = {cb, ret, args};
+	struct cf_cb *cb = ud;
+	struct cf_inv inv = {cb, ret, args};
 	memset(ret, 0, sizeof(ffi_arg));
 	if (__atomic_load_n(&cb->vm->ended, __ATOMIC_ACQUIRE))
 		return; /* the process is ending: the VM runs nothing more */
-	struct ffi_thread *r = ffi_thread_find(cb->vm);
+	struct sched_reg *r = sched_reg_find(cb->vm);
 	if (r)
 		nested(cb->vm, r, &inv);
 	else
 		foreign(cb->vm, &inv);
 }
 
-struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs)
+struct cf_cb *cf_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs)
 {
-	struct ffi_state *s = ffi_state(vm);
+	struct cf_state *s = cf_state(vm);
 	if (!s)
 		return NULL;
 	int slot = 0;
 	while (slot < s->ncbs && s->cbs[slot])
 		slot++;
 	if (slot == s->ncbs) {
-		if (s->ncbs == s->capcbs) {
-			int cap = s->capcbs ? s->capcbs * 2 : 16;
-			struct ffi_cb **a = realloc(s->cbs, sizeof *a * (size_t)cap);
-			if (!a)
-				return NULL;
-			s->cbs = a;
-			s->capcbs = cap;
-		}
+		if (!GROW(s->cbs, s->capcbs, s->ncbs + 1, 16))
+			return NULL;
 		s->cbs[s->ncbs++] = NULL;
 	}
-	struct ffi_cb *cb = calloc(1, sizeof *cb);
+	struct cf_cb *cb = calloc(1, sizeof *cb);
 	if (!cb)
 		return NULL;
 	cb->vm = vm;
@@ -148,11 +143,11 @@ struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *k
 	cb->obj = obj;
 	for (int i = 0; i < nargs; i++) {
 		cb->kinds[i] = kinds[i];
-		cb->types[i] = ffi_kinds[kinds[i]].type;
+		cb->types[i] = cf_kinds[kinds[i]].type;
 	}
 	cb->closure = ffi_closure_alloc(sizeof(ffi_closure), &cb->code);
 	if (!cb->closure ||
-	    ffi_prep_cif(&cb->cif, FFI_DEFAULT_ABI, (unsigned)nargs, ffi_kinds[rkind].type,
+	    ffi_prep_cif(&cb->cif, FFI_DEFAULT_ABI, (unsigned)nargs, cf_kinds[rkind].type,
 			 cb->types) != FFI_OK ||
 	    ffi_prep_closure_loc(cb->closure, &cb->cif, entry, cb, cb->code) != FFI_OK) {
 		if (cb->closure)
@@ -164,9 +159,9 @@ struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *k
 	return cb;
 }
 
-void ffi_cb_free(struct st_vm *vm, struct ffi_cb *cb)
+void cf_cb_free(struct st_vm *vm, struct cf_cb *cb)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	if (s && cb->handle >= 1 && cb->handle <= s->ncbs && s->cbs[cb->handle - 1] == cb)
 		s->cbs[cb->handle - 1] = NULL;
 	ffi_closure_free(cb->closure);

@@ -14,10 +14,10 @@
 #include "vm/ffi/ffi.h"
 #include "vm/sched.h"
 
-#define FFI_MAX_ARGS 32
+#define CF_MAX_ARGS 32
 
 /* The C types, in the order of the table in vm/ffi/ffi_types.c. */
-enum ffi_kind {
+enum cf_kind {
 	FK_VOID, FK_BOOL, FK_INT8, FK_UINT8, FK_INT16, FK_UINT16, FK_INT32, FK_UINT32,
 	FK_INT64, FK_UINT64, FK_LONG, FK_ULONG, FK_SIZE_T, FK_FLOAT, FK_DOUBLE,
 	FK_POINTER, FK_STRING, FK_BYTES,
@@ -30,7 +30,7 @@ enum ffi_kind {
 #define FKF_CBARG 0x4   /* argument of a callback */
 #define FKF_CBRES 0x8   /* result of a callback */
 
-struct ffi_kind_info {
+struct cf_kind_info {
 	const char *name;
 	ffi_type *type;
 	uint8_t size;    /* bytes in C */
@@ -39,10 +39,10 @@ struct ffi_kind_info {
 	int64_t min;     /* integer kinds */
 	uint64_t max;
 };
-extern const struct ffi_kind_info ffi_kinds[FK_COUNT];
+extern const struct cf_kind_info cf_kinds[FK_COUNT];
 
 /* A C value of any kind. */
-union ffi_val {
+union cf_val {
 	int8_t i8;
 	uint8_t u8;
 	int16_t i16;
@@ -66,31 +66,31 @@ union ffi_val {
  * a variadic pointer type makes the caller set al as variadic callees
  * need. libffi (ffi_call on the cached cif) does everything else.
  */
-#define FFI_DIRECT_NONE 0
-#define FFI_DIRECT_INT 1   /* integer-class arguments and result */
-#define FFI_DIRECT_MIXED 2 /* float/double arguments or result too */
-#define FFI_SLOT_XMM 8     /* slot[i] >= this: xmm register slot[i] - 8 */
+#define CF_DIRECT_NONE 0
+#define CF_DIRECT_INT 1   /* integer-class arguments and result */
+#define CF_DIRECT_MIXED 2 /* float/double arguments or result too */
+#define CF_SLOT_XMM 8     /* slot[i] >= this: xmm register slot[i] - 8 */
 
 /* A function: its symbol, signature and libffi call interface, prepared
  * once and shared by every ExternalFunction with the same signature. */
-struct ffi_fn {
+struct cf_fn {
 	void *sym;
 	char *name;
 	ffi_cif cif;
 	int nargs;
 	uint8_t rkind;
 	uint8_t heavy;   /* has #string or #bytes arguments */
-	uint8_t direct;  /* FFI_DIRECT_*: called without libffi */
+	uint8_t direct;  /* CF_DIRECT_*: called without libffi */
 	uint8_t ngpr;    /* integer-class arguments */
-	uint8_t kinds[FFI_MAX_ARGS];
-	uint8_t slot[FFI_MAX_ARGS]; /* direct: register of each argument */
-	ffi_type *types[FFI_MAX_ARGS];
+	uint8_t kinds[CF_MAX_ARGS];
+	uint8_t slot[CF_MAX_ARGS]; /* direct: register of each argument */
+	ffi_type *types[CF_MAX_ARGS];
 };
 
 /* A Callback: a libffi closure whose code address C calls. [obj] (the
  * Callback object) is a root; [prio] is copied from it because a foreign
  * thread needs it before it owns the VM. */
-struct ffi_cb {
+struct cf_cb {
 	struct st_vm *vm;
 	ffi_closure *closure;
 	void *code;
@@ -99,43 +99,43 @@ struct ffi_cb {
 	int prio;
 	int handle;
 	uint8_t rkind;
-	uint8_t kinds[FFI_MAX_ARGS];
-	ffi_type *types[FFI_MAX_ARGS];
+	uint8_t kinds[CF_MAX_ARGS];
+	ffi_type *types[CF_MAX_ARGS];
 	oop obj;
 };
 
 /* One call of a callback, on the C stack of the thread C called it on. */
-struct ffi_inv {
-	struct ffi_cb *cb;
+struct cf_inv {
+	struct cf_cb *cb;
 	void *ret;
 	void **args;
 };
 
-struct ffi_pin {
+struct cf_pin {
 	oop o;    /* pinned: it does not move while counted here */
 	int n;    /* callouts in flight that pinned it */
 };
 
-struct ffi_state {
+struct cf_state {
 	void **libs;             /* dlopen handles, by ExternalLibrary handle - 1 */
 	int nlibs, caplibs;
-	struct ffi_fn **fns;     /* by ExternalFunction handle - 1 */
+	struct cf_fn **fns;     /* by ExternalFunction handle - 1 */
 	int nfns, capfns;
-	struct ffi_cb **cbs;     /* by Callback handle - 1; NULL once freed */
+	struct cf_cb **cbs;     /* by Callback handle - 1; NULL once freed */
 	int ncbs, capcbs;
-	struct ffi_pin *pins;
+	struct cf_pin *pins;
 	int npins, cappins;
 };
 
-struct ffi_state *ffi_state(struct st_vm *vm); /* made on first use */
+struct cf_state *cf_state(struct st_vm *vm); /* made on first use */
 
 /* Fixed instance variables of the kernel classes (st/kernel/70-FFI.st). */
 enum { LIB_HANDLE, LIB_NAME };
 enum { FN_HANDLE, FN_MODE, FN_NAME };
 enum { CB_HANDLE, CB_PRIORITY, CB_BLOCK, CB_RUNNER };
-#define FFI_THREADED 0
-#define FFI_UNTHREADED 1
-#define FFI_BLOCKING 2
+#define CF_THREADED 0
+#define CF_UNTHREADED 1
+#define CF_BLOCKING 2
 
 /* ExternalAddress: a raw object of two words, the address and flags. */
 enum { EA_ADDR, EA_FLAGS, EA_SIZE };
@@ -145,37 +145,37 @@ enum { EA_ADDR, EA_FLAGS, EA_SIZE };
 /* ---- vm/ffi/ffi_types.c ----------------------------------------------------- */
 
 /* The kind named by Symbol [sym], or -1. */
-int ffi_kind_of(oop sym);
+int cf_kind_of(oop sym);
 /* Checks a signature: result [rtype], arguments [types]; [cb]: for a
  * Callback. Fills kinds; answers the argument count, or -1 after
- * ffi_fail() with [who] as the message prefix. */
-int ffi_signature(struct st_vm *vm, const char *who, oop rtype, oop types, int cb,
+ * cf_fail() with [who] as the message prefix. */
+int cf_signature(struct st_vm *vm, const char *who, oop rtype, oop types, int cb,
 		  uint8_t *rkind, uint8_t *kinds);
 /* The text "an Integer in MIN..MAX" etc. of what a kind accepts. */
-void ffi_expected(int kind, char *buf, size_t n);
+void cf_expected(int kind, char *buf, size_t n);
 /* Converts [o] for a scalar kind (not #string or #bytes) into [v];
  * 0: o is not acceptable. */
-int ffi_to_c(struct st_vm *vm, int kind, oop o, union ffi_val *v);
+int cf_to_c(struct st_vm *vm, int kind, oop o, union cf_val *v);
 /* The oop for a C value of [kind] (allocates: a root-safe caller); 0: no
  * memory. [v] holds the value as libffi leaves a result (small integers
  * widened). */
-oop ffi_from_c(struct st_vm *vm, int kind, const union ffi_val *v);
+oop cf_from_c(struct st_vm *vm, int kind, const union cf_val *v);
 /* A new ExternalAddress. */
-oop ffi_new_address(struct st_vm *vm, void *p, unsigned flags);
-int ffi_is_address(oop o);
-void *ffi_address(oop o);
+oop cf_new_address(struct st_vm *vm, void *p, unsigned flags);
+int cf_is_address(oop o);
+void *cf_address(oop o);
 /* Integer value of [o] as a 64-bit magnitude and sign; 0 if it is not an
  * Integer or does not fit 64 bits. */
-int ffi_int_parts(oop o, int *neg, uint64_t *mag);
+int cf_int_parts(oop o, int *neg, uint64_t *mag);
 
 /* ---- vm/ffi/ffi_call.c ------------------------------------------------------ */
 
-int ffi_open_lib(struct st_vm *vm, oop name);
-int ffi_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types);
+int cf_open_lib(struct st_vm *vm, oop name);
+int cf_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types);
 
 /* ---- vm/ffi/ffi_cb.c -------------------------------------------------------- */
 
-struct ffi_cb *ffi_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs);
-void ffi_cb_free(struct st_vm *vm, struct ffi_cb *cb);
+struct cf_cb *cf_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs);
+void cf_cb_free(struct st_vm *vm, struct cf_cb *cb);
 
 #endif /* BATON_VM_FFI_PRIV_H */

@@ -2,7 +2,7 @@
 /*
  * vm/ffi/ffi_types.c: the FFI's C types: the table (names, libffi types,
  * ranges, where each may appear), signature checking, conversions between
- * oops and C values, ExternalAddress objects, and ffi_fail(). Converting
+ * oops and C values, ExternalAddress objects, and cf_fail(). Converting
  * never truncates: a value out of its type's range is refused.
  * See Documentation/vm/ffi.md.
  */
@@ -21,7 +21,7 @@ _Static_assert(sizeof(_Bool) == 1, "bool is passed as one byte");
 
 #define ALL (FKF_ARG | FKF_RESULT | FKF_CBARG | FKF_CBRES)
 
-const struct ffi_kind_info ffi_kinds[FK_COUNT] = {
+const struct cf_kind_info cf_kinds[FK_COUNT] = {
 	[FK_VOID] = {"void", &ffi_type_void, 0, 0, FKF_RESULT | FKF_CBRES, 0, 0},
 	[FK_BOOL] = {"bool", &ffi_type_uint8, 1, 0, ALL, 0, 0},
 	[FK_INT8] = {"int8", &ffi_type_sint8, 1, 1, ALL, INT8_MIN, INT8_MAX},
@@ -48,7 +48,7 @@ const struct ffi_kind_info ffi_kinds[FK_COUNT] = {
 
 /* The text goes to the active process with \1 where obj's printString
  * belongs: the primitive ffiLastError splits it there. */
-int ffi_fail(struct st_vm *vm, oop obj, const char *fmt, ...)
+int cf_fail(struct st_vm *vm, oop obj, const char *fmt, ...)
 {
 	struct st_proc *p = vm->active;
 	if (!p)
@@ -79,20 +79,20 @@ int ffi_fail(struct st_vm *vm, oop obj, const char *fmt, ...)
 
 /* ---- the table --------------------------------------------------------------- */
 
-int ffi_kind_of(oop sym)
+int cf_kind_of(oop sym)
 {
 	if (!obj_is_ptr(sym) || obj_cls(sym) != CI_SYMBOL)
 		return -1;
 	size_t n = obj_byte_size(sym);
 	for (int k = 0; k < FK_COUNT; k++)
-		if (strlen(ffi_kinds[k].name) == n && !memcmp(ffi_kinds[k].name, obj_bytes(sym), n))
+		if (strlen(cf_kinds[k].name) == n && !memcmp(cf_kinds[k].name, obj_bytes(sym), n))
 			return k;
 	return -1;
 }
 
-void ffi_expected(int kind, char *buf, size_t n)
+void cf_expected(int kind, char *buf, size_t n)
 {
-	const struct ffi_kind_info *k = &ffi_kinds[kind];
+	const struct cf_kind_info *k = &cf_kinds[kind];
 	if (k->is_int)
 		snprintf(buf, n, "an Integer in %lld..%llu", (long long)k->min,
 			 (unsigned long long)k->max);
@@ -113,21 +113,21 @@ void ffi_expected(int kind, char *buf, size_t n)
 /* A kind where [where] allows it; otherwise fails with the reason. */
 static int check_kind(struct st_vm *vm, const char *who, const char *pos, oop t, unsigned where)
 {
-	int k = ffi_kind_of(t);
+	int k = cf_kind_of(t);
 	if (k < 0)
-		return ffi_fail(vm, t, "%s: %s: %O is not a C type", who, pos) - 1;
-	if (ffi_kinds[k].flags & where)
+		return cf_fail(vm, t, "%s: %s: %O is not a C type", who, pos) - 1;
+	if (cf_kinds[k].flags & where)
 		return k;
-	if (where == FKF_CBARG && (ffi_kinds[k].flags & FKF_ARG))
-		return ffi_fail(vm, t, "%s: %s: %O is not a callback argument type", who, pos) - 1;
-	if (where == FKF_CBRES && (ffi_kinds[k].flags & FKF_RESULT))
-		return ffi_fail(vm, t, "%s: %s: %O is not a callback return type", who, pos) - 1;
+	if (where == FKF_CBARG && (cf_kinds[k].flags & FKF_ARG))
+		return cf_fail(vm, t, "%s: %s: %O is not a callback argument type", who, pos) - 1;
+	if (where == FKF_CBRES && (cf_kinds[k].flags & FKF_RESULT))
+		return cf_fail(vm, t, "%s: %s: %O is not a callback return type", who, pos) - 1;
 	if (where & (FKF_RESULT | FKF_CBRES))
-		return ffi_fail(vm, t, "%s: %s: %O is not a return type", who, pos) - 1;
-	return ffi_fail(vm, t, "%s: %s: %O is not an argument type", who, pos) - 1;
+		return cf_fail(vm, t, "%s: %s: %O is not a return type", who, pos) - 1;
+	return cf_fail(vm, t, "%s: %s: %O is not an argument type", who, pos) - 1;
 }
 
-int ffi_signature(struct st_vm *vm, const char *who, oop rtype, oop types, int cb,
+int cf_signature(struct st_vm *vm, const char *who, oop rtype, oop types, int cb,
 		  uint8_t *rkind, uint8_t *kinds)
 {
 	int k = check_kind(vm, who, "return type", rtype, cb ? FKF_CBRES : FKF_RESULT);
@@ -135,11 +135,11 @@ int ffi_signature(struct st_vm *vm, const char *who, oop rtype, oop types, int c
 		return -1;
 	*rkind = (uint8_t)k;
 	if (!obj_is_ptr(types) || obj_cls(types) != CI_ARRAY)
-		return ffi_fail(vm, types, "%s: arguments: expected an Array of types, got %O", who) - 1;
+		return cf_fail(vm, types, "%s: arguments: expected an Array of types, got %O", who) - 1;
 	size_t n = obj_slots(types);
-	if (n > FFI_MAX_ARGS)
-		return ffi_fail(vm, 0, "%s: arguments: at most %d are supported, got %zu", who,
-				FFI_MAX_ARGS, n) - 1;
+	if (n > CF_MAX_ARGS)
+		return cf_fail(vm, 0, "%s: arguments: at most %d are supported, got %zu", who,
+				CF_MAX_ARGS, n) - 1;
 	for (size_t i = 0; i < n; i++) {
 		char pos[32];
 		snprintf(pos, sizeof pos, "argument %zu", i + 1);
@@ -153,7 +153,7 @@ int ffi_signature(struct st_vm *vm, const char *who, oop rtype, oop types, int c
 
 /* ---- oops to C ------------------------------------------------------------------ */
 
-int ffi_int_parts(oop o, int *neg, uint64_t *mag)
+int cf_int_parts(oop o, int *neg, uint64_t *mag)
 {
 	if (obj_is_int(o)) {
 		intptr_t v = obj_int(o);
@@ -197,9 +197,9 @@ static int to_double(oop o, double *d)
 	return 0;
 }
 
-int ffi_to_c(struct st_vm *vm, int kind, oop o, union ffi_val *v)
+int cf_to_c(struct st_vm *vm, int kind, oop o, union cf_val *v)
 {
-	const struct ffi_kind_info *k = &ffi_kinds[kind];
+	const struct cf_kind_info *k = &cf_kinds[kind];
 	if (k->is_int) {
 		if (obj_is_int(o)) { /* the common case: a SmallInteger */
 			intptr_t x = obj_int(o);
@@ -210,7 +210,7 @@ int ffi_to_c(struct st_vm *vm, int kind, oop o, union ffi_val *v)
 		}
 		int neg;
 		uint64_t mag;
-		if (!ffi_int_parts(o, &neg, &mag))
+		if (!cf_int_parts(o, &neg, &mag))
 			return 0;
 		if (k->min < 0) {
 			uint64_t lim = neg ? (uint64_t)(-(k->min + 1)) + 1 : k->max;
@@ -243,9 +243,9 @@ int ffi_to_c(struct st_vm *vm, int kind, oop o, union ffi_val *v)
 		v->d = d;
 		return 1;
 	case FK_POINTER:
-		if (!ffi_is_address(o))
+		if (!cf_is_address(o))
 			return 0;
-		v->p = ffi_address(o);
+		v->p = cf_address(o);
 		return 1;
 	default:
 		return 0;
@@ -272,7 +272,7 @@ static oop from_i64(struct st_vm *vm, int64_t i)
 	return obj_int_fits(i) ? obj_from_int((intptr_t)i) : big_from_int64(vm, i, 0);
 }
 
-oop ffi_from_c(struct st_vm *vm, int kind, const union ffi_val *v)
+oop cf_from_c(struct st_vm *vm, int kind, const union cf_val *v)
 {
 	switch (kind) {
 	case FK_VOID: return vm->nil;
@@ -290,7 +290,7 @@ oop ffi_from_c(struct st_vm *vm, int kind, const union ffi_val *v)
 	case FK_SIZE_T: return from_u64(vm, v->u64);
 	case FK_FLOAT: return st_new_float(vm, (double)v->f);
 	case FK_DOUBLE: return st_new_float(vm, v->d);
-	case FK_POINTER: return ffi_new_address(vm, v->p, 0);
+	case FK_POINTER: return cf_new_address(vm, v->p, 0);
 	case FK_STRING:
 		return v->p ? st_new_string(vm, v->p, strlen(v->p)) : vm->nil;
 	default: return vm->nil;
@@ -299,7 +299,7 @@ oop ffi_from_c(struct st_vm *vm, int kind, const union ffi_val *v)
 
 /* ---- ExternalAddress ------------------------------------------------------------- */
 
-oop ffi_new_address(struct st_vm *vm, void *p, unsigned flags)
+oop cf_new_address(struct st_vm *vm, void *p, unsigned flags)
 {
 	oop o = st_alloc(vm, CI_EXTADDR, OBJ_FMT_WORDS, EA_SIZE, 0);
 	if (o) {
@@ -309,10 +309,10 @@ oop ffi_new_address(struct st_vm *vm, void *p, unsigned flags)
 	return o;
 }
 
-int ffi_is_address(oop o)
+int cf_is_address(oop o)
 {
 	return obj_is_ptr(o) && obj_cls(o) == CI_EXTADDR && obj_fmt(o) == OBJ_FMT_WORDS &&
 	       obj_slots(o) >= 1;
 }
 
-void *ffi_address(oop o) { return (void *)obj_body(o)[EA_ADDR]; }
+void *cf_address(oop o) { return (void *)obj_body(o)[EA_ADDR]; }

@@ -3,7 +3,7 @@
  * vm/ffi/prim_ffi.c: the FFI's primitives: ExternalLibrary, ExternalFunction,
  * Callback and ExternalAddress (st/kernel/70-FFI.st). Each checks its
  * arguments and, when they are wrong, leaves the error text in the process
- * (ffi_fail) and fails: the fallback code raises the Error. Dereferencing
+ * (cf_fail) and fails: the fallback code raises the Error. Dereferencing
  * is C's business except for null and freed addresses.
  * See Documentation/vm/ffi.md.
  */
@@ -18,9 +18,8 @@
 
 /* Processor primFfiLastError: nil, or {prefix. hasObject. object. suffix}
  * for the active process's last FFI failure (and forgets it). */
-int prim_ffiLastError(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiLastError)
 {
-	(void)nargs;
 	struct st_proc *p = vm->active;
 	if (!p || !p->err) {
 		args[0] = vm->nil;
@@ -51,10 +50,9 @@ int prim_ffiLastError(struct st_vm *vm, oop *args, int nargs)
 /* ---- libraries and functions ---------------------------------------------------- */
 
 /* ExternalLibrary class>>primOpen: aString */
-int prim_ffiOpen(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiOpen)
 {
-	(void)nargs;
-	int h = ffi_open_lib(vm, args[1]);
+	int h = cf_open_lib(vm, args[1]);
 	if (h < 0)
 		return PRIM_FAIL;
 	args[0] = obj_from_int(h);
@@ -62,10 +60,9 @@ int prim_ffiOpen(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* ExternalLibrary>>primFunction: name returns: type arguments: types */
-int prim_ffiDefine(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiDefine)
 {
-	(void)nargs;
-	int h = ffi_define(vm, args[0], args[1], args[2], args[3]);
+	int h = cf_define(vm, args[0], args[1], args[2], args[3]);
 	if (h < 0)
 		return PRIM_FAIL;
 	args[0] = obj_from_int(h);
@@ -74,40 +71,38 @@ int prim_ffiDefine(struct st_vm *vm, oop *args, int nargs)
 
 /* ---- callbacks ------------------------------------------------------------------- */
 
-static struct ffi_cb *cb_of(struct st_vm *vm, oop o)
+static struct cf_cb *cb_of(struct st_vm *vm, oop o)
 {
-	struct ffi_state *s = vm->ffi;
+	struct cf_state *s = vm->ffi;
 	if (!s || !obj_is_ptr(o) || !obj_has_ptrs(o) || obj_slots(o) <= CB_HANDLE)
 		return NULL;
 	oop h = obj_body(o)[CB_HANDLE];
 	if (!obj_is_int(h) || obj_int(h) < 1 || obj_int(h) > s->ncbs)
 		return NULL;
-	struct ffi_cb *cb = s->cbs[obj_int(h) - 1];
+	struct cf_cb *cb = s->cbs[obj_int(h) - 1];
 	return cb && cb->obj == o ? cb : NULL;
 }
 
 /* Callback>>primReturns: type arguments: types — answers the handle */
-int prim_ffiCbNew(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbNew)
 {
-	(void)nargs;
-	uint8_t rk, k[FFI_MAX_ARGS];
-	int n = ffi_signature(vm, "Callback", args[1], args[2], 1, &rk, k);
+	uint8_t rk, k[CF_MAX_ARGS];
+	int n = cf_signature(vm, "Callback", args[1], args[2], 1, &rk, k);
 	if (n < 0)
 		return PRIM_FAIL;
-	struct ffi_cb *cb = ffi_cb_new(vm, args[0], rk, k, n);
+	struct cf_cb *cb = cf_cb_new(vm, args[0], rk, k, n);
 	if (!cb)
 		return PRIM_OOM;
 	args[0] = obj_from_int(cb->handle);
 	return PRIM_OK;
 }
 
-int prim_ffiCbAddress(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbAddress)
 {
-	(void)nargs;
-	struct ffi_cb *cb = cb_of(vm, args[0]);
+	struct cf_cb *cb = cb_of(vm, args[0]);
 	if (!cb)
-		return ffi_fail(vm, 0, "Callback>>address: the callback was freed");
-	oop a = ffi_new_address(vm, cb->code, 0);
+		return cf_fail(vm, 0, "Callback>>address: the callback was freed");
+	oop a = cf_new_address(vm, cb->code, 0);
 	if (!a)
 		return PRIM_OOM;
 	args[0] = a;
@@ -115,38 +110,35 @@ int prim_ffiCbAddress(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* Callback>>primPriority: n (checked by the caller) */
-int prim_ffiCbPriority(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbPriority)
 {
-	(void)nargs;
-	struct ffi_cb *cb = cb_of(vm, args[0]);
+	struct cf_cb *cb = cb_of(vm, args[0]);
 	if (cb && obj_is_int(args[1]))
 		__atomic_store_n(&cb->prio, (int)obj_int(args[1]), __ATOMIC_RELAXED);
 	return PRIM_OK;
 }
 
-int prim_ffiCbFree(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbFree)
 {
-	(void)nargs;
-	struct ffi_cb *cb = cb_of(vm, args[0]);
+	struct cf_cb *cb = cb_of(vm, args[0]);
 	if (cb)
-		ffi_cb_free(vm, cb);
+		cf_cb_free(vm, cb);
 	return PRIM_OK;
 }
 
 /* The invocation the active process runs for Callback [o], or NULL. */
-static struct ffi_inv *inv_of(struct st_vm *vm, oop o)
+static struct cf_inv *inv_of(struct st_vm *vm, oop o)
 {
-	struct ffi_inv *inv = vm->active ? vm->active->cb_inv : NULL;
+	struct cf_inv *inv = vm->active ? vm->active->cb_inv : NULL;
 	return inv && inv->cb->obj == o ? inv : NULL;
 }
 
 /* Callback>>primArguments: C's arguments as objects */
-int prim_ffiCbArgs(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbArgs)
 {
-	(void)nargs;
-	struct ffi_inv *inv = inv_of(vm, args[0]);
+	struct cf_inv *inv = inv_of(vm, args[0]);
 	if (!inv)
-		return ffi_fail(vm, 0, "Callback: not running for C");
+		return cf_fail(vm, 0, "Callback: not running for C");
 	int n = inv->cb->nargs;
 	oop a = st_new_array(vm, (size_t)n);
 	if (!a)
@@ -154,10 +146,10 @@ int prim_ffiCbArgs(struct st_vm *vm, oop *args, int nargs)
 	ST_ROOT(vm, a);
 	for (int i = 0; i < n; i++) {
 		int k = inv->cb->kinds[i];
-		union ffi_val v;
+		union cf_val v;
 		memset(&v, 0, sizeof v);
-		memcpy(&v, inv->args[i], ffi_kinds[k].size);
-		oop e = ffi_from_c(vm, k, &v);
+		memcpy(&v, inv->args[i], cf_kinds[k].size);
+		oop e = cf_from_c(vm, k, &v);
 		if (!e) {
 			ST_UNROOT(vm, 1);
 			return PRIM_OOM;
@@ -171,24 +163,23 @@ int prim_ffiCbArgs(struct st_vm *vm, oop *args, int nargs)
 
 /* Callback>>primReturn: value — gives C the block's answer, and ends the
  * process: the scheduler loop of the calling thread reaps it. */
-int prim_ffiCbReturn(struct st_vm *vm, oop *args, int nargs)
+PRIM(ffiCbReturn)
 {
-	(void)nargs;
-	struct ffi_inv *inv = inv_of(vm, args[0]);
+	struct cf_inv *inv = inv_of(vm, args[0]);
 	if (!inv)
-		return ffi_fail(vm, 0, "Callback: not running for C");
+		return cf_fail(vm, 0, "Callback: not running for C");
 	int k = inv->cb->rkind;
 	if (k != FK_VOID) {
-		union ffi_val v;
-		if (!ffi_to_c(vm, k, args[1], &v)) {
+		union cf_val v;
+		if (!cf_to_c(vm, k, args[1], &v)) {
 			char exp[96];
-			ffi_expected(k, exp, sizeof exp);
-			return ffi_fail(vm, args[1], "Callback: result: expected %s, got %O", exp);
+			cf_expected(k, exp, sizeof exp);
+			return cf_fail(vm, args[1], "Callback: result: expected %s, got %O", exp);
 		}
 		/* libffi wants small integral results widened to ffi_arg */
 		if (k == FK_FLOAT)
 			memcpy(inv->ret, &v.f, sizeof v.f);
-		else if (ffi_kinds[k].is_int && ffi_kinds[k].min < 0)
+		else if (cf_kinds[k].is_int && cf_kinds[k].min < 0)
 			*(ffi_sarg *)inv->ret = (ffi_sarg)v.i64;
 		else if (k == FK_DOUBLE || k == FK_POINTER)
 			memcpy(inv->ret, &v, 8);
@@ -208,10 +199,10 @@ static uintptr_t ea_flags(oop a) { return obj_slots(a) > EA_FLAGS ? obj_body(a)[
 static int usable(struct st_vm *vm, oop a, const char *sel, char **base)
 {
 	if (ea_flags(a) & EA_FREED)
-		return ffi_fail(vm, 0, "ExternalAddress>>%s: the address was freed", sel);
-	*base = ffi_address(a);
+		return cf_fail(vm, 0, "ExternalAddress>>%s: the address was freed", sel);
+	*base = cf_address(a);
 	if (!*base)
-		return ffi_fail(vm, 0, "ExternalAddress>>%s: the address is null", sel);
+		return cf_fail(vm, 0, "ExternalAddress>>%s: the address is null", sel);
 	return 1;
 }
 
@@ -219,7 +210,7 @@ static int int64_of(oop o, int64_t *v)
 {
 	int neg;
 	uint64_t mag;
-	if (!ffi_int_parts(o, &neg, &mag) || mag > (neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX))
+	if (!cf_int_parts(o, &neg, &mag) || mag > (neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX))
 		return 0;
 	*v = neg ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
 	return 1;
@@ -239,10 +230,9 @@ static const struct {
 #define NACCS ((intptr_t)(sizeof accs / sizeof accs[0]))
 
 /* anAddress peek: offset kind: code (int32At: etc.) */
-int prim_eaPeek(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaPeek)
 {
-	(void)nargs;
-	if (!ffi_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
+	if (!cf_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
 	    obj_int(args[2]) >= NACCS)
 		return PRIM_FAIL;
 	int k = accs[obj_int(args[2])].kind;
@@ -252,16 +242,16 @@ int prim_eaPeek(struct st_vm *vm, oop *args, int nargs)
 		return PRIM_FAIL;
 	int64_t off;
 	if (!int64_of(args[1], &off))
-		return ffi_fail(vm, args[1], "ExternalAddress>>%s: argument 1: expected an Integer, got %O",
+		return cf_fail(vm, args[1], "ExternalAddress>>%s: argument 1: expected an Integer, got %O",
 				sel);
 	const char *p = base + off;
-	union ffi_val v;
+	union cf_val v;
 	memset(&v, 0, sizeof v);
 	if (k == FK_STRING)
 		v.p = (void *)p;
 	else
-		memcpy(&v, p, ffi_kinds[k].size);
-	oop r = ffi_from_c(vm, k, &v);
+		memcpy(&v, p, cf_kinds[k].size);
+	oop r = cf_from_c(vm, k, &v);
 	if (!r)
 		return PRIM_OOM;
 	args[0] = r;
@@ -269,10 +259,9 @@ int prim_eaPeek(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress poke: offset kind: code value: v (int32At:put: etc.) */
-int prim_eaPoke(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaPoke)
 {
-	(void)nargs;
-	if (!ffi_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
+	if (!cf_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
 	    obj_int(args[2]) >= NACCS)
 		return PRIM_FAIL;
 	int k = accs[obj_int(args[2])].kind;
@@ -282,35 +271,34 @@ int prim_eaPoke(struct st_vm *vm, oop *args, int nargs)
 		return PRIM_FAIL;
 	int64_t off;
 	if (!int64_of(args[1], &off))
-		return ffi_fail(vm, args[1], "ExternalAddress>>%s: argument 1: expected an Integer, got %O",
+		return cf_fail(vm, args[1], "ExternalAddress>>%s: argument 1: expected an Integer, got %O",
 				sel);
 	oop x = args[3];
 	char *p = base + off;
-	union ffi_val v;
+	union cf_val v;
 	if (k == FK_STRING) {
 		if (!obj_is_ptr(x) || (obj_cls(x) != CI_STRING && obj_cls(x) != CI_SYMBOL))
-			return ffi_fail(vm, x, "ExternalAddress>>%s: argument 2: expected a String, got %O",
+			return cf_fail(vm, x, "ExternalAddress>>%s: argument 2: expected a String, got %O",
 					sel);
 		size_t n = obj_byte_size(x);
 		memcpy(p, obj_bytes(x), n);
 		p[n] = 0;
 	} else {
-		if (!ffi_to_c(vm, k, x, &v)) {
+		if (!cf_to_c(vm, k, x, &v)) {
 			char exp[96];
-			ffi_expected(k, exp, sizeof exp);
-			return ffi_fail(vm, x, "ExternalAddress>>%s: argument 2: expected %s, got %O", sel,
+			cf_expected(k, exp, sizeof exp);
+			return cf_fail(vm, x, "ExternalAddress>>%s: argument 2: expected %s, got %O", sel,
 					exp);
 		}
-		memcpy(p, &v, ffi_kinds[k].size);
+		memcpy(p, &v, cf_kinds[k].size);
 	}
 	args[0] = x;
 	return PRIM_OK;
 }
 
-int prim_eaNull(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaNull)
 {
-	(void)nargs;
-	oop a = ffi_new_address(vm, NULL, 0);
+	oop a = cf_new_address(vm, NULL, 0);
 	if (!a)
 		return PRIM_OOM;
 	args[0] = a;
@@ -318,18 +306,17 @@ int prim_eaNull(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* ExternalAddress class>>allocate: n — zeroed C memory */
-int prim_eaAllocate(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaAllocate)
 {
-	(void)nargs;
 	int neg;
 	uint64_t n;
-	if (!ffi_int_parts(args[1], &neg, &n) || (neg && n))
-		return ffi_fail(vm, args[1], "ExternalAddress class>>allocate:: argument 1: "
+	if (!cf_int_parts(args[1], &neg, &n) || (neg && n))
+		return cf_fail(vm, args[1], "ExternalAddress class>>allocate:: argument 1: "
 					     "expected a non-negative Integer, got %O");
 	void *p = n < ((uint64_t)1 << 48) ? calloc(n ? n : 1, 1) : NULL;
 	if (!p)
 		return PRIM_OOM;
-	oop a = ffi_new_address(vm, p, EA_OWNED);
+	oop a = cf_new_address(vm, p, EA_OWNED);
 	if (!a) {
 		free(p);
 		return PRIM_OOM;
@@ -338,38 +325,36 @@ int prim_eaAllocate(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_eaFree(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaFree)
 {
-	(void)nargs;
 	oop a = args[0];
-	if (!ffi_is_address(a))
+	if (!cf_is_address(a))
 		return PRIM_FAIL;
 	uintptr_t fl = ea_flags(a);
 	if (fl & EA_FREED)
-		return ffi_fail(vm, 0, "ExternalAddress>>free: the address was freed");
-	if (!ffi_address(a))
+		return cf_fail(vm, 0, "ExternalAddress>>free: the address was freed");
+	if (!cf_address(a))
 		return PRIM_OK; /* free(NULL) */
 	if (!(fl & EA_OWNED) || obj_slots(a) <= EA_FLAGS)
-		return ffi_fail(vm, 0, "ExternalAddress>>free: the address was not answered by allocate:");
-	free(ffi_address(a));
+		return cf_fail(vm, 0, "ExternalAddress>>free: the address was not answered by allocate:");
+	free(cf_address(a));
 	obj_body(a)[EA_ADDR] = 0;
 	obj_body(a)[EA_FLAGS] = (fl & ~(uintptr_t)EA_OWNED) | EA_FREED;
 	return PRIM_OK;
 }
 
 /* anAddress + n: n bytes further (modulo 2^64) */
-int prim_eaPlus(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaPlus)
 {
-	(void)nargs;
-	if (!ffi_is_address(args[0]))
+	if (!cf_is_address(args[0]))
 		return PRIM_FAIL;
 	int neg;
 	uint64_t n;
-	if (!ffi_int_parts(args[1], &neg, &n))
-		return ffi_fail(vm, args[1], "ExternalAddress>>+: argument 1: expected an Integer, got %O");
-	uint64_t p = (uint64_t)(uintptr_t)ffi_address(args[0]);
+	if (!cf_int_parts(args[1], &neg, &n))
+		return cf_fail(vm, args[1], "ExternalAddress>>+: argument 1: expected an Integer, got %O");
+	uint64_t p = (uint64_t)(uintptr_t)cf_address(args[0]);
 	p = neg ? p - n : p + n;
-	oop a = ffi_new_address(vm, (void *)(uintptr_t)p, 0);
+	oop a = cf_new_address(vm, (void *)(uintptr_t)p, 0);
 	if (!a)
 		return PRIM_OOM;
 	args[0] = a;
@@ -377,14 +362,13 @@ int prim_eaPlus(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress address: the address as an Integer */
-int prim_eaAddress(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaAddress)
 {
-	(void)nargs;
-	if (!ffi_is_address(args[0]))
+	if (!cf_is_address(args[0]))
 		return PRIM_FAIL;
-	union ffi_val v;
-	v.u64 = (uint64_t)(uintptr_t)ffi_address(args[0]);
-	oop r = ffi_from_c(vm, FK_UINT64, &v);
+	union cf_val v;
+	v.u64 = (uint64_t)(uintptr_t)cf_address(args[0]);
+	oop r = cf_from_c(vm, FK_UINT64, &v);
 	if (!r)
 		return PRIM_OOM;
 	args[0] = r;
@@ -392,10 +376,9 @@ int prim_eaAddress(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* anAddress isFreed */
-int prim_eaFreed(struct st_vm *vm, oop *args, int nargs)
+PRIM(eaFreed)
 {
-	(void)nargs;
-	if (!ffi_is_address(args[0]))
+	if (!cf_is_address(args[0]))
 		return PRIM_FAIL;
 	args[0] = st_bool(vm, (ea_flags(args[0]) & EA_FREED) != 0);
 	return PRIM_OK;

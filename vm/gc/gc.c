@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel-iface/clock.h"
 #include "vm/gc/gc_priv.h"
+#include "vm/grow.h"
 
 #define MIB ((size_t)1 << 20)
 #define NEW_DEFAULT (8 * MIB)
@@ -30,28 +30,24 @@ void gc_fatal(const char *what)
 
 int gc_vec_push(struct gc_vec *v, uintptr_t x)
 {
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 1024;
-		uintptr_t *n = realloc(v->v, cap * sizeof *n);
-		if (!n)
-			return 0;
-		v->v = n;
-		v->cap = cap;
-	}
+	if (!GROW(v->v, v->cap, v->n + 1, 1024))
+		return 0;
 	v->v[v->n++] = x;
 	return 1;
 }
 
 void gc_roots(struct gc *c, gc_visit_fn fn)
 {
-	vm_roots(c->vm, fn, c);
+	if (c->g->roots)
+		c->g->roots(c->g->owner, fn, c);
 	if (c->pin_ref && *c->pin_ref && obj_is_ptr(*c->pin_ref))
 		fn(c->pin_ref, c);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-int gc_init(struct st_vm *vm, const struct gc_sizes *sizes)
+int gc_init(struct gc_heap *g, const struct gc_sizes *sizes, gc_roots_fn roots,
+	    void *owner)
 {
 	static const struct gc_sizes none;
 	if (!sizes)
@@ -59,10 +55,10 @@ int gc_init(struct st_vm *vm, const struct gc_sizes *sizes)
 	struct gc *c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
-	c->vm = vm;
-	c->g = &vm->gc;
-	vm->gc.vm = vm;
-	vm->gc.priv = c;
+	c->g = g;
+	g->roots = roots;
+	g->owner = owner;
+	g->priv = c;
 	c->heap_max = sizes->heap_max;
 	size_t new_size = sizes->new_size ? sizes->new_size : NEW_DEFAULT;
 	if (c->heap_max && new_size > c->heap_max / 4)
@@ -81,7 +77,7 @@ int gc_init(struct st_vm *vm, const struct gc_sizes *sizes)
 	c->mark.v = malloc(GC_MARK_MIN * sizeof(uintptr_t));
 	c->mark.cap = c->mark.v ? GC_MARK_MIN : 0;
 	if (!c->mark.v || gc_new_init(c, new_size) < 0 || gc_old_init(c) < 0) {
-		gc_free(vm);
+		gc_free(g);
 		return -ENOMEM;
 	}
 	if (c->heap_max)
@@ -92,9 +88,9 @@ int gc_init(struct st_vm *vm, const struct gc_sizes *sizes)
 	return 0;
 }
 
-void gc_free(struct st_vm *vm)
+void gc_free(struct gc_heap *g)
 {
-	struct gc *c = vm->gc.priv;
+	struct gc *c = g->priv;
 	if (!c)
 		return;
 	gc_new_free(c);
@@ -105,9 +101,9 @@ void gc_free(struct st_vm *vm)
 	free(c->side);
 	free(c->spans);
 	free(c);
-	vm->gc.priv = NULL;
-	vm->gc.top = vm->gc.limit = NULL;
-	vm->gc.young_lo = vm->gc.young_hi = 0;
+	g->priv = NULL;
+	g->top = g->limit = NULL;
+	g->young_lo = g->young_hi = 0;
 }
 
 /* ---- policy --------------------------------------------------------------- */
@@ -208,10 +204,9 @@ static oop alloc_old(struct gc *c, uint32_t cls, unsigned fmt, size_t slots, uns
 	}
 }
 
-oop gc_alloc_slow(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, unsigned odd)
+oop gc_alloc_slow(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots, unsigned odd)
 {
-	struct gc *c = vm->gc.priv;
-	struct gc_heap *g = &vm->gc;
+	struct gc *c = g->priv;
 	if (slots > (c->young_max - OBJ_HDR_BYTES) / 8)
 		return alloc_old(c, cls, fmt, slots, odd, 0);
 	size_t bytes = obj_size_for(slots);
@@ -227,34 +222,34 @@ oop gc_alloc_slow(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, un
 	return (oop)p;
 }
 
-oop gc_alloc_old(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots, unsigned odd,
+oop gc_alloc_old(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots, unsigned odd,
 		 unsigned flags)
 {
-	return alloc_old(vm->gc.priv, cls, fmt, slots, odd, flags);
+	return alloc_old(g->priv, cls, fmt, slots, odd, flags);
 }
 
 /* ---- barrier, collections, pinning ------------------------------------------ */
 
-void gc_remember(struct st_vm *vm, oop obj)
+void gc_remember(struct gc_heap *g, oop obj)
 {
-	struct gc *c = vm->gc.priv;
+	struct gc *c = g->priv;
 	obj_hdr(obj)->flags |= OBJ_F_REMEMBERED;
 	if (!gc_vec_push(&c->rem, obj))
 		c->rem_overflow = 1; /* the next scavenge scans all of old space */
 }
 
-void gc_scavenge(struct st_vm *vm)
+void gc_scavenge(struct gc_heap *g)
 {
-	struct gc *c = vm->gc.priv;
+	struct gc *c = g->priv;
 	gc_scavenge_now(c, 0);
 	c->st.old_bytes = old_total(c);
 }
 
-void gc_full(struct st_vm *vm) { full(vm->gc.priv); }
+void gc_full(struct gc_heap *g) { full(g->priv); }
 
-oop gc_pin(struct st_vm *vm, oop *ref)
+oop gc_pin(struct gc_heap *g, oop *ref)
 {
-	struct gc *c = vm->gc.priv;
+	struct gc *c = g->priv;
 	oop o = *ref;
 	if (!o || !obj_is_ptr(o) || obj_is_pinned(o))
 		return o;
@@ -285,9 +280,9 @@ oop gc_pin(struct st_vm *vm, oop *ref)
 	return o;
 }
 
-void gc_unpin(struct st_vm *vm, oop o)
+void gc_unpin(struct gc_heap *g, oop o)
 {
-	(void)vm;
+	(void)g;
 	if (o && obj_is_ptr(o))
 		obj_hdr(o)->flags &= (uint8_t)~OBJ_F_PINNED;
 }
@@ -347,11 +342,11 @@ static uint64_t p99(const struct gc *c)
 	return c->st.scavenge_max_ns;
 }
 
-void gc_get_stats(struct st_vm *vm, struct gc_stats *out)
+void gc_get_stats(struct gc_heap *g, struct gc_stats *out)
 {
-	struct gc *c = vm->gc.priv;
+	struct gc *c = g->priv;
 	*out = c->st;
-	out->allocated_bytes += c->eden_bytes + (uint64_t)(vm->gc.top - c->eden_lo);
+	out->allocated_bytes += c->eden_bytes + (uint64_t)(g->top - c->eden_lo);
 	out->scavenge_p99_ns = p99(c);
 	out->heap_bytes = c->new_bytes + c->nsegs * c->seg_bytes + c->large_mapped;
 }
@@ -436,14 +431,14 @@ static void check(struct vfy *v, oop o)
 		complain(v, "old %p refers to a young object and is not remembered", (void *)o);
 }
 
-long gc_verify(struct st_vm *vm, char *msg, size_t len)
+long gc_verify(struct gc_heap *g, char *msg, size_t len)
 {
-	struct gc *c = vm->gc.priv;
+	struct gc *c = g->priv;
 	struct vfy v = { .c = c, .msg = msg, .len = len };
 	if (len)
 		msg[0] = 0;
 	gc_old_seal(c);
-	gather(&v, c->eden_lo, vm->gc.top, 0);
+	gather(&v, c->eden_lo, g->top, 0);
 	gather(&v, c->surv[c->from], c->from_top, 0);
 	size_t used = 0;
 	for (size_t i = 0; i < c->nsegs; i++) {

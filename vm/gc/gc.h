@@ -4,7 +4,10 @@
  * vm/gc/gc.h: the allocator and collector interface (generational, moving,
  * with pinning). The collector owns new space, old space, the remembered set
  * and its statistics; it never interprets objects beyond vm/obj.h and finds
- * roots only through vm_roots(). See Documentation/vm/gc.md.
+ * roots only through the callback its owner registers with gc_init(). It
+ * knows nothing of the Smalltalk VM: a heap is a struct gc_heap, which the VM
+ * embeds in struct st_vm and a selftest may declare on its own.
+ * See Documentation/vm/gc.md.
  */
 #ifndef BATON_VM_GC_H
 #define BATON_VM_GC_H
@@ -14,22 +17,22 @@
 
 #include "vm/obj.h"
 
-struct st_vm;
-
 /*
- * The contract between the VM and the collector.
+ * The contract between the heap's owner (the VM) and the collector.
  *
- * - The collector runs only on the thread that owns the VM, and only inside
- *   gc_alloc*(), gc_scavenge(), gc_full() and gc_pin(). Any of these may
- *   move every young object and (gc_full) every unpinned old object: C code
- *   keeps no oop in a local across them unless that local is a registered
- *   root (st.h: ST_ROOT/ST_UNROOT) or is re-read from a root afterwards.
- * - Roots are exactly what vm_roots() presents, plus the references found
- *   in reachable objects. vm_roots() presents every root slot (oop *): the
- *   live part of every process stack (including processes stuck in a
- *   callout on another OS thread), the class table, symbol and global
- *   tables, special objects, C root stack. The collector may rewrite any
- *   presented slot; it must ignore SmallIntegers (obj_is_int) in them.
+ * - The collector runs only on the thread that owns the heap (the VM's
+ *   owner), and only inside gc_alloc*(), gc_scavenge(), gc_full() and
+ *   gc_pin(). Any of these may move every young object and (gc_full) every
+ *   unpinned old object: C code keeps no oop in a local across them unless
+ *   that local is a registered root (the VM's ST_ROOT/ST_UNROOT) or is
+ *   re-read from a root afterwards.
+ * - Roots are exactly what the roots callback (gc_roots_fn) presents, plus
+ *   the references found in reachable objects. The callback presents every
+ *   root slot (oop *); the VM's (vm/roots.c) presents the live part of
+ *   every process stack (including processes stuck in a callout on another
+ *   OS thread), the class table, symbol and global tables, special
+ *   objects, C root stack. The collector may rewrite any presented slot; it
+ *   ignores SmallIntegers (obj_is_int) and 0 in them.
  * - Pinned objects (OBJ_F_PINNED) never move, whatever the collection. C
  *   code in a callout on another thread may read and write their bodies
  *   while a collection runs: the collector must not write into the body of
@@ -67,38 +70,52 @@ struct gc_stats {
 	size_t heap_bytes;         /* bytes reserved for the heap now */
 };
 
+/* Presents one root slot; [ud] is the collector's. */
+typedef void (*gc_visit_fn)(oop *slot, void *ud);
+
 /*
- * The collector's state, embedded in struct st_vm as [gc]. The first
- * members are read by the inline fast paths below; [priv] is the
- * collector's own. The VM reads nothing else.
+ * The owner's roots: calls [visit](slot, [vud]) for every root slot. The
+ * collector calls it once per scavenge and once per full collection, before
+ * it moves anything, so the owner may also drop its caches of oops there
+ * (the VM drops its method cache). [owner] is what gc_init() was given.
+ */
+typedef void (*gc_roots_fn)(void *owner, gc_visit_fn visit, void *vud);
+
+/*
+ * A heap. The VM embeds it in struct st_vm as [gc]. The first members are
+ * read by the inline fast paths below; [priv] is the collector's own. The
+ * owner sets [fill] and reads nothing else.
  */
 struct gc_heap {
 	char *top;          /* eden bump pointer */
 	char *limit;        /* end of eden (== top to force the slow path) */
 	uintptr_t young_lo; /* every young object lies in [young_lo, young_hi) */
 	uintptr_t young_hi;
-	oop fill;           /* initial pointer-slot value: the VM's nil */
-	struct st_vm *vm;   /* back pointer for the slow paths */
+	oop fill;           /* initial pointer-slot value: the owner's nil */
+	gc_roots_fn roots;  /* the owner's roots (gc_init) */
+	void *owner;        /* passed to [roots] */
 	void *priv;         /* collector private state */
 };
 
 /* ---- lifecycle -------------------------------------------------------- */
 
-/* Sets up the spaces; 0 on success, -errno on failure. vm->gc must be
- * zeroed; gc_init sets g->vm. */
-int gc_init(struct st_vm *vm, const struct gc_sizes *sizes);
-void gc_free(struct st_vm *vm);
+/* Sets up the spaces of zeroed [g] and registers the owner's roots
+ * ([roots] may be NULL: then only gc_pin's argument is a root); 0 on
+ * success, -errno on failure. */
+int gc_init(struct gc_heap *g, const struct gc_sizes *sizes, gc_roots_fn roots,
+	    void *owner);
+void gc_free(struct gc_heap *g);
 
 /* ---- allocation --------------------------------------------------------- */
 
 /* Slow path of gc_alloc(): refills eden (scavenging as needed), places
  * large objects in old space directly. 0: heap limit reached. */
-oop gc_alloc_slow(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots,
+oop gc_alloc_slow(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots,
 		  unsigned odd);
 
 /* An object straight in old space (classes, methods, symbols, anything the
  * VM wants tenured from birth). [flags] may be OBJ_F_PINNED. 0: limit. */
-oop gc_alloc_old(struct st_vm *vm, uint32_t cls, unsigned fmt, size_t slots,
+oop gc_alloc_old(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots,
 		 unsigned odd, unsigned flags);
 
 /* A new object of [slots] body words, [odd] unused trailing bytes (byte
@@ -122,7 +139,7 @@ static inline oop gc_alloc(struct gc_heap *g, uint32_t cls, unsigned fmt,
 		}
 		return o;
 	}
-	return gc_alloc_slow(g->vm, cls, fmt, slots, odd);
+	return gc_alloc_slow(g, cls, fmt, slots, odd);
 }
 
 /* ---- write barrier ------------------------------------------------------ */
@@ -133,7 +150,7 @@ static inline int gc_is_young(const struct gc_heap *g, oop o)
 }
 
 /* Adds old [obj] to the remembered set (slow path of gc_wb). */
-void gc_remember(struct st_vm *vm, oop obj);
+void gc_remember(struct gc_heap *g, oop obj);
 
 /*
  * Must follow every store of an oop [val] into a slot of heap object [obj]
@@ -144,7 +161,7 @@ static inline void gc_wb(struct gc_heap *g, oop obj, oop val)
 {
 	if (gc_is_young(g, val) && !gc_is_young(g, obj) &&
 	    !(obj_hdr(obj)->flags & OBJ_F_REMEMBERED))
-		gc_remember(g->vm, obj);
+		gc_remember(g, obj);
 }
 
 /* Store with barrier: the way to write slot [i] of [obj]. */
@@ -159,13 +176,13 @@ static inline void gc_store(struct gc_heap *g, oop obj, size_t i, oop val)
 static inline void gc_wb_bulk(struct gc_heap *g, oop obj)
 {
 	if (!gc_is_young(g, obj) && !(obj_hdr(obj)->flags & OBJ_F_REMEMBERED))
-		gc_remember(g->vm, obj);
+		gc_remember(g, obj);
 }
 
 /* ---- collections -------------------------------------------------------- */
 
-void gc_scavenge(struct st_vm *vm); /* new space only */
-void gc_full(struct st_vm *vm);     /* everything */
+void gc_scavenge(struct gc_heap *g); /* new space only */
+void gc_full(struct gc_heap *g);     /* everything */
 
 /* ---- pinning ------------------------------------------------------------ */
 
@@ -176,27 +193,18 @@ void gc_full(struct st_vm *vm);     /* everything */
  * call) and answers the pinned oop. Answers 0 if tenuring hit the heap
  * limit (nothing pinned). Pinning a pinned object is a no-op.
  */
-oop gc_pin(struct st_vm *vm, oop *ref);
-void gc_unpin(struct st_vm *vm, oop o);
+oop gc_pin(struct gc_heap *g, oop *ref);
+void gc_unpin(struct gc_heap *g, oop o);
 static inline int gc_is_pinned(oop o) { return obj_is_pinned(o); }
 
 /* ---- statistics --------------------------------------------------------- */
 
-void gc_get_stats(struct st_vm *vm, struct gc_stats *out);
+void gc_get_stats(struct gc_heap *g, struct gc_stats *out);
 
 /* Checks the heap (debugging and selftests): every object's header, every
  * pointer slot refers to an object, every old object referring to a young
  * one is remembered, the space accounting. Answers the number of problems
  * found and describes the first in [msg]. Allocates nothing in the heap. */
-long gc_verify(struct st_vm *vm, char *msg, size_t len);
-
-/* ---- implemented by the VM, called by the collector ------------------- */
-
-typedef void (*gc_visit_fn)(oop *slot, void *ud);
-
-/* Presents every root slot to [visit]. Also drops the VM's caches of oops
- * (method cache), which is why the collector calls it once per collection,
- * before moving anything. */
-void vm_roots(struct st_vm *vm, gc_visit_fn visit, void *ud);
+long gc_verify(struct gc_heap *g, char *msg, size_t len);
 
 #endif /* BATON_VM_GC_H */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "kernel-iface/clock.h"
 #include "vm/gc/gc_priv.h"
+#include "vm/grow.h"
 
 /* ---- mark ------------------------------------------------------------------ */
 
@@ -108,14 +108,8 @@ static int is_live(const char *p)
 
 static int side_push(struct gc *c, struct gc_w1 w)
 {
-	if (c->nside == c->sidecap) {
-		size_t cap = c->sidecap ? c->sidecap * 2 : 4096;
-		struct gc_w1 *n = realloc(c->side, cap * sizeof *n);
-		if (!n)
-			return 0;
-		c->side = n;
-		c->sidecap = cap;
-	}
+	if (!GROW(c->side, c->sidecap, c->nside + 1, 4096))
+		return 0;
 	c->side[c->nside++] = w;
 	return 1;
 }
@@ -371,7 +365,7 @@ static void young_left_after_mark(struct gc *c)
 
 void gc_full_now(struct gc *c)
 {
-	uint64_t t0 = kif_now_ns();
+	uint64_t t0 = baton_now_ns();
 	/* 1. new space into old space: afterwards nothing is young, unless
 	 * old space could not grow */
 	gc_scavenge_now(c, 1);
@@ -419,5 +413,5 @@ void gc_full_now(struct gc *c)
 	c->old_used = live;
 	c->live_after_full = live + c->large_bytes;
 	c->st.full_gcs++;
-	gc_pause(c, kif_now_ns() - t0, 1);
+	gc_pause(c, baton_now_ns() - t0, 1);
 }

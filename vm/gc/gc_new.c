@@ -3,7 +3,7 @@
  * vm/gc/gc_new.c: new space and the scavenger: a Cheney copy of the live
  * young objects from eden and one survivor space into the other, ageing
  * them, and promoting the old enough (or those gc_pin wants tenured) into
- * old space. Roots: vm_roots() and the remembered set. Owns new space and
+ * old space. Roots: the owner's (gc_roots()) and the remembered set. Owns new space and
  * the remembered set; never touches an old object it does not scan, and
  * writes into an old object only the slots that pointed at a young one.
  * See Documentation/vm/gc.md.
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "kernel-iface/clock.h"
 #include "vm/gc/gc_priv.h"
+#include "vm/grow.h"
 
 int gc_new_init(struct gc *c, size_t new_size)
 {
@@ -52,14 +52,8 @@ void gc_new_free(struct gc *c)
 
 void gc_promoted_span(struct gc *c, char *lo, char *hi)
 {
-	if (c->nspans == c->spancap) {
-		size_t cap = c->spancap ? c->spancap * 2 : 64;
-		struct gc_span *ns = realloc(c->spans, cap * sizeof *ns);
-		if (!ns)
-			gc_fatal("out of memory in the scavenger");
-		c->spans = ns;
-		c->spancap = cap;
-	}
+	if (!GROW(c->spans, c->spancap, c->nspans + 1, 64))
+		gc_fatal("out of memory in the scavenger");
 	c->spans[c->nspans++] = (struct gc_span){ lo, hi };
 }
 
@@ -254,7 +248,7 @@ static void drain(struct gc *c)
 
 void gc_scavenge_now(struct gc *c, int tenure_all)
 {
-	uint64_t t0 = kif_now_ns();
+	uint64_t t0 = baton_now_ns();
 	struct gc_heap *g = c->g;
 	unsigned age = c->tenure_age;
 	if (tenure_all)
@@ -283,5 +277,5 @@ void gc_scavenge_now(struct gc *c, int tenure_all)
 	g->limit = c->stress ? c->eden_lo : c->eden_hi;
 	c->st.scavenges += !tenure_all;
 	if (!tenure_all)
-		gc_pause(c, kif_now_ns() - t0, 0);
+		gc_pause(c, baton_now_ns() - t0, 0);
 }

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "vm/gc/gc_priv.h"
+#include "vm/grow.h"
 
 static int bin_of(size_t words)
 {
@@ -79,14 +80,8 @@ static char *take_chunk(struct gc *c, size_t words)
 
 static char *new_segment(struct gc *c)
 {
-	if (c->nsegs == c->segcap) {
-		size_t cap = c->segcap ? c->segcap * 2 : 16;
-		struct gc_seg *ns = realloc(c->segs, cap * sizeof *ns);
-		if (!ns)
-			return NULL;
-		c->segs = ns;
-		c->segcap = cap;
-	}
+	if (!GROW(c->segs, c->segcap, c->nsegs + 1, 16))
+		return NULL;
 	char *p = mmap(NULL, c->seg_bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)

@@ -2,7 +2,7 @@
 /*
  * vm/gc/gc_priv.h: the collector's private state and the functions its files
  * (gc.c policy and API, gc_new.c scavenger, gc_old.c old space, gc_full.c
- * mark-compact) share. Nothing outside vm/gc*.c includes it.
+ * mark-compact) share. Nothing outside vm/gc/ includes it.
  * See Documentation/vm/gc.md.
  */
 #ifndef BATON_VM_GC_PRIV_H
@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "baton.h"
 #include "vm/gc/gc.h"
-#include "vm/st.h"
 
 /*
  * Old space is a sorted array of segments (mmap'd, seg_bytes each) that are
@@ -67,7 +67,6 @@ struct gc_span {
 };
 
 struct gc {
-	struct st_vm *vm;
 	struct gc_heap *g;
 
 	/* new space: one mapping, eden then two survivor spaces */
@@ -170,7 +169,7 @@ void gc_full_now(struct gc *c);
 
 /* gc.c */
 int gc_vec_push(struct gc_vec *v, uintptr_t x);
-void gc_roots(struct gc *c, gc_visit_fn fn); /* vm_roots() and gc_pin's ref */
+void gc_roots(struct gc *c, gc_visit_fn fn); /* the owner's roots and gc_pin's ref */
 void gc_pause(struct gc *c, uint64_t ns, int full);
 void gc_fatal(const char *what) __attribute__((noreturn));
 
