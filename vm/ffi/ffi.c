@@ -84,7 +84,7 @@ void ffi_free(struct st_vm *vm)
 	}
 	for (int i = 0; i < s->ncbs; i++)
 		if (s->cbs[i])
-			ffi_cb_free(vm, s->cbs[i]);
+			ffi_cb_destroy(vm, s->cbs[i]);
 	free(s->libs);
 	free(s->fns);
 	free(s->cbs);
