@@ -10,6 +10,8 @@
  * return, or a forged one, never makes the VM read something that is not
  * a frame. Also the primitives on contexts: they are the only way
  * Smalltalk reaches frames (the exception machinery and unwinding too).
+ * Never hand Smalltalk a frame index or pointer, and never read a frame
+ * that ctx_frame() has not just found.
  * See Documentation/vm/interpreter.md.
  */
 #include "vm/ctx.h"
@@ -86,18 +88,12 @@ oop *ctx_frame(struct st_vm *vm, oop c, struct st_proc **pp)
 
 /* ---- primitives: ContextPart ------------------------------------------------ */
 
-/* The frame of live context args[0]; PRIM_FAIL by the caller when NULL. */
-static oop *live(struct st_vm *vm, oop *args, struct st_proc **pp)
-{
-	return ctx_frame(vm, args[0], pp);
-}
-
 /* ContextPart>>parentContext: the caller's context; nil at the bottom of
  * the stack or when the receiver is dead. */
 PRIM(ctxParent)
 {
 	struct st_proc *p;
-	oop *f = live(vm, args, &p);
+	oop *f = ctx_frame(vm, args[0], &p);
 	if (!f) {
 		if (!ctx_is(args[0]))
 			return PRIM_FAIL;
@@ -130,7 +126,7 @@ PRIM(ctxIsDead)
 PRIM(ctxLine)
 {
 	struct st_proc *p;
-	oop *f = live(vm, args, &p);
+	oop *f = ctx_frame(vm, args[0], &p);
 	if (!f) {
 		if (!ctx_is(args[0]))
 			return PRIM_FAIL;
@@ -148,7 +144,7 @@ PRIM(ctxLine)
 /* ContextPart>>at: i — argument i, then the temporaries (1-based) */
 PRIM(ctxAt)
 {
-	oop *f = live(vm, args, NULL);
+	oop *f = ctx_frame(vm, args[0], NULL);
 	if (!f || !obj_is_int(args[1]))
 		return PRIM_FAIL;
 	intptr_t n = obj_int(f[FH_FLAGS]) & 0xff, i = obj_int(args[1]);
@@ -162,7 +158,7 @@ PRIM(ctxAt)
 /* ContextPart>>setMarks: set clearMarks: clear (FF_SETTABLE bits only) */
 PRIM(ctxMark)
 {
-	oop *f = live(vm, args, NULL);
+	oop *f = ctx_frame(vm, args[0], NULL);
 	if (!f || !obj_is_int(args[1]) || !obj_is_int(args[2]) ||
 	    (obj_int(args[1]) | obj_int(args[2])) & ~(intptr_t)FF_SETTABLE)
 		return PRIM_FAIL;
@@ -176,7 +172,7 @@ PRIM(ctxMark)
 PRIM(ctxNextHandler)
 {
 	struct st_proc *p, *hp;
-	oop *f = live(vm, args, &p);
+	oop *f = ctx_frame(vm, args[0], &p);
 	if (!f)
 		return PRIM_FAIL;
 	for (f = interp_frame_caller(p, f); f; f = interp_frame_caller(p, f)) {
