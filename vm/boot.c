@@ -536,6 +536,9 @@ static const struct kclass kclasses[] = {
 	{CI_SYSDICT, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
 	{CI_TRANSCRIPT, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
 	{CI_EXTADDR, CI_OBJECT, OBJ_FMT_WORDS, 1, ""},
+	{CI_CONTEXT, CI_OBJECT, OBJ_FMT_PTRS, 0, "process frame serial method receiver"},
+	{CI_METHODCTX, CI_CONTEXT, OBJ_FMT_PTRS, 0, ""},
+	{CI_BLOCKCTX, CI_CONTEXT, OBJ_FMT_PTRS, 0, ""},
 };
 
 static const char *class_names[] = {

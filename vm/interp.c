@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/ctx.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -36,7 +37,7 @@ enum {
 #define BYTES_OF(m) obj_bytes(obj_body(m)[CM_BYTES])
 #define HDR_OF(m) obj_int(obj_body(m)[CM_HEADER])
 #define FLAGS(f) obj_int((f)[FH_FLAGS])
-#define MARKS(f) (FLAGS(f) >> 8)
+#define MARKS(f) ((FLAGS(f) >> 8) & 0xff)
 
 /* FH_CALLER_FP holds the distance in slots from a frame down to its
  * caller's (0: none), so a return needs no stack base. */
@@ -574,20 +575,25 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 		break;
 	}
 	case PRIM_returnFrom: {
-		/* Process>>primReturnFrom: frameIndex value: v */
-		oop fi = sp[-1];
-		if (obj_is_int(fi) && obj_int(fi) > 0 && proc->stack + obj_int(fi) <= sp) {
+		/* Process>>primReturnFrom: aContext value: v — a live context of
+		 * the receiver, which must be the active process */
+		struct st_proc *cp = NULL;
+		SAVE();
+		oop *f = ctx_frame(vm, sp[-1], &cp);
+		if (f && cp == proc && sp[-2] == proc->self) {
 			res = sp[0];
-			fp = proc->stack + obj_int(fi);
+			fp = f;
 			goto do_return;
 		}
 		break;
 	}
 	case PRIM_restartFrame: {
-		/* Process>>primRestartFrame: frameIndex */
-		oop fi = sp[0];
-		if (obj_is_int(fi) && obj_int(fi) > 0 && proc->stack + obj_int(fi) <= sp) {
-			fp = proc->stack + obj_int(fi);
+		/* Process>>primRestartFrame: aContext (as above) */
+		struct st_proc *cp = NULL;
+		SAVE();
+		oop *f = ctx_frame(vm, sp[0], &cp);
+		if (f && cp == proc && sp[-1] == proc->self) {
+			fp = f;
 			oop m = fp[FH_METHOD];
 			intptr_t mh = HDR_OF(m);
 			fp[FH_FLAGS] = obj_from_int(FLAGS(fp) & ~((intptr_t)(FF_DONE | FF_DISABLED) << 8));
@@ -1231,8 +1237,13 @@ L_NLR: {
 		/* ensure blocks to run: let Smalltalk do it (Process>>unwindTo:value:) */
 		size_t fi = (size_t)(f - proc->stack);
 		ENSURE_STACK(3);
+		SAVE();
+		oop c = ctx_new(vm, proc, proc->stack + fi);
+		if (!c)
+			goto out_of_memory;
+		res = *sp; /* the collector may have moved it; the stack holds it */
 		PUSH(proc->self);
-		PUSH(obj_from_int((intptr_t)fi));
+		PUSH(c);
 		PUSH(res);
 		sel = vm->syms[SY_UNWIND];
 		nargs = 2;
@@ -1288,9 +1299,14 @@ L_DECL: {
 	icbase = ic_base(vm);
 	NEXT();
 }
-L_PUSH_CONTEXT:
-	PUSH(obj_from_int(fp - proc->stack));
+L_PUSH_CONTEXT: { /* made here, on demand: a send never makes one */
+	SAVE();
+	oop c = ctx_new(vm, proc, fp);
+	if (!c)
+		goto out_of_memory;
+	PUSH(c);
 	NEXT();
+}
 
 /* ---- process switches ------------------------------------------------------ */
 

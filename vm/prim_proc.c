@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm/prim_proc.c: primitives for processes, semaphores, timers, and the
- * frame access the Smalltalk side of exceptions and unwinding needs
- * (handler search, unwind blocks, traces). Frames are named by their index
- * in the process stack (thisContext answers one).
+ * process side of unwinding (unwind blocks, traces). Frames are named by
+ * contexts (vm/ctx.c owns them and the primitives on them).
  * See Documentation/vm/scheduler.md and Documentation/vm/interpreter.md.
  */
 #include <string.h>
 
+#include "vm/ctx.h"
 #include "vm/prim.h"
 #include "vm/sched.h"
-
-#define EXC_HANDLER_CTX 2 /* Exception's third instance variable (kernel) */
 
 static struct st_proc *proc_arg(struct st_vm *vm, oop o) { return sched_proc_of(vm, o); }
 
@@ -234,108 +232,34 @@ int prim_timerSignal(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-/* ---- frames ---------------------------------------------------------------------- */
+/* ---- unwinding and traces (frames are named by contexts: vm/ctx.c) ---------------- */
 
-static oop *frame_at(struct st_proc *p, oop idx)
-{
-	if (!p || !obj_is_int(idx) || obj_int(idx) < 2 || p->stack + obj_int(idx) > p->sp)
-		return NULL;
-	return p->stack + obj_int(idx);
-}
-
-static intptr_t marks(oop *f) { return obj_int(f[FH_FLAGS]) >> 8; }
-static void set_marks(oop *f, intptr_t m)
-{
-	f[FH_FLAGS] = obj_from_int((obj_int(f[FH_FLAGS]) & 0xff) | m << 8);
-}
-
-/* Processor nextHandlerFrom: frameIndex — the next active on:do: frame
- * below it, skipping the frames between a running handler block's signal
- * and its handler (ANSI: a handler runs in its handler's environment). */
-int prim_nextHandler(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	struct st_proc *p = vm->active;
-	oop *f = frame_at(p, args[1]);
-	if (!f)
-		return PRIM_FAIL;
-	f = interp_frame_caller(p, f);
-	while (f) {
-		intptr_t m = marks(f);
-		if (m & FF_SIGNAL) {
-			oop e = f[FH_RECV];
-			oop hc = obj_is_ptr(e) && obj_has_ptrs(e) && obj_slots(e) > EXC_HANDLER_CTX
-					 ? obj_body(e)[EXC_HANDLER_CTX]
-					 : vm->nil;
-			oop *h = frame_at(p, hc);
-			if (h && h < f) {
-				f = interp_frame_caller(p, h);
-				continue;
-			}
-		}
-		if ((m & FF_HANDLER) && !(m & FF_DISABLED)) {
-			args[0] = obj_from_int(f - p->stack);
-			return PRIM_OK;
-		}
-		f = interp_frame_caller(p, f);
-	}
-	args[0] = vm->nil;
-	return PRIM_OK;
-}
-
-/* Processor frameArg: i of: frameIndex */
-int prim_frameArg(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	oop *f = frame_at(vm->active, args[2]);
-	if (!f || !obj_is_int(args[1]))
-		return PRIM_FAIL;
-	intptr_t n = obj_int(f[FH_FLAGS]) & 0xff, i = obj_int(args[1]);
-	if (i < 1 || i > n)
-		return PRIM_FAIL;
-	args[0] = f[-n + i - 1];
-	return PRIM_OK;
-}
-
-int prim_frameReceiver(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	oop *f = frame_at(vm->active, args[1]);
-	if (!f)
-		return PRIM_FAIL;
-	args[0] = f[FH_RECV];
-	return PRIM_OK;
-}
-
-/* Processor frame: f setMarks: bits clearMarks: bits */
-int prim_frameMark(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	oop *f = frame_at(vm->active, args[1]);
-	if (!f || !obj_is_int(args[2]) || !obj_is_int(args[3]))
-		return PRIM_FAIL;
-	set_marks(f, (marks(f) | obj_int(args[2])) & ~obj_int(args[3]));
-	return PRIM_OK;
-}
-
-/* Process>>nextUnwindBlockAbove: frameIndex (0: all): the innermost
+/* Process>>nextUnwindBlockAbove: aContext (nil: all): the innermost
  * ensure:/ifCurtailed: frame above it not yet unwound; marks it done and
- * answers its block, or nil. */
+ * answers its block, or nil. Fails unless aContext is nil or a live context
+ * of the receiver. */
 int prim_nextUnwindBlock(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)nargs;
-	struct st_proc *p = proc_arg(vm, args[0]);
-	if (!p || !obj_is_int(args[1]))
-		return PRIM_FAIL;
+	struct st_proc *p = proc_arg(vm, args[0]), *cp = NULL;
+	if (!p) { /* terminated: nothing left to unwind */
+		args[0] = vm->nil;
+		return PRIM_OK;
+	}
+	oop *limit = NULL;
+	if (args[1] != vm->nil) {
+		limit = ctx_frame(vm, args[1], &cp);
+		if (!limit || cp != p)
+			return PRIM_FAIL;
+	}
 	if (!p->stack) {
 		args[0] = vm->nil;
 		return PRIM_OK;
 	}
-	oop *limit = obj_int(args[1]) > 0 ? p->stack + obj_int(args[1]) : NULL;
 	for (oop *f = p->fp; f && f != limit; f = interp_frame_caller(p, f)) {
-		intptr_t m = marks(f);
+		intptr_t m = ctx_marks(f);
 		if ((m & (FF_ENSURE | FF_CURTAIL)) && !(m & FF_DONE)) {
-			set_marks(f, m | FF_DONE);
+			ctx_set_marks(f, m | FF_DONE);
 			args[0] = f[-1];
 			return PRIM_OK;
 		}
@@ -344,66 +268,19 @@ int prim_nextUnwindBlock(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-/* Processor unwindDone: frameIndex — marks it done; answers whether it was */
-int prim_unwindDone(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	oop *f = frame_at(vm->active, args[1]);
-	if (!f)
-		return PRIM_FAIL;
-	intptr_t m = marks(f);
-	set_marks(f, m | FF_DONE);
-	args[0] = st_bool(vm, (m & FF_DONE) != 0);
-	return PRIM_OK;
-}
-
-/* Process>>printTraceFrom: frameIndex (nil: the top) */
+/* Process>>printTraceFrom: aContext (nil, or a dead one: the top) */
 int prim_printTrace(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)nargs;
-	struct st_proc *p = proc_arg(vm, args[0]);
-	if (!p || !p->stack)
+	struct st_proc *p = proc_arg(vm, args[0]), *cp = NULL;
+	if (args[1] != vm->nil && !ctx_is(args[1]))
 		return PRIM_FAIL;
-	oop *f = args[1] == vm->nil ? p->fp : frame_at(p, args[1]);
-	if (!f)
+	if (!p || !p->stack)
+		return PRIM_OK; /* terminated: no stack to print */
+	oop *f = ctx_frame(vm, args[1], &cp);
+	if (!f || cp != p)
 		f = p->fp;
 	interp_print_trace(vm, p, f);
-	return PRIM_OK;
-}
-
-int prim_frameCaller(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	oop *f = frame_at(vm->active, args[1]);
-	if (!f)
-		return PRIM_FAIL;
-	oop *c = interp_frame_caller(vm->active, f);
-	args[0] = c ? obj_from_int(c - vm->active->stack) : vm->nil;
-	return PRIM_OK;
-}
-
-int prim_frameMethod(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	oop *f = frame_at(vm->active, args[1]);
-	if (!f)
-		return PRIM_FAIL;
-	args[0] = f[FH_METHOD];
-	return PRIM_OK;
-}
-
-/* Processor frameLine: frameIndex — the source line it is executing */
-int prim_frameLine(struct st_vm *vm, oop *args, int nargs)
-{
-	(void)nargs;
-	struct st_proc *p = vm->active;
-	oop *f = frame_at(p, args[1]);
-	if (!f)
-		return PRIM_FAIL;
-	uint8_t *ip = p->ip;
-	for (oop *g = p->fp; g && g != f; g = interp_frame_caller(p, g))
-		ip = (uint8_t *)obj_int(g[FH_CALLER_IP]);
-	args[0] = obj_from_int(interp_method_line(vm, f[FH_METHOD], ip - 1));
 	return PRIM_OK;
 }
 

@@ -43,9 +43,10 @@ P(floatInfinity) P(floatNaN) P(floatEpsilon) P(floatMax) P(floatMin)
 P(procFork) P(procResume) P(procSuspend) P(procTerminate) P(procYield)
 P(procActive) P(procPriority) P(procSetPriority) P(procState) P(procNewFor)
 P(semSignal) P(semWait) P(semWaitTimeout) P(semInit) P(timerSignal)
-P(nextHandler) P(frameArg) P(frameReceiver) P(frameMark) P(nextUnwindBlock)
-P(unwindDone) P(printTrace) P(frameCaller) P(frameMethod) P(frameLine)
+P(nextUnwindBlock) P(printTrace)
 P(procMainFailed) P(procIsMain) P(procWaitingCount) P(procOsThread) P(procForkMain)
+/* contexts (vm/ctx.c) */
+P(ctxParent) P(ctxIsDead) P(ctxLine) P(ctxAt) P(ctxMark) P(ctxNextHandler) P(unwoundHere)
 /* the FFI (vm/ffi/prim_ffi.c) */
 P(ffiOpen) P(ffiDefine) P(ffiCall) P(ffiCallArgs) P(ffiLastError)
 P(ffiCbNew) P(ffiCbAddress) P(ffiCbPriority) P(ffiCbFree) P(ffiCbArgs) P(ffiCbReturn)

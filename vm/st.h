@@ -64,7 +64,10 @@ struct cf_state;
 	X(SCHEDULER, "ProcessorScheduler")                                     \
 	X(SYSDICT, "SystemDictionary")                                         \
 	X(TRANSCRIPT, "TextCollector")                                         \
-	X(EXTADDR, "ExternalAddress")
+	X(EXTADDR, "ExternalAddress")                                          \
+	X(CONTEXT, "ContextPart")                                              \
+	X(METHODCTX, "MethodContext")                                          \
+	X(BLOCKCTX, "BlockContext")
 
 enum {
 	CI_NONE = 0,
@@ -126,6 +129,11 @@ enum { SEM_SIGNALS, SEM_FIRST, SEM_LAST, SEM_SIZE };
 enum { FRAC_NUM, FRAC_DEN, FRAC_SIZE };
 /* Character: the code point. */
 enum { CHAR_VALUE, CHAR_SIZE };
+/* MethodContext, BlockContext (vm/ctx.c): a frame named by its process, its
+ * index in that process's stack and the serial stamped into its flags when
+ * the context was made; method and receiver are copied, so they outlive the
+ * frame. */
+enum { CTX_PROCESS, CTX_FRAME, CTX_SERIAL, CTX_METHOD, CTX_RECEIVER, CTX_SIZE };
 
 /*
  * Frames live on the process stack (an array of oops, slot 0 unused). A
@@ -148,9 +156,13 @@ enum {
 	FH_CALLER_IP, /* SmallInteger: the caller's raw ip pointer (bytecode is pinned) */
 	FH_CLOSURE,   /* BlockClosure or nil */
 	FH_ENV,       /* current environment (captured variables) or nil */
-	FH_FLAGS,     /* SmallInteger: FF_* */
+	FH_FLAGS,     /* SmallInteger: nargs | FF_* << 8 | context serial << FH_SERIAL_SHIFT */
 	FH_SIZE
 };
+/* A frame gets a serial (unique in the VM, never 0) only when a context is
+ * made for it; a push writes 0 there, so a context of a returned frame no
+ * longer matches whatever frame sits at its index now. */
+#define FH_SERIAL_SHIFT 16
 #define FF_HANDLER 0x1  /* on:do: activation */
 #define FF_ENSURE 0x2   /* ensure: activation */
 #define FF_CURTAIL 0x4  /* ifCurtailed: activation */
@@ -324,6 +336,7 @@ struct st_vm {
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */
+	int64_t ctx_serial;     /* the last frame serial given out (vm/ctx.c) */
 	int mcache_used;
 	int quit;               /* Smalltalk quit: requested */
 	int quit_code;

@@ -52,7 +52,7 @@ void cf_free(struct st_vm *vm)
 	}
 	for (int i = 0; i < s->ncbs; i++)
 		if (s->cbs[i])
-			cf_cb_free(vm, s->cbs[i]);
+			cf_cb_destroy(vm, s->cbs[i]);
 	free(s->libs);
 	free(s->fns);
 	free(s->cbs);

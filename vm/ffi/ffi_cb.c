@@ -6,7 +6,8 @@
  * it, and disowns again; on any other thread it attaches to the VM (queued
  * in the kernel, never polling), runs the block the same way, and detaches.
  * The block's process is run to its answer by a nested scheduler loop
- * (sched_run_until). See Documentation/vm/ffi.md.
+ * (sched_run_until). A Callback freed while C is in it lives until its
+ * last activation has finished. See Documentation/vm/ffi.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 
 /* Runs [inv] as a process at [prio] bound to [t], which owns the VM, until
  * it has answered (or died: C then gets the zero already in the result). */
-static void run(struct st_vm *vm, baton_thread *t, struct cf_inv *inv, int prio)
+static void run_block(struct st_vm *vm, baton_thread *t, struct cf_inv *inv, int prio)
 {
 	struct sched_wait w = {NULL, 0, 0};
 	oop obj = inv->cb->obj;
@@ -36,6 +37,21 @@ static void run(struct st_vm *vm, baton_thread *t, struct cf_inv *inv, int prio)
 	w.p = p;
 	sched_ready(vm, p, 1);
 	sched_run_until(vm, t, &w);
+}
+
+/* run_block(), counted as an activation of the callback: a block that frees
+ * its own Callback (or a nested activation that does) must not free what
+ * this call still reads (inv->cb) nor the closure C is returning through;
+ * the last activation frees it. libffi reads nothing of the closure or its
+ * cif once entry() has been called, so freeing it here, before entry()
+ * returns, is safe. */
+static void run(struct st_vm *vm, baton_thread *t, struct cf_inv *inv, int prio)
+{
+	struct cf_cb *cb = inv->cb;
+	cb->busy++;
+	run_block(vm, t, inv, prio);
+	if (--cb->busy == 0 && cb->freed)
+		cf_cb_destroy(vm, cb);
 }
 
 /*
@@ -159,11 +175,20 @@ struct cf_cb *cf_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kin
 	return cb;
 }
 
-void cf_cb_free(struct st_vm *vm, struct cf_cb *cb)
+void cf_cb_destroy(struct st_vm *vm, struct cf_cb *cb)
 {
 	struct cf_state *s = vm->ffi;
 	if (s && cb->handle >= 1 && cb->handle <= s->ncbs && s->cbs[cb->handle - 1] == cb)
 		s->cbs[cb->handle - 1] = NULL;
 	ffi_closure_free(cb->closure);
 	free(cb);
+}
+
+void cf_cb_free(struct st_vm *vm, struct cf_cb *cb)
+{
+	if (cb->busy) {
+		cb->freed = 1; /* its last activation frees it (run()) */
+		return;
+	}
+	cf_cb_destroy(vm, cb);
 }

@@ -102,6 +102,13 @@ struct cf_cb {
 	uint8_t kinds[CF_MAX_ARGS];
 	ffi_type *types[CF_MAX_ARGS];
 	oop obj;
+	/* Activations running (C called it and its block has not finished),
+	 * and whether Smalltalk freed it meanwhile: then it stays in the table
+	 * (its object a root, its slot taken) but answers as freed, and the
+	 * last activation to finish frees it. Both change only while owning
+	 * the VM. */
+	int busy;
+	int freed;
 };
 
 /* One call of a callback, on the C stack of the thread C called it on. */
@@ -176,6 +183,9 @@ int cf_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types);
 /* ---- vm/ffi/ffi_cb.c -------------------------------------------------------- */
 
 struct cf_cb *cf_cb_new(struct st_vm *vm, oop obj, int rkind, const uint8_t *kinds, int nargs);
+/* Smalltalk's free: at once, or by the last activation still running it. */
 void cf_cb_free(struct st_vm *vm, struct cf_cb *cb);
+/* Takes [cb] out of the table and releases it now (and at VM teardown). */
+void cf_cb_destroy(struct st_vm *vm, struct cf_cb *cb);
 
 #endif /* BATON_VM_FFI_PRIV_H */

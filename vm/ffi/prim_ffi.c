@@ -80,7 +80,7 @@ static struct cf_cb *cb_of(struct st_vm *vm, oop o)
 	if (!obj_is_int(h) || obj_int(h) < 1 || obj_int(h) > s->ncbs)
 		return NULL;
 	struct cf_cb *cb = s->cbs[obj_int(h) - 1];
-	return cb && cb->obj == o ? cb : NULL;
+	return cb && cb->obj == o && !cb->freed ? cb : NULL;
 }
 
 /* Callback>>primReturns: type arguments: types — answers the handle */
