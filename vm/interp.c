@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/bytecode.h"
 #include "vm/comp.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
@@ -24,12 +25,6 @@
 #pragma GCC optimize("no-crossjumping", "no-gcse", "no-tree-slp-vectorize", "no-tree-vectorize")
 #endif
 
-enum {
-#define OP(n, b, e, c) OP_##n,
-#include "vm/opcodes.h"
-#undef OP
-	OP_COUNT
-};
 
 #define STACK_SLACK 32          /* room primitives may use beyond a frame */
 
@@ -233,7 +228,9 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 {
 	static const void *const labels[OP_COUNT] = {
 #define OP(n, b, e, c) [OP_##n] = &&L_##n,
+#define SI(n, c, ...) [OP_##n] = &&L_##n,
 #include "vm/opcodes.h"
+#undef SI
 #undef OP
 	};
 	/* The registers: ip, sp, fp, lits (and vm). Everything else is loaded
@@ -773,9 +770,9 @@ L_MUL: {
 	L_##name##_##j:                                                        \
 	if (BOTH_INT()) {                                                      \
 		int c_ = (intptr_t)sp[-1] op(intptr_t) sp[0];                  \
-		int d_ = S16(ip + 1);                                          \
+		int d_ = S16(ip + SI_ARG(name##_##j, 1));                      \
 		sp -= 2;                                                       \
-		ip += 3;                                                       \
+		ip += SI_END(name##_##j);                                      \
 		if (c_ == (want))                                     \
 			JUMP_BY(d_);                                           \
 		NEXT();                                                        \
@@ -826,9 +823,9 @@ L_SUB_INT: {
 	L_##name##_INT_##j:                                                    \
 	if (obj_is_int(*sp)) {                                                 \
 		int c_ = obj_int(*sp) op(int8_t) * ip;                         \
-		int d_ = S16(ip + 2);                                          \
+		int d_ = S16(ip + SI_ARG(name##_INT_##j, 1));                  \
 		sp--;                                                          \
-		ip += 4;                                                       \
+		ip += SI_END(name##_INT_##j);                                  \
 		if (c_ == (want))                                     \
 			JUMP_BY(d_);                                           \
 		NEXT();                                                        \
@@ -983,28 +980,28 @@ L_IDENT:
 L_INC_LOCAL: { /* PUSH_LOCAL a; ADD_INT k; POP_LOCAL a */
 	oop *v = &fp[(int8_t)ip[0]];
 	intptr_t r;
-	if (obj_is_int(*v) && !__builtin_add_overflow((intptr_t)*v, (intptr_t)(int8_t)ip[2] * 2, &r)) {
+	if (obj_is_int(*v) && !__builtin_add_overflow((intptr_t)*v, (intptr_t)(int8_t)ip[SI_ARG(INC_LOCAL, 1)] * 2, &r)) {
 		*v = (oop)r;
-		ip += 5;
+		ip += SI_END(INC_LOCAL);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL;
 }
 L_FOR_LOOP: { /* INC_LOCAL a k; PUSH_LOCAL2 a b; LE (k > 0) or GE; JUMP_TRUE */
 	oop *v = &fp[(int8_t)ip[0]];
-	intptr_t k = (int8_t)ip[2], r;
+	intptr_t k = (int8_t)ip[SI_ARG(FOR_LOOP, 1)], r;
 	if (!obj_is_int(*v) || __builtin_add_overflow((intptr_t)*v, k * 2, &r))
 		goto L_PUSH_LOCAL;
 	*v = (oop)r;
 	/* the limit is read after the step, as the sequence does */
-	oop lim = fp[(int8_t)ip[7]];
+	oop lim = fp[(int8_t)ip[SI_ARG(FOR_LOOP, 3) + 1]];
 	if (st_unlikely(!obj_is_int(lim))) {
-		ip += 5; /* at PUSH_LOCAL2 */
+		ip += SI_OP(FOR_LOOP, 3); /* at PUSH_LOCAL2 */
 		NEXT();
 	}
 	int go = k > 0 ? r <= (intptr_t)lim : r >= (intptr_t)lim;
-	int d = S16(ip + 10);
-	ip += 12;
+	int d = S16(ip + SI_ARG(FOR_LOOP, 5));
+	ip += SI_END(FOR_LOOP);
 	if (go)
 		JUMP_BY(d);
 	NEXT();
@@ -1013,8 +1010,8 @@ L_ADD_LL_POP: { /* PUSH_LOCAL2 a b; ADD; POP_LOCAL c */
 	oop a = fp[(int8_t)ip[0]], b = fp[(int8_t)ip[1]];
 	intptr_t r;
 	if ((obj_is_int(a) & obj_is_int(b)) && !__builtin_add_overflow((intptr_t)a, (intptr_t)b - 1, &r)) {
-		fp[(int8_t)ip[4]] = (oop)r;
-		ip += 5;
+		fp[(int8_t)ip[SI_ARG(ADD_LL_POP, 2)]] = (oop)r;
+		ip += SI_END(ADD_LL_POP);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL2;
@@ -1023,8 +1020,8 @@ L_SUB_LL_POP: { /* PUSH_LOCAL2 a b; SUB; POP_LOCAL c */
 	oop a = fp[(int8_t)ip[0]], b = fp[(int8_t)ip[1]];
 	intptr_t r;
 	if ((obj_is_int(a) & obj_is_int(b)) && !__builtin_sub_overflow((intptr_t)a, (intptr_t)b - 1, &r)) {
-		fp[(int8_t)ip[4]] = (oop)r;
-		ip += 5;
+		fp[(int8_t)ip[SI_ARG(SUB_LL_POP, 2)]] = (oop)r;
+		ip += SI_END(SUB_LL_POP);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL2;
@@ -1034,7 +1031,7 @@ L_AT_LL: { /* PUSH_LOCAL2 a i; AT (Arrays only) */
 	if (obj_is_ptr(a) && obj_is_int(i) && obj_cls(a) == CI_ARRAY &&
 	    (uintptr_t)(obj_int(i) - 1) < obj_slots(a)) {
 		PUSH(obj_body(a)[obj_int(i) - 1]);
-		ip += 3;
+		ip += SI_END(AT_LL);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL2;
@@ -1045,7 +1042,7 @@ L_ATPUT_POP: { /* ATPUT; POP: at:put: as a statement */
 	    (uintptr_t)(obj_int(i) - 1) < obj_slots(r)) {
 		gc_store(&vm->gc, r, (size_t)(obj_int(i) - 1), v);
 		sp -= 3;
-		ip++;
+		ip += SI_END(ATPUT_POP);
 		NEXT();
 	}
 	goto L_ATPUT;
@@ -1055,43 +1052,43 @@ L_ATPUT_POP: { /* ATPUT; POP: at:put: as a statement */
  * past that instruction's opcode, as its handler expects. */
 L_SELF_SEND0:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_SEND0, 1);
 	goto L_SEND0;
 L_SELF_ADD_INT:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_ADD_INT, 1);
 	goto L_ADD_INT;
 L_SELF_SUB_INT:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_SUB_INT, 1);
 	goto L_SUB_INT;
 L_SELF_LT_INT_JF:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_LT_INT_JF, 1);
 	goto L_LT_INT_JF;
 L_SELF_EQ_INT_JF:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_EQ_INT_JF, 1);
 	goto L_EQ_INT_JF;
 L_LOCAL_SEND0:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_SEND0, 1);
 	goto L_SEND0;
 L_LOCAL_ADD_INT:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_ADD_INT, 1);
 	goto L_ADD_INT;
 L_LOCAL_SUB_INT:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_SUB_INT, 1);
 	goto L_SUB_INT;
 L_LOCAL_LT_INT_JF:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_LT_INT_JF, 1);
 	goto L_LT_INT_JF;
 L_LOCAL_EQ_INT_JF:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_EQ_INT_JF, 1);
 	goto L_EQ_INT_JF;
 
 /* at:put: statements on an Array in a local, index in a local. */
@@ -1107,18 +1104,19 @@ L_LOCAL_EQ_INT_JF:
 		goto L_PUSH_LOCAL2;                                            \
 	} while (0)
 L_ATPUT_LLC: /* PUSH_LOCAL2 a i; PUSH_NIL/TRUE/FALSE; ATPUT; POP */
-	ATPUT_LL(ip[2] == OP_PUSH_NIL ? NIL : ip[2] == OP_PUSH_TRUE ? TRU : FLS, 5);
+	ATPUT_LL(ip[SI_OP(ATPUT_LLC, 1)] == OP_PUSH_NIL ? NIL
+		 : ip[SI_OP(ATPUT_LLC, 1)] == OP_PUSH_TRUE ? TRU : FLS, SI_END(ATPUT_LLC));
 L_ATPUT_LLL: /* PUSH_LOCAL2 a i; PUSH_LOCAL v; ATPUT; POP */
-	ATPUT_LL(fp[(int8_t)ip[3]], 6);
-/* PUSH_LOCAL2 a b; comparison; conditional jump. ip[2] is the comparison,
- * ip[3] the jump, ip[4..5] its offset. */
+	ATPUT_LL(fp[(int8_t)ip[SI_ARG(ATPUT_LLL, 1)]], SI_END(ATPUT_LLL));
+/* PUSH_LOCAL2 a b; comparison; conditional jump (ip[2] is the comparison,
+ * ip[3] the jump, ip[4..5] its offset). */
 #define LL_CMP_J(name, op, j, want)                                            \
 	L_LL_##name##_##j: {                                                   \
 		oop x_ = fp[(int8_t)ip[0]], y_ = fp[(int8_t)ip[1]];            \
 		if (obj_is_int(x_) & obj_is_int(y_)) {                         \
 			int c_ = (intptr_t)x_ op(intptr_t) y_;                 \
-			int d_ = S16(ip + 4);                                  \
-			ip += 6;                                               \
+			int d_ = S16(ip + SI_ARG(LL_##name##_##j, 2));         \
+			ip += SI_END(LL_##name##_##j);                         \
 			if (c_ == (want))                                      \
 				JUMP_BY(d_);                                   \
 			NEXT();                                                \
