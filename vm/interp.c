@@ -389,22 +389,13 @@ L_DUP:
 /* The frame of method [meth] (header [h]) for a send with N arguments. */
 #define PUSH_FRAME(N)                                                          \
 	do {                                                                   \
-		oop *nfp_ = sp + 1, nil_ = NIL;                                \
+		oop *nfp_ = sp + 1;                                            \
 		int nt_ = (int)CMH_NTEMPS(h);                                  \
 		if (st_unlikely(nfp_ + FH_SIZE + nt_ + CMH_STACK(h) >= slim)) { \
 			ENSURE_STACK(FH_SIZE + nt_ + (int)CMH_STACK(h) + 1);   \
 			nfp_ = sp + 1;                                         \
 		}                                                              \
-		nfp_[FH_METHOD] = meth;                                        \
-		nfp_[FH_RECV] = sp[-(N)];                                      \
-		nfp_[FH_CALLER_FP] = obj_from_int(nfp_ - fp);                  \
-		nfp_[FH_CALLER_IP] = obj_from_int((intptr_t)ip);               \
-		nfp_[FH_CLOSURE] = nil_;                                       \
-		nfp_[FH_ENV] = nil_;                                           \
-		nfp_[FH_FLAGS] = obj_from_int(N);                              \
-		sp = nfp_ + FH_SIZE - 1;                                       \
-		for (int i_ = 0; i_ < nt_; i_++)                               \
-			*++sp = nil_;                                          \
+		sp = push_frame(vm, nfp_, meth, sp[-(N)], fp, ip, NIL, NIL, (N), nt_); \
 		fp = nfp_;                                                     \
 		ip = BYTES_OF(meth);                                           \
 		lits = LITS_OF(meth);                                          \
@@ -646,16 +637,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 	int nt = (int)CMH_NTEMPS(h);
 	ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
 	nfp = sp + 1;
-	nfp[FH_METHOD] = meth;
-	nfp[FH_RECV] = sp[-nargs];
-	nfp[FH_CALLER_FP] = obj_from_int(nfp - fp);
-	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
-	nfp[FH_CLOSURE] = NIL;
-	nfp[FH_ENV] = NIL;
-	nfp[FH_FLAGS] = obj_from_int(nargs | marks << 8);
-	sp = nfp + FH_SIZE - 1;
-	for (int i = 0; i < nt; i++)
-		*++sp = NIL;
+	sp = push_frame(vm, nfp, meth, sp[-nargs], fp, ip, NIL, NIL, nargs | marks << 8, nt);
 	fp = nfp;
 	ip = BYTES_OF(meth);
 	lits = LITS_OF(meth);
@@ -673,16 +655,8 @@ block_activate: { /* closure at sp[-nargs], argument count checked */
 		nfp = sp + 1;
 		blk = sp[-nargs];
 	}
-	nfp[FH_METHOD] = meth;
-	nfp[FH_RECV] = obj_body(blk)[BC_RECEIVER];
-	nfp[FH_CALLER_FP] = obj_from_int(nfp - fp);
-	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
-	nfp[FH_CLOSURE] = blk;
-	nfp[FH_ENV] = obj_body(blk)[BC_OUTER];
-	nfp[FH_FLAGS] = obj_from_int(nargs);
-	sp = nfp + FH_SIZE - 1;
-	for (int i = 0; i < nt; i++)
-		*++sp = NIL;
+	sp = push_frame(vm, nfp, meth, obj_body(blk)[BC_RECEIVER], fp, ip, blk,
+			obj_body(blk)[BC_OUTER], nargs, nt);
 	fp = nfp;
 	ip = BYTES_OF(meth);
 	lits = LITS_OF(meth);

@@ -103,18 +103,10 @@ struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int pr
 	s[0] = obj_from_int(0);
 	s[1] = closure ? closure : vm->nil;
 	oop *fp = s + 2;
-	fp[FH_METHOD] = m;
-	fp[FH_RECV] = closure ? obj_body(closure)[BC_RECEIVER] : vm->nil;
-	fp[FH_CALLER_FP] = obj_from_int(0);
-	fp[FH_CALLER_IP] = obj_from_int(0);
-	fp[FH_CLOSURE] = closure ? closure : vm->nil;
-	fp[FH_ENV] = closure ? obj_body(closure)[BC_OUTER] : vm->nil;
-	fp[FH_FLAGS] = obj_from_int((intptr_t)FF_BASE << 8);
-	oop *sp = fp + FH_SIZE - 1;
-	for (intptr_t i = 0; i < (intptr_t)CMH_NTEMPS(h); i++)
-		*++sp = vm->nil;
+	p->sp = push_frame(vm, fp, m, closure ? obj_body(closure)[BC_RECEIVER] : vm->nil, fp, NULL,
+			   closure ? closure : vm->nil, closure ? obj_body(closure)[BC_OUTER] : vm->nil,
+			   (intptr_t)FF_BASE << 8, (int)CMH_NTEMPS(h));
 	p->fp = fp;
-	p->sp = sp;
 	p->ip = obj_bytes(obj_body(m)[CM_BYTES]);
 	return p;
 }
