@@ -14,6 +14,7 @@
 #include "vm/bigint.h"
 #include "vm/bytecode.h"
 #include "vm/comp.h"
+#include "vm/grow.h"
 #include "vm/parse.h"
 
 /* ---- scopes ------------------------------------------------------------ */
@@ -102,24 +103,10 @@ static struct var *declare(struct C *c, struct scope *s, const char *name, int i
 	v->name = name;
 	v->fn = s->fn;
 	v->is_arg = is_arg;
-	if (s->nvars == s->cap) {
-		int cap = s->cap ? s->cap * 2 : 8;
-		struct var **nv = arena_alloc(c->a, sizeof(void *) * (size_t)cap);
-		if (s->nvars)
-			memcpy(nv, s->vars, sizeof(void *) * (size_t)s->nvars);
-		s->vars = nv;
-		s->cap = cap;
-	}
+	s->vars = arena_grow(c->a, s->vars, s->nvars, &s->cap, sizeof *s->vars, 8);
 	s->vars[s->nvars++] = v;
 	struct fn *f = s->fn;
-	if (f->nlocals == f->lcap) {
-		int cap = f->lcap ? f->lcap * 2 : 8;
-		struct var **nv = arena_alloc(c->a, sizeof(void *) * (size_t)cap);
-		if (f->nlocals)
-			memcpy(nv, f->locals, sizeof(void *) * (size_t)f->nlocals);
-		f->locals = nv;
-		f->lcap = cap;
-	}
+	f->locals = arena_grow(c->a, f->locals, f->nlocals, &f->lcap, sizeof *f->locals, 8);
 	f->locals[f->nlocals++] = v;
 	return v;
 }
@@ -467,18 +454,18 @@ static void layout(struct C *c, struct fn *f)
 
 /* ---- code buffer --------------------------------------------------------- */
 
+/* The emitters have no way to fail: a code buffer that cannot grow ends
+ * the VM, as before (a method is a few KB; the heap limit is elsewhere). */
+static void code_oom(void)
+{
+	fputs("baton: out of memory\n", stderr);
+	exit(70);
+}
+
 static void need(struct fn *f, size_t k)
 {
-	if (f->n + k > f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 256;
-		while (f->n + k > f->cap)
-			f->cap *= 2;
-		f->code = realloc(f->code, f->cap);
-		if (!f->code) {
-			fputs("baton: out of memory\n", stderr);
-			exit(70);
-		}
-	}
+	if (f->n + k > f->cap && !GROW(f->code, f->cap, f->n + k, 256))
+		code_oom();
 }
 
 
@@ -487,12 +474,8 @@ static void note_line(struct fn *f, int line)
 	if (line <= 0 || line == f->lastline)
 		return;
 	f->lastline = line;
-	if (f->nl + 4 > f->lcapb) {
-		f->lcapb = f->lcapb ? f->lcapb * 2 : 64;
-		f->lines = realloc(f->lines, f->lcapb);
-		if (!f->lines)
-			exit(70);
-	}
+	if (f->nl + 4 > f->lcapb && !GROW(f->lines, f->lcapb, f->nl + 4, 64))
+		code_oom();
 	unsigned pc = f->n > 0xffff ? 0xffff : (unsigned)f->n;
 	unsigned ln = line > 0xffff ? 0xffff : (unsigned)line;
 	f->lines[f->nl++] = (uint8_t)pc;
@@ -587,8 +570,9 @@ static int add_lit_slot(struct C *c, struct fn *f)
 {
 	struct st_vm *vm = c->vm;
 	if (!f->lits || (size_t)f->nlits == obj_slots(f->lits)) {
-		size_t cap = f->lits ? obj_slots(f->lits) * 2 : 8;
-		oop na = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, cap, 0, 0);
+		size_t cap = grow_cap(f->lits ? obj_slots(f->lits) : 0, (size_t)f->nlits + 1,
+				      sizeof(oop), 8);
+		oop na = cap ? st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, cap, 0, 0) : 0;
 		if (!na) {
 			cerr(c, c->line, 1, "out of memory");
 			return -1;
@@ -1804,9 +1788,9 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 				goto out;
 			}
 		}
-		if (u->npend == u->cpend) {
-			u->cpend = u->cpend ? u->cpend * 2 : 8;
-			u->pend = realloc(u->pend, sizeof *u->pend * (size_t)u->cpend);
+		if (u->npend == u->cpend && !GROW(u->pend, u->cpend, (size_t)u->npend + 1, 8)) {
+			cerr(c, ca->line, ca->col, "out of memory");
+			goto out;
 		}
 		u->pend[u->npend].name = ca->name;
 		u->pend[u->npend++].index = st_class_index(cls);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "vm/ffi/ffi.h"
+#include "vm/grow.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -27,13 +28,10 @@ static int new_handle(struct st_vm *vm)
 		if (!vm->procs[i])
 			return i;
 	if (vm->nprocs == vm->proccap) {
-		int cap = vm->proccap ? vm->proccap * 2 : 64;
-		struct st_proc **np = realloc(vm->procs, sizeof(void *) * (size_t)cap);
-		if (!np)
+		int old = vm->proccap;
+		if (!GROW(vm->procs, vm->proccap, (size_t)vm->nprocs + 1, 64))
 			return 0;
-		memset(np + vm->proccap, 0, sizeof(void *) * (size_t)(cap - vm->proccap));
-		vm->procs = np;
-		vm->proccap = cap;
+		memset(vm->procs + old, 0, sizeof(void *) * (size_t)(vm->proccap - old));
 		if (vm->nprocs == 0)
 			vm->nprocs = 1;
 	}
@@ -48,10 +46,8 @@ int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 		return 1;
 	if (need > limit)
 		return 0;
-	size_t cap = p->cap * 2;
-	while (cap < need)
-		cap *= 2;
-	if (cap > limit)
+	size_t cap = grow_cap(p->cap, need, sizeof(oop), STACK_INIT);
+	if (!cap || cap > limit)
 		cap = limit;
 	size_t spi = (size_t)(p->sp - p->stack), fpi = (size_t)(p->fp - p->stack);
 	oop *ns = realloc(p->stack, cap * sizeof(oop));
@@ -323,14 +319,8 @@ static void set_deadline(struct st_vm *vm)
 
 int sched_add_timer(struct st_vm *vm, uint64_t at, oop sem, int proc)
 {
-	if (vm->ntimers == vm->timercap) {
-		int cap = vm->timercap ? vm->timercap * 2 : 16;
-		struct st_timer *nt = realloc(vm->timers, sizeof *nt * (size_t)cap);
-		if (!nt)
-			return 0;
-		vm->timers = nt;
-		vm->timercap = cap;
-	}
+	if (vm->ntimers == vm->timercap && !GROW(vm->timers, vm->timercap, (size_t)vm->ntimers + 1, 16))
+		return 0;
 	int i = vm->ntimers++;
 	while (i > 0 && vm->timers[i - 1].at > at) {
 		vm->timers[i] = vm->timers[i - 1];
