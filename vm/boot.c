@@ -12,6 +12,7 @@
 
 #include "vm/comp.h"
 #include "vm/ffi/ffi.h"
+#include "vm/grow.h"
 #include "vm/st.h"
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -130,8 +131,8 @@ static uint32_t str_hash(const char *s, size_t n)
 
 static int sym_grow(struct st_vm *vm)
 {
-	size_t ncap = vm->symcap ? vm->symcap * 2 : 4096;
-	oop *nt = calloc(ncap, sizeof(oop));
+	size_t ncap = grow_cap(vm->symcap, vm->symcap + 1, sizeof(oop), 4096);
+	oop *nt = ncap ? calloc(ncap, sizeof(oop)) : NULL;
 	if (!nt)
 		return 0;
 	for (size_t i = 0; i < vm->symcap; i++) {
@@ -193,8 +194,8 @@ oop st_symbol_c(struct st_vm *vm, const char *s) { return st_symbol(vm, s, strle
 
 static int glob_grow(struct st_vm *vm)
 {
-	size_t ncap = vm->globcap ? vm->globcap * 2 : 512;
-	oop *nt = calloc(ncap, sizeof(oop));
+	size_t ncap = grow_cap(vm->globcap, vm->globcap + 1, sizeof(oop), 512);
+	oop *nt = ncap ? calloc(ncap, sizeof(oop)) : NULL;
 	if (!nt)
 		return 0;
 	for (size_t i = 0; i < vm->globcap; i++) {
@@ -267,13 +268,10 @@ uint32_t st_class_index(oop cls) { return (uint32_t)obj_int(st_slot(cls, CLS_IND
 static uint32_t new_index(struct st_vm *vm)
 {
 	if (vm->nclasses >= vm->classcap) {
-		uint32_t cap = vm->classcap ? vm->classcap * 2 : 1024;
-		oop *nt = realloc(vm->classes, sizeof(oop) * cap);
-		if (!nt)
+		uint32_t old = vm->classcap;
+		if (!GROW(vm->classes, vm->classcap, (size_t)vm->nclasses + 1, 1024))
 			return 0;
-		memset(nt + vm->classcap, 0, sizeof(oop) * (cap - vm->classcap));
-		vm->classes = nt;
-		vm->classcap = cap;
+		memset(vm->classes + old, 0, sizeof(oop) * (vm->classcap - old));
 	}
 	return vm->nclasses++;
 }

@@ -12,27 +12,10 @@
 #include <string.h>
 
 #include "vm/bigint.h"
+#include "vm/bytecode.h"
 #include "vm/comp.h"
+#include "vm/grow.h"
 #include "vm/parse.h"
-
-enum { OP_NONE_ = -1,
-#define OP(n, b, e, c) OP_##n,
-#include "vm/opcodes.h"
-#undef OP
-	OP_COUNT
-};
-
-/* Names and operand bytes of the opcodes (disassembler, peephole). */
-static const char *const op_name[] = {
-#define OP(n, b, e, c) #n,
-#include "vm/opcodes.h"
-#undef OP
-};
-static const uint8_t op_len[] = {
-#define OP(n, b, e, c) 1 + (b),
-#include "vm/opcodes.h"
-#undef OP
-};
 
 /* ---- scopes ------------------------------------------------------------ */
 
@@ -120,24 +103,10 @@ static struct var *declare(struct C *c, struct scope *s, const char *name, int i
 	v->name = name;
 	v->fn = s->fn;
 	v->is_arg = is_arg;
-	if (s->nvars == s->cap) {
-		int cap = s->cap ? s->cap * 2 : 8;
-		struct var **nv = arena_alloc(c->a, sizeof(void *) * (size_t)cap);
-		if (s->nvars)
-			memcpy(nv, s->vars, sizeof(void *) * (size_t)s->nvars);
-		s->vars = nv;
-		s->cap = cap;
-	}
+	s->vars = arena_grow(c->a, s->vars, s->nvars, &s->cap, sizeof *s->vars, 8);
 	s->vars[s->nvars++] = v;
 	struct fn *f = s->fn;
-	if (f->nlocals == f->lcap) {
-		int cap = f->lcap ? f->lcap * 2 : 8;
-		struct var **nv = arena_alloc(c->a, sizeof(void *) * (size_t)cap);
-		if (f->nlocals)
-			memcpy(nv, f->locals, sizeof(void *) * (size_t)f->nlocals);
-		f->locals = nv;
-		f->lcap = cap;
-	}
+	f->locals = arena_grow(c->a, f->locals, f->nlocals, &f->lcap, sizeof *f->locals, 8);
 	f->locals[f->nlocals++] = v;
 	return v;
 }
@@ -485,18 +454,18 @@ static void layout(struct C *c, struct fn *f)
 
 /* ---- code buffer --------------------------------------------------------- */
 
+/* The emitters have no way to fail: a code buffer that cannot grow ends
+ * the VM, as before (a method is a few KB; the heap limit is elsewhere). */
+static void code_oom(void)
+{
+	fputs("baton: out of memory\n", stderr);
+	exit(70);
+}
+
 static void need(struct fn *f, size_t k)
 {
-	if (f->n + k > f->cap) {
-		f->cap = f->cap ? f->cap * 2 : 256;
-		while (f->n + k > f->cap)
-			f->cap *= 2;
-		f->code = realloc(f->code, f->cap);
-		if (!f->code) {
-			fputs("baton: out of memory\n", stderr);
-			exit(70);
-		}
-	}
+	if (f->n + k > f->cap && !GROW(f->code, f->cap, f->n + k, 256))
+		code_oom();
 }
 
 
@@ -505,12 +474,8 @@ static void note_line(struct fn *f, int line)
 	if (line <= 0 || line == f->lastline)
 		return;
 	f->lastline = line;
-	if (f->nl + 4 > f->lcapb) {
-		f->lcapb = f->lcapb ? f->lcapb * 2 : 64;
-		f->lines = realloc(f->lines, f->lcapb);
-		if (!f->lines)
-			exit(70);
-	}
+	if (f->nl + 4 > f->lcapb && !GROW(f->lines, f->lcapb, f->nl + 4, 64))
+		code_oom();
 	unsigned pc = f->n > 0xffff ? 0xffff : (unsigned)f->n;
 	unsigned ln = line > 0xffff ? 0xffff : (unsigned)line;
 	f->lines[f->nl++] = (uint8_t)pc;
@@ -526,15 +491,17 @@ static void depth(struct fn *f, int d)
 		f->maxdepth = f->depth;
 }
 
-static void op0(struct fn *f, int op, int eff)
+/* The emitters take each instruction's stack effect from vm/opcodes.h;
+ * check_depth() checks the result when the method is complete. */
+static void op0(struct fn *f, int op)
 {
 	f->lastop = op;
 	f->lastpos = f->n;
 	need(f, 1);
 	f->code[f->n++] = (uint8_t)op;
-	depth(f, eff);
+	depth(f, op_effect(op, 0));
 }
-static void op1(struct fn *f, int op, int a, int eff)
+static void op1(struct fn *f, int op, int a)
 {
 	/* PUSH_LOCAL a; PUSH_LOCAL b: one PUSH_LOCAL2 unless b is a jump target */
 	if (op == OP_PUSH_LOCAL && f->lastop == OP_PUSH_LOCAL && f->lastpos + 2 == f->n &&
@@ -543,7 +510,7 @@ static void op1(struct fn *f, int op, int a, int eff)
 		f->code[f->lastpos] = OP_PUSH_LOCAL2;
 		f->code[f->n++] = (uint8_t)a;
 		f->lastop = OP_PUSH_LOCAL2;
-		depth(f, eff);
+		depth(f, op_effect(OP_PUSH_LOCAL2, 0) - op_effect(OP_PUSH_LOCAL, 0));
 		return;
 	}
 	f->lastop = op;
@@ -551,9 +518,9 @@ static void op1(struct fn *f, int op, int a, int eff)
 	need(f, 2);
 	f->code[f->n++] = (uint8_t)op;
 	f->code[f->n++] = (uint8_t)a;
-	depth(f, eff);
+	depth(f, op_effect(op, a));
 }
-static void op2(struct fn *f, int op, int a, int eff)
+static void op2(struct fn *f, int op, int a)
 {
 	f->lastop = op;
 	f->lastpos = f->n;
@@ -561,9 +528,9 @@ static void op2(struct fn *f, int op, int a, int eff)
 	f->code[f->n++] = (uint8_t)op;
 	f->code[f->n++] = (uint8_t)a;
 	f->code[f->n++] = (uint8_t)(a >> 8);
-	depth(f, eff);
+	depth(f, op_effect(op, a));
 }
-static void opbb(struct fn *f, int op, int a, int b, int eff)
+static void opbb(struct fn *f, int op, int a, int b)
 {
 	f->lastop = op;
 	f->lastpos = f->n;
@@ -571,13 +538,13 @@ static void opbb(struct fn *f, int op, int a, int b, int eff)
 	f->code[f->n++] = (uint8_t)op;
 	f->code[f->n++] = (uint8_t)a;
 	f->code[f->n++] = (uint8_t)b;
-	depth(f, eff);
+	depth(f, op_effect(op, a));
 }
 
 /* Forward jump: answers the position to patch. */
-static size_t jump_fwd(struct fn *f, int op, int eff)
+static size_t jump_fwd(struct fn *f, int op)
 {
-	op2(f, op, 0, eff);
+	op2(f, op, 0);
 	return f->n - 2;
 }
 static void patch(struct C *c, struct fn *f, size_t at)
@@ -589,12 +556,12 @@ static void patch(struct C *c, struct fn *f, size_t at)
 	f->code[at] = (uint8_t)d;
 	f->code[at + 1] = (uint8_t)(d >> 8);
 }
-static void jump_back(struct C *c, struct fn *f, int op, size_t target, int eff)
+static void jump_back(struct C *c, struct fn *f, int op, size_t target)
 {
 	long d = (long)target - (long)(f->n + 3);
 	if (d < -32768)
 		cerr(c, c->line, 1, "method too large");
-	op2(f, op, (int)(d & 0xffff), eff);
+	op2(f, op, (int)(d & 0xffff));
 }
 
 /* ---- literals ---------------------------------------------------------------- */
@@ -603,8 +570,9 @@ static int add_lit_slot(struct C *c, struct fn *f)
 {
 	struct st_vm *vm = c->vm;
 	if (!f->lits || (size_t)f->nlits == obj_slots(f->lits)) {
-		size_t cap = f->lits ? obj_slots(f->lits) * 2 : 8;
-		oop na = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, cap, 0, 0);
+		size_t cap = grow_cap(f->lits ? obj_slots(f->lits) : 0, (size_t)f->nlits + 1,
+				      sizeof(oop), 8);
+		oop na = cap ? st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, cap, 0, 0) : 0;
 		if (!na) {
 			cerr(c, c->line, 1, "out of memory");
 			return -1;
@@ -846,6 +814,32 @@ static size_t next_pc(const uint8_t *b, size_t pc, size_t n)
 
 static int rd16(const uint8_t *p) { return (int16_t)(p[0] | p[1] << 8); }
 
+/* quicken() computes superinstructions from ranges of vm/opcodes.h. */
+#define SAME_CMP_ORDER(x)                                                              \
+	(OP_##x - OP_LT == OP_##x##_JF - OP_LT_JF && OP_##x - OP_LT == OP_##x##_JT - OP_LT_JT && \
+	 OP_##x - OP_LT == OP_LL_##x##_JF - OP_LL_LT_JF &&                                \
+	 OP_##x - OP_LT == OP_LL_##x##_JT - OP_LL_LT_JT)
+#define SAME_INT_ORDER(x)                                                              \
+	(OP_##x##_INT - OP_LT_INT == OP_##x##_INT_JF - OP_LT_INT_JF &&                    \
+	 OP_##x##_INT - OP_LT_INT == OP_##x##_INT_JT - OP_LT_INT_JT)
+_Static_assert(OP_NE - OP_LT == 5 && SAME_CMP_ORDER(GT) && SAME_CMP_ORDER(LE) &&
+		       SAME_CMP_ORDER(GE) && SAME_CMP_ORDER(EQ) && SAME_CMP_ORDER(NE),
+	       "LT..NE and their _JF, _JT, LL_ forms in one order");
+_Static_assert(SAME_INT_ORDER(GT) && SAME_INT_ORDER(LE) && SAME_INT_ORDER(GE) &&
+		       SAME_INT_ORDER(EQ),
+	       "LT_INT..EQ_INT and their _JF, _JT forms in one order");
+_Static_assert(OP_RET_TRUE - OP_RET_NIL == OP_PUSH_TRUE - OP_PUSH_NIL &&
+		       OP_RET_FALSE - OP_RET_NIL == OP_PUSH_FALSE - OP_PUSH_NIL,
+	       "RET_NIL..RET_FALSE in the order of PUSH_NIL..PUSH_FALSE");
+_Static_assert(OP_SELF_ADD_INT == OP_SELF_SEND0 + 1 && OP_SELF_SUB_INT == OP_SELF_SEND0 + 2 &&
+		       OP_SELF_LT_INT_JF == OP_SELF_SEND0 + 3 &&
+		       OP_SELF_EQ_INT_JF == OP_SELF_SEND0 + 4 &&
+		       OP_LOCAL_ADD_INT == OP_LOCAL_SEND0 + 1 &&
+		       OP_LOCAL_SUB_INT == OP_LOCAL_SEND0 + 2 &&
+		       OP_LOCAL_LT_INT_JF == OP_LOCAL_SEND0 + 3 &&
+		       OP_LOCAL_EQ_INT_JF == OP_LOCAL_SEND0 + 4,
+	       "SELF_* and LOCAL_* in the order of pushed_op()");
+
 /* SELF_* and LOCAL_* superinstructions: a push, then one of these (the
  * order of vm/opcodes.h: SEND0, ADD_INT, SUB_INT, LT_INT_JF, EQ_INT_JF). */
 static int pushed_op(int o1, int o2)
@@ -953,63 +947,61 @@ static void push_var(struct C *c, struct fn *f, struct node *n)
 	if (n->var) {
 		struct var *v = n->var;
 		if (v->captured)
-			opbb(f, OP_PUSH_OUTER, env_depth(f, v), v->env, 1);
+			opbb(f, OP_PUSH_OUTER, env_depth(f, v), v->env);
 		else
-			op1(f, OP_PUSH_LOCAL, v->slot & 0xff, 1);
+			op1(f, OP_PUSH_LOCAL, v->slot & 0xff);
 		return;
 	}
 	if (!strcmp(nm, "self") || !strcmp(nm, "super"))
-		op0(f, OP_PUSH_SELF, 1);
+		op0(f, OP_PUSH_SELF);
 	else if (!strcmp(nm, "nil"))
-		op0(f, OP_PUSH_NIL, 1);
+		op0(f, OP_PUSH_NIL);
 	else if (!strcmp(nm, "true"))
-		op0(f, OP_PUSH_TRUE, 1);
+		op0(f, OP_PUSH_TRUE);
 	else if (!strcmp(nm, "false"))
-		op0(f, OP_PUSH_FALSE, 1);
+		op0(f, OP_PUSH_FALSE);
 	else if (!strcmp(nm, "thisContext"))
-		op0(f, OP_PUSH_CONTEXT, 1);
+		op0(f, OP_PUSH_CONTEXT);
 	else {
 		int idx = 0, k = nonlocal(c, f, nm, &idx, n->line, n->col);
 		if (k == NL_IVAR)
-			op1(f, OP_PUSH_IVAR, idx, 1);
+			op1(f, OP_PUSH_IVAR, idx);
 		else if (k == NL_BINDING)
-			op2(f, OP_PUSH_GLOBAL, idx, 1);
+			op2(f, OP_PUSH_GLOBAL, idx);
 	}
 }
 
 /* Stores top into the variable; pops when [pop]. */
 static void store_var(struct C *c, struct fn *f, struct node *n, int pop)
 {
-	int eff = pop ? -1 : 0;
 	if (n->var) {
 		struct var *v = n->var;
 		if (v->captured)
-			opbb(f, pop ? OP_POP_OUTER : OP_STORE_OUTER, env_depth(f, v), v->env, eff);
+			opbb(f, pop ? OP_POP_OUTER : OP_STORE_OUTER, env_depth(f, v), v->env);
 		else
-			op1(f, pop ? OP_POP_LOCAL : OP_STORE_LOCAL, v->slot & 0xff, eff);
+			op1(f, pop ? OP_POP_LOCAL : OP_STORE_LOCAL, v->slot & 0xff);
 		return;
 	}
 	int idx = 0, k = nonlocal(c, f, n->name, &idx, n->line, n->col);
 	if (k == NL_IVAR)
-		op1(f, pop ? OP_POP_IVAR : OP_STORE_IVAR, idx, eff);
+		op1(f, pop ? OP_POP_IVAR : OP_STORE_IVAR, idx);
 	else if (k == NL_BINDING)
-		op2(f, pop ? OP_POP_GLOBAL : OP_STORE_GLOBAL, idx, eff);
+		op2(f, pop ? OP_POP_GLOBAL : OP_STORE_GLOBAL, idx);
 }
 
 static void store_local_var(struct fn *f, struct var *v, int pop)
 {
-	int eff = pop ? -1 : 0;
 	if (v->captured)
-		opbb(f, pop ? OP_POP_OUTER : OP_STORE_OUTER, env_depth(f, v), v->env, eff);
+		opbb(f, pop ? OP_POP_OUTER : OP_STORE_OUTER, env_depth(f, v), v->env);
 	else
-		op1(f, pop ? OP_POP_LOCAL : OP_STORE_LOCAL, v->slot & 0xff, eff);
+		op1(f, pop ? OP_POP_LOCAL : OP_STORE_LOCAL, v->slot & 0xff);
 }
 static void push_local_var(struct fn *f, struct var *v)
 {
 	if (v->captured)
-		opbb(f, OP_PUSH_OUTER, env_depth(f, v), v->env, 1);
+		opbb(f, OP_PUSH_OUTER, env_depth(f, v), v->env);
 	else
-		op1(f, OP_PUSH_LOCAL, v->slot & 0xff, 1);
+		op1(f, OP_PUSH_LOCAL, v->slot & 0xff);
 }
 
 /* The body of an inlined block, leaving its value. */
@@ -1019,7 +1011,7 @@ static void gen_inline_body(struct C *c, struct fn *f, struct node *bn)
 	/* block temporaries start as nil at every evaluation */
 	struct scope *s = b->scope;
 	for (int i = b->nparams; s && i < s->nvars; i++) {
-		op0(f, OP_PUSH_NIL, 1);
+		op0(f, OP_PUSH_NIL);
 		store_local_var(f, s->vars[i], 1);
 	}
 	gen_stmts_value(c, f, b);
@@ -1061,10 +1053,10 @@ static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, i
 				    f->label_at != f->n) {
 					f->code[f->lastpos] = (uint8_t)fused;
 					f->lastop = fused;
-					depth(f, -1);
+					depth(f, op_effect(fused, 0) - op_effect(OP_PUSH_INT, 0));
 					return;
 				}
-				op0(f, op, -nargs);
+				op0(f, op);
 				return;
 			}
 	}
@@ -1081,6 +1073,7 @@ static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, i
 	}
 	if (nargs > 255)
 		cerr(c, line, 1, "too many arguments");
+	_Static_assert(OP_SEND1 == OP_SEND0 + 1 && OP_SEND2 == OP_SEND0 + 2, "SEND0..2 in order");
 	int op = super ? OP_SUPER : nargs <= 2 ? OP_SEND0 + nargs : OP_SEND;
 	f->lastop = op;
 	f->lastpos = f->n;
@@ -1089,7 +1082,7 @@ static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, i
 	f->code[f->n++] = (uint8_t)l;
 	f->code[f->n++] = (uint8_t)(l >> 8);
 	f->code[f->n++] = (uint8_t)nargs;
-	depth(f, -nargs);
+	depth(f, op_effect(op, nargs));
 }
 
 static void gen_effect(struct C *c, struct fn *f, struct node *n);
@@ -1105,22 +1098,22 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 	case IN_IFTRUE:
 	case IN_IFFALSE:
 		gen(c, f, n->rcv);
-		j1 = jump_fwd(f, n->inlined == IN_IFTRUE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		j1 = jump_fwd(f, n->inlined == IN_IFTRUE ? OP_JUMP_FALSE : OP_JUMP_TRUE);
 		d0 = f->depth;
 		gen_inline_body(c, f, a[0]);
-		j2 = jump_fwd(f, OP_JUMP, 0);
+		j2 = jump_fwd(f, OP_JUMP);
 		patch(c, f, j1);
 		f->depth = d0;
-		op0(f, OP_PUSH_NIL, 1);
+		op0(f, OP_PUSH_NIL);
 		patch(c, f, j2);
 		return;
 	case IN_IFTRUEIFFALSE:
 	case IN_IFFALSEIFTRUE:
 		gen(c, f, n->rcv);
-		j1 = jump_fwd(f, n->inlined == IN_IFTRUEIFFALSE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		j1 = jump_fwd(f, n->inlined == IN_IFTRUEIFFALSE ? OP_JUMP_FALSE : OP_JUMP_TRUE);
 		d0 = f->depth;
 		gen_inline_body(c, f, a[0]);
-		j2 = jump_fwd(f, OP_JUMP, 0);
+		j2 = jump_fwd(f, OP_JUMP);
 		patch(c, f, j1);
 		f->depth = d0;
 		gen_inline_body(c, f, a[1]);
@@ -1129,13 +1122,13 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 	case IN_AND:
 	case IN_OR:
 		gen(c, f, n->rcv);
-		j1 = jump_fwd(f, n->inlined == IN_AND ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+		j1 = jump_fwd(f, n->inlined == IN_AND ? OP_JUMP_FALSE : OP_JUMP_TRUE);
 		d0 = f->depth;
 		gen_inline_body(c, f, a[0]);
-		j2 = jump_fwd(f, OP_JUMP, 0);
+		j2 = jump_fwd(f, OP_JUMP);
 		patch(c, f, j1);
 		f->depth = d0;
-		op0(f, n->inlined == IN_AND ? OP_PUSH_FALSE : OP_PUSH_TRUE, 1);
+		op0(f, n->inlined == IN_AND ? OP_PUSH_FALSE : OP_PUSH_TRUE);
 		patch(c, f, j2);
 		return;
 	case IN_WHILETRUE:
@@ -1145,7 +1138,7 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 		/* the test at the bottom: one conditional jump per iteration */
 		int tr = n->inlined == IN_WHILETRUE || n->inlined == IN_WHILETRUE0;
 		int body = n->inlined == IN_WHILETRUE || n->inlined == IN_WHILEFALSE;
-		j1 = body ? jump_fwd(f, OP_JUMP, 0) : 0;
+		j1 = body ? jump_fwd(f, OP_JUMP) : 0;
 		top = f->n;
 		f->label_at = f->n;
 		if (body) {
@@ -1153,38 +1146,38 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 			patch(c, f, j1);
 		}
 		gen_inline_body(c, f, n->rcv);
-		jump_back(c, f, tr ? OP_JUMP_TRUE : OP_JUMP_FALSE, top, -1);
+		jump_back(c, f, tr ? OP_JUMP_TRUE : OP_JUMP_FALSE, top);
 		if (value)
-			op0(f, OP_PUSH_NIL, 1);
+			op0(f, OP_PUSH_NIL);
 		return;
 	}
 	case IN_REPEAT:
 		top = f->n;
 		f->label_at = f->n;
 		gen_inline_effect(c, f, n->rcv);
-		jump_back(c, f, OP_JUMP, top, 0);
+		jump_back(c, f, OP_JUMP, top);
 		if (value)
-			op0(f, OP_PUSH_NIL, 1); /* unreachable, keeps the stack shape */
+			op0(f, OP_PUSH_NIL); /* unreachable, keeps the stack shape */
 		return;
 	case IN_TIMES: {
 		/* a hidden counter counts down; the test is repeated at the bottom */
 		gen(c, f, n->rcv);
 		store_local_var(f, n->var, 1);
 		push_local_var(f, n->var);
-		op1(f, OP_GT_INT, 0, 0);
-		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
+		op1(f, OP_GT_INT, 0);
+		j1 = jump_fwd(f, OP_JUMP_FALSE);
 		top = f->n;
 		f->label_at = f->n;
 		push_local_var(f, n->var);
-		op1(f, OP_ADD_INT, 0xff, 0);
+		op1(f, OP_ADD_INT, 0xff);
 		store_local_var(f, n->var, 1);
 		gen_inline_effect(c, f, a[0]);
 		push_local_var(f, n->var);
-		op1(f, OP_GT_INT, 0, 0);
-		jump_back(c, f, OP_JUMP_TRUE, top, -1);
+		op1(f, OP_GT_INT, 0);
+		jump_back(c, f, OP_JUMP_TRUE, top);
 		patch(c, f, j1);
 		if (value)
-			op0(f, OP_PUSH_NIL, 1);
+			op0(f, OP_PUSH_NIL);
 		return;
 	}
 	case IN_TODO:
@@ -1199,14 +1192,14 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 		store_local_var(f, n->var, 1);
 		push_local_var(f, iv);
 		push_local_var(f, n->var);
-		op0(f, step > 0 ? OP_LE : OP_GE, -1);
-		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
+		op0(f, step > 0 ? OP_LE : OP_GE);
+		j1 = jump_fwd(f, OP_JUMP_FALSE);
 		top = f->n;
 		f->label_at = f->n;
 		/* the body's own temps (not the loop variable) */
 		struct scope *s = body->block->scope;
 		for (int i = 1; i < s->nvars; i++) {
-			op0(f, OP_PUSH_NIL, 1);
+			op0(f, OP_PUSH_NIL);
 			store_local_var(f, s->vars[i], 1);
 		}
 		for (int i = 0; i < body->block->nstmts; i++) {
@@ -1215,28 +1208,28 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 		}
 		push_local_var(f, iv);
 		if (step >= -128 && step <= 127) {
-			op1(f, OP_ADD_INT, (int)step & 0xff, 0);
+			op1(f, OP_ADD_INT, (int)step & 0xff);
 		} else {
 			int l = const_lit(c, f, a[1]->lit);
-			op2(f, OP_PUSH_LIT, l, 1);
-			op0(f, OP_ADD, -1);
+			op2(f, OP_PUSH_LIT, l);
+			op0(f, OP_ADD);
 		}
 		store_local_var(f, iv, 1);
 		push_local_var(f, iv);
 		push_local_var(f, n->var);
-		op0(f, step > 0 ? OP_LE : OP_GE, -1);
-		jump_back(c, f, OP_JUMP_TRUE, top, -1);
+		op0(f, step > 0 ? OP_LE : OP_GE);
+		jump_back(c, f, OP_JUMP_TRUE, top);
 		patch(c, f, j1);
 		if (value)
-			op0(f, OP_PUSH_NIL, 1);
+			op0(f, OP_PUSH_NIL);
 		return;
 	}
 	case IN_IFNIL:
 		gen(c, f, n->rcv);
-		op0(f, OP_DUP, 1);
-		op0(f, OP_ISNIL, 0);
-		j1 = jump_fwd(f, OP_JUMP_FALSE, -1);
-		op0(f, OP_POP, -1);
+		op0(f, OP_DUP);
+		op0(f, OP_ISNIL);
+		j1 = jump_fwd(f, OP_JUMP_FALSE);
+		op0(f, OP_POP);
 		gen_inline_body(c, f, a[0]);
 		patch(c, f, j1);
 		return;
@@ -1247,21 +1240,21 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 		struct node *nl = n->inlined == IN_IFNOTNILIFNIL ? a[1] : (n->inlined == IN_IFNILIFNOTNIL ? a[0] : NULL);
 		gen(c, f, n->rcv);
 		store_local_var(f, n->var, 0);
-		op0(f, OP_ISNIL, 0);
-		j1 = jump_fwd(f, OP_JUMP_TRUE, -1);
+		op0(f, OP_ISNIL);
+		j1 = jump_fwd(f, OP_JUMP_TRUE);
 		d0 = f->depth;
 		if (nn->block->nparams == 1) {
 			push_local_var(f, n->var);
 			store_local_var(f, nn->block->scope->vars[0], 1);
 		}
 		gen_inline_body(c, f, nn);
-		j2 = jump_fwd(f, OP_JUMP, 0);
+		j2 = jump_fwd(f, OP_JUMP);
 		patch(c, f, j1);
 		f->depth = d0;
 		if (nl)
 			gen_inline_body(c, f, nl);
 		else
-			op0(f, OP_PUSH_NIL, 1);
+			op0(f, OP_PUSH_NIL);
 		patch(c, f, j2);
 		return;
 	}
@@ -1291,16 +1284,16 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 	case N_LIT: {
 		struct lit *l = n->lit;
 		if (l->k == L_NIL)
-			op0(f, OP_PUSH_NIL, 1);
+			op0(f, OP_PUSH_NIL);
 		else if (l->k == L_TRUE)
-			op0(f, OP_PUSH_TRUE, 1);
+			op0(f, OP_PUSH_TRUE);
 		else if (l->k == L_FALSE)
-			op0(f, OP_PUSH_FALSE, 1);
+			op0(f, OP_PUSH_FALSE);
 		else if (l->k == L_INT && l->ival >= -128 && l->ival <= 127)
-			op1(f, OP_PUSH_INT, (int)l->ival & 0xff, 1);
+			op1(f, OP_PUSH_INT, (int)l->ival & 0xff);
 		else {
 			int i = const_lit(c, f, l);
-			op2(f, OP_PUSH_LIT, i, 1);
+			op2(f, OP_PUSH_LIT, i);
 		}
 		return;
 	}
@@ -1308,7 +1301,7 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 		push_var(c, f, n);
 		return;
 	case N_CONTEXT:
-		op0(f, OP_PUSH_CONTEXT, 1);
+		op0(f, OP_PUSH_CONTEXT);
 		return;
 	case N_ASSIGN:
 		gen(c, f, n->value);
@@ -1318,23 +1311,23 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 	case N_RETURN:
 		gen(c, f, n->value);
 		note_line(f, n->line);
-		op0(f, f->is_block ? OP_NLR : OP_RETURN, -1);
-		op0(f, OP_PUSH_NIL, 1); /* dead; keeps the value shape of a statement */
+		op0(f, f->is_block ? OP_NLR : OP_RETURN);
+		op0(f, OP_PUSH_NIL); /* dead; keeps the value shape of a statement */
 		return;
 	case N_BRACE:
 		for (int i = 0; i < n->nargs; i++)
 			gen(c, f, n->args[i]);
 		note_line(f, n->line);
-		op2(f, OP_ARRAY, n->nargs, 1 - n->nargs);
+		op2(f, OP_ARRAY, n->nargs);
 		return;
 	case N_CASCADE:
 		gen(c, f, n->rcv);
 		for (int i = 0; i < n->nargs; i++) {
 			if (i < n->nargs - 1)
-				op0(f, OP_DUP, 1);
+				op0(f, OP_DUP);
 			gen_send(c, f, n->args[i]);
 			if (i < n->nargs - 1)
-				op0(f, OP_POP, -1);
+				op0(f, OP_POP);
 		}
 		return;
 	case N_SEND:
@@ -1348,7 +1341,7 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 			return;
 		int i = lit_index(c, f, m);
 		note_line(f, n->line);
-		op2(f, OP_CLOSURE, i, 1);
+		op2(f, OP_CLOSURE, i);
 		return;
 	}
 	}
@@ -1369,7 +1362,7 @@ static void gen_effect(struct C *c, struct fn *f, struct node *n)
 	if (n->k == N_RETURN) {
 		gen(c, f, n->value);
 		note_line(f, n->line);
-		op0(f, f->is_block ? OP_NLR : OP_RETURN, -1);
+		op0(f, f->is_block ? OP_NLR : OP_RETURN);
 		return;
 	}
 	if (n->k == N_SEND && n->inlined) {
@@ -1379,16 +1372,16 @@ static void gen_effect(struct C *c, struct fn *f, struct node *n)
 		case IN_IFTRUE:
 		case IN_IFFALSE:
 			gen(c, f, n->rcv);
-			j1 = jump_fwd(f, n->inlined == IN_IFTRUE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+			j1 = jump_fwd(f, n->inlined == IN_IFTRUE ? OP_JUMP_FALSE : OP_JUMP_TRUE);
 			gen_inline_effect(c, f, a[0]);
 			patch(c, f, j1);
 			return;
 		case IN_IFTRUEIFFALSE:
 		case IN_IFFALSEIFTRUE:
 			gen(c, f, n->rcv);
-			j1 = jump_fwd(f, n->inlined == IN_IFTRUEIFFALSE ? OP_JUMP_FALSE : OP_JUMP_TRUE, -1);
+			j1 = jump_fwd(f, n->inlined == IN_IFTRUEIFFALSE ? OP_JUMP_FALSE : OP_JUMP_TRUE);
 			gen_inline_effect(c, f, a[0]);
-			j2 = jump_fwd(f, OP_JUMP, 0);
+			j2 = jump_fwd(f, OP_JUMP);
 			patch(c, f, j1);
 			gen_inline_effect(c, f, a[1]);
 			patch(c, f, j2);
@@ -1402,7 +1395,7 @@ static void gen_effect(struct C *c, struct fn *f, struct node *n)
 		}
 	}
 	gen(c, f, n);
-	op0(f, OP_POP, -1);
+	op0(f, OP_POP);
 }
 
 /* An inlined block evaluated for effect. */
@@ -1411,7 +1404,7 @@ static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn)
 	struct block *b = bn->block;
 	struct scope *s = b->scope;
 	for (int i = b->nparams; s && i < s->nvars; i++) {
-		op0(f, OP_PUSH_NIL, 1);
+		op0(f, OP_PUSH_NIL);
 		store_local_var(f, s->vars[i], 1);
 	}
 	for (int i = 0; i < b->nstmts; i++) {
@@ -1424,7 +1417,7 @@ static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn)
 static void gen_stmts_value(struct C *c, struct fn *f, struct block *b)
 {
 	if (b->nstmts == 0) {
-		op0(f, OP_PUSH_NIL, 1);
+		op0(f, OP_PUSH_NIL);
 		return;
 	}
 	for (int i = 0; i < b->nstmts - 1; i++) {
@@ -1440,20 +1433,90 @@ static void prologue(struct fn *f)
 {
 	if (!f->has_env)
 		return;
-	op1(f, OP_MAKE_ENV, f->envsize + 1, 0);
+	op1(f, OP_MAKE_ENV, f->envsize + 1);
 	for (int i = 0; i < f->nlocals; i++) {
 		struct var *v = f->locals[i];
 		if (v->captured && v->is_arg) {
-			op1(f, OP_PUSH_LOCAL, (-f->nargs + v->arg_index) & 0xff, 1);
-			opbb(f, OP_POP_OUTER, 0, v->env, -1);
+			op1(f, OP_PUSH_LOCAL, (-f->nargs + v->arg_index) & 0xff);
+			opbb(f, OP_POP_OUTER, 0, v->env);
 		}
 	}
+}
+
+/*
+ * Checks the code of [f] (before quicken()) against the stack effects of
+ * vm/opcodes.h: walks every path from the entry and fails on a path that
+ * pops below the empty stack or runs off the end, two paths that meet with
+ * different depths, or a depth beyond f->maxdepth, the room the frame gets.
+ * The emitters track the depth with the same table, so this catches a wrong
+ * effect in the table and an emitter whose bookkeeping does not match the
+ * code it writes. Dead code (after a return) is not visited. Linear in the
+ * code size, so every compile is checked.
+ */
+static int check_depth(struct C *c, struct fn *f)
+{
+	size_t n = f->n, nw = 0;
+	const uint8_t *b = f->code;
+	int *at = malloc((n + 1) * sizeof *at);
+	size_t *work = malloc((n + 1) * sizeof *work);
+	const char *why = NULL;
+	size_t pc = 0;
+	if (!at || !work) {
+		free(at);
+		free(work);
+		cerr(c, c->line, 1, "out of memory");
+		return 0;
+	}
+	for (size_t i = 0; i <= n; i++)
+		at[i] = -1;
+	at[0] = 0;
+	work[nw++] = 0;
+	while (nw && !why) {
+		pc = work[--nw];
+		int op = b[pc], d = at[pc];
+		if (op >= OP_COUNT || pc + op_len[op] > n) {
+			why = "bad instruction";
+			break;
+		}
+		int len = op_len[op];
+		int arg = op == OP_SEND || op == OP_SUPER ? b[pc + 3]
+			: len == 3 ? (b[pc + 1] | b[pc + 2] << 8) : len == 2 ? b[pc + 1] : 0;
+		d += op_effect(op, arg);
+		if (d < 0) {
+			why = "stack underflow";
+			break;
+		}
+		if (d > f->maxdepth) {
+			why = "stack deeper than the frame's room";
+			break;
+		}
+		size_t next[2];
+		int nn = 0;
+		if (op == OP_JUMP || op == OP_JUMP_TRUE || op == OP_JUMP_FALSE)
+			next[nn++] = (size_t)((long)pc + len + rd16(b + pc + 1));
+		if (op != OP_JUMP && op != OP_RETURN && op != OP_RETURN_SELF && op != OP_NLR)
+			next[nn++] = pc + (size_t)len;
+		for (int i = 0; i < nn && !why; i++) {
+			if (next[i] >= n)
+				why = "a path runs off the end";
+			else if (at[next[i]] < 0)
+				at[next[i]] = d, work[nw++] = next[i];
+			else if (at[next[i]] != d)
+				why = "paths meet with different stack depths";
+		}
+	}
+	free(at);
+	free(work);
+	if (why)
+		cerr(c, c->line, 1, "internal error: %s at pc %zu of %s", why, pc,
+		     c->sel ? c->sel : "the statements");
+	return !why;
 }
 
 static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t flags)
 {
 	struct st_vm *vm = c->vm;
-	if (c->failed)
+	if (c->failed || !check_depth(c, f))
 		return 0;
 	oop bytes = 0, lits = 0, lines = 0, m = 0;
 	ST_ROOT(vm, bytes);
@@ -1522,14 +1585,14 @@ static oop gen_fn(struct C *c, struct fn *f, const char *sel, int prim, int line
 	if (f->is_block) {
 		gen_stmts_value(c, f, b);
 		note_line(f, b->end_line);
-		op0(f, OP_RETURN, -1);
+		op0(f, OP_RETURN);
 	} else {
 		for (int i = 0; i < b->nstmts; i++) {
 			note_line(f, b->stmts[i]->line);
 			gen_effect(c, f, b->stmts[i]);
 		}
 		note_line(f, b->end_line);
-		op0(f, OP_RETURN_SELF, 0);
+		op0(f, OP_RETURN_SELF);
 	}
 	oop m = finish(c, f, sel, prim, f->is_block ? CMH_BLOCK : (c->doit ? CMH_DOIT : 0));
 	ST_UNROOT(vm, 1);
@@ -1709,9 +1772,9 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 				goto out;
 			}
 		}
-		if (u->npend == u->cpend) {
-			u->cpend = u->cpend ? u->cpend * 2 : 8;
-			u->pend = realloc(u->pend, sizeof *u->pend * (size_t)u->cpend);
+		if (u->npend == u->cpend && !GROW(u->pend, u->cpend, (size_t)u->npend + 1, 8)) {
+			cerr(c, ca->line, ca->col, "out of memory");
+			goto out;
 		}
 		u->pend[u->npend].name = ca->name;
 		u->pend[u->npend++].index = st_class_index(cls);
@@ -1843,7 +1906,7 @@ static oop compile_unit(struct U *u, struct unit_ast *ua)
 			int li = lit_index(c, f, rec);
 			note_line(f, it->line);
 			if (!(c->flags & COMP_IMMEDIATE))
-				op2(f, OP_DECL, li, 0);
+				op2(f, OP_DECL, li);
 			/* class variable initialisers run right after */
 			for (int j = 0; j < ca->ncvars; j++) {
 				struct classvar_ast *cv = &ca->cvars[j];
@@ -1854,12 +1917,12 @@ static oop compile_unit(struct U *u, struct unit_ast *ua)
 				int bi = lit_index(c, f, bnd);
 				note_line(f, cv->line);
 				gen(c, f, cv->init);
-				op2(f, OP_POP_GLOBAL, bi, -1);
+				op2(f, OP_POP_GLOBAL, bi);
 			}
 		}
 	}
 	note_line(f, 0x7fff);
-	op0(f, OP_RETURN_SELF, 0);
+	op0(f, OP_RETURN_SELF);
 	c->doit = 1;
 	c->cls = vm->classes[CI_UNDEFINED];
 	oop m = finish(c, f, "executeStatements", 0, CMH_DOIT);

@@ -12,21 +12,30 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* The capacity after [cap] that holds [need] elements of [elsz] bytes: [first], then
+ * doubling. 0 on overflow. For arrays that are not realloc()ed (arena vectors, hash
+ * tables that are rebuilt). */
+static inline size_t grow_cap(size_t cap, size_t need, size_t elsz, size_t first)
+{
+	size_t n = cap ? cap : (first ? first : 1);
+
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return 0;
+		n *= 2;
+	}
+	return n > SIZE_MAX / elsz ? 0 : n;
+}
+
 /* The new buffer for [need] elements of [elsz] bytes, [*cap] updated; [p] itself when
  * it is large enough already. NULL when out of memory or on overflow: [p] and [*cap]
  * are then left as they were, so the caller can report the failure and go on. */
 static inline void *grow_buf(void *p, size_t *cap, size_t need, size_t elsz, size_t first)
 {
-	size_t n = *cap ? *cap : (first ? first : 1);
-
 	if (need <= *cap && p)
 		return p;
-	while (n < need) {
-		if (n > SIZE_MAX / 2)
-			return NULL;
-		n *= 2;
-	}
-	if (n > SIZE_MAX / elsz)
+	size_t n = grow_cap(*cap, need, elsz, first);
+	if (!n)
 		return NULL;
 	void *q = realloc(p, n * elsz);
 	if (q)

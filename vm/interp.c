@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/bytecode.h"
 #include "vm/ctx.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
@@ -24,12 +25,6 @@
 #pragma GCC optimize("no-crossjumping", "no-gcse", "no-tree-slp-vectorize", "no-tree-vectorize")
 #endif
 
-enum {
-#define OP(n, b, e, c) OP_##n,
-#include "vm/opcodes.h"
-#undef OP
-	OP_COUNT
-};
 
 #define STACK_SLACK 32          /* room primitives may use beyond a frame */
 
@@ -233,7 +228,9 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 {
 	static const void *const labels[OP_COUNT] = {
 #define OP(n, b, e, c) [OP_##n] = &&L_##n,
+#define SI(n, c, ...) [OP_##n] = &&L_##n,
 #include "vm/opcodes.h"
+#undef SI
 #undef OP
 	};
 	/* The registers: ip, sp, fp, lits (and vm). Everything else is loaded
@@ -392,22 +389,13 @@ L_DUP:
 /* The frame of method [meth] (header [h]) for a send with N arguments. */
 #define PUSH_FRAME(N)                                                          \
 	do {                                                                   \
-		oop *nfp_ = sp + 1, nil_ = NIL;                                \
+		oop *nfp_ = sp + 1;                                            \
 		int nt_ = (int)CMH_NTEMPS(h);                                  \
 		if (st_unlikely(nfp_ + FH_SIZE + nt_ + CMH_STACK(h) >= slim)) { \
 			ENSURE_STACK(FH_SIZE + nt_ + (int)CMH_STACK(h) + 1);   \
 			nfp_ = sp + 1;                                         \
 		}                                                              \
-		nfp_[FH_METHOD] = meth;                                        \
-		nfp_[FH_RECV] = sp[-(N)];                                      \
-		nfp_[FH_CALLER_FP] = obj_from_int(nfp_ - fp);                  \
-		nfp_[FH_CALLER_IP] = obj_from_int((intptr_t)ip);               \
-		nfp_[FH_CLOSURE] = nil_;                                       \
-		nfp_[FH_ENV] = nil_;                                           \
-		nfp_[FH_FLAGS] = obj_from_int(N);                              \
-		sp = nfp_ + FH_SIZE - 1;                                       \
-		for (int i_ = 0; i_ < nt_; i_++)                               \
-			*++sp = nil_;                                          \
+		sp = push_frame(vm, nfp_, meth, sp[-(N)], fp, ip, NIL, NIL, (N), nt_); \
 		fp = nfp_;                                                     \
 		ip = BYTES_OF(meth);                                           \
 		lits = LITS_OF(meth);                                          \
@@ -654,16 +642,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 	int nt = (int)CMH_NTEMPS(h);
 	ENSURE_STACK(FH_SIZE + nt + (int)CMH_STACK(h) + 1);
 	nfp = sp + 1;
-	nfp[FH_METHOD] = meth;
-	nfp[FH_RECV] = sp[-nargs];
-	nfp[FH_CALLER_FP] = obj_from_int(nfp - fp);
-	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
-	nfp[FH_CLOSURE] = NIL;
-	nfp[FH_ENV] = NIL;
-	nfp[FH_FLAGS] = obj_from_int(nargs | marks << 8);
-	sp = nfp + FH_SIZE - 1;
-	for (int i = 0; i < nt; i++)
-		*++sp = NIL;
+	sp = push_frame(vm, nfp, meth, sp[-nargs], fp, ip, NIL, NIL, nargs | marks << 8, nt);
 	fp = nfp;
 	ip = BYTES_OF(meth);
 	lits = LITS_OF(meth);
@@ -681,16 +660,8 @@ block_activate: { /* closure at sp[-nargs], argument count checked */
 		nfp = sp + 1;
 		blk = sp[-nargs];
 	}
-	nfp[FH_METHOD] = meth;
-	nfp[FH_RECV] = obj_body(blk)[BC_RECEIVER];
-	nfp[FH_CALLER_FP] = obj_from_int(nfp - fp);
-	nfp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
-	nfp[FH_CLOSURE] = blk;
-	nfp[FH_ENV] = obj_body(blk)[BC_OUTER];
-	nfp[FH_FLAGS] = obj_from_int(nargs);
-	sp = nfp + FH_SIZE - 1;
-	for (int i = 0; i < nt; i++)
-		*++sp = NIL;
+	sp = push_frame(vm, nfp, meth, obj_body(blk)[BC_RECEIVER], fp, ip, blk,
+			obj_body(blk)[BC_OUTER], nargs, nt);
 	fp = nfp;
 	ip = BYTES_OF(meth);
 	lits = LITS_OF(meth);
@@ -778,9 +749,9 @@ L_MUL: {
 	L_##name##_##j:                                                        \
 	if (BOTH_INT()) {                                                      \
 		int c_ = (intptr_t)sp[-1] op(intptr_t) sp[0];                  \
-		int d_ = S16(ip + 1);                                          \
+		int d_ = S16(ip + SI_ARG(name##_##j, 1));                      \
 		sp -= 2;                                                       \
-		ip += 3;                                                       \
+		ip += SI_END(name##_##j);                                      \
 		if (c_ == (want))                                     \
 			JUMP_BY(d_);                                           \
 		NEXT();                                                        \
@@ -831,9 +802,9 @@ L_SUB_INT: {
 	L_##name##_INT_##j:                                                    \
 	if (obj_is_int(*sp)) {                                                 \
 		int c_ = obj_int(*sp) op(int8_t) * ip;                         \
-		int d_ = S16(ip + 2);                                          \
+		int d_ = S16(ip + SI_ARG(name##_INT_##j, 1));                  \
 		sp--;                                                          \
-		ip += 4;                                                       \
+		ip += SI_END(name##_INT_##j);                                  \
 		if (c_ == (want))                                     \
 			JUMP_BY(d_);                                           \
 		NEXT();                                                        \
@@ -988,28 +959,28 @@ L_IDENT:
 L_INC_LOCAL: { /* PUSH_LOCAL a; ADD_INT k; POP_LOCAL a */
 	oop *v = &fp[(int8_t)ip[0]];
 	intptr_t r;
-	if (obj_is_int(*v) && !__builtin_add_overflow((intptr_t)*v, (intptr_t)(int8_t)ip[2] * 2, &r)) {
+	if (obj_is_int(*v) && !__builtin_add_overflow((intptr_t)*v, (intptr_t)(int8_t)ip[SI_ARG(INC_LOCAL, 1)] * 2, &r)) {
 		*v = (oop)r;
-		ip += 5;
+		ip += SI_END(INC_LOCAL);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL;
 }
 L_FOR_LOOP: { /* INC_LOCAL a k; PUSH_LOCAL2 a b; LE (k > 0) or GE; JUMP_TRUE */
 	oop *v = &fp[(int8_t)ip[0]];
-	intptr_t k = (int8_t)ip[2], r;
+	intptr_t k = (int8_t)ip[SI_ARG(FOR_LOOP, 1)], r;
 	if (!obj_is_int(*v) || __builtin_add_overflow((intptr_t)*v, k * 2, &r))
 		goto L_PUSH_LOCAL;
 	*v = (oop)r;
 	/* the limit is read after the step, as the sequence does */
-	oop lim = fp[(int8_t)ip[7]];
+	oop lim = fp[(int8_t)ip[SI_ARG(FOR_LOOP, 3) + 1]];
 	if (st_unlikely(!obj_is_int(lim))) {
-		ip += 5; /* at PUSH_LOCAL2 */
+		ip += SI_OP(FOR_LOOP, 3); /* at PUSH_LOCAL2 */
 		NEXT();
 	}
 	int go = k > 0 ? r <= (intptr_t)lim : r >= (intptr_t)lim;
-	int d = S16(ip + 10);
-	ip += 12;
+	int d = S16(ip + SI_ARG(FOR_LOOP, 5));
+	ip += SI_END(FOR_LOOP);
 	if (go)
 		JUMP_BY(d);
 	NEXT();
@@ -1018,8 +989,8 @@ L_ADD_LL_POP: { /* PUSH_LOCAL2 a b; ADD; POP_LOCAL c */
 	oop a = fp[(int8_t)ip[0]], b = fp[(int8_t)ip[1]];
 	intptr_t r;
 	if ((obj_is_int(a) & obj_is_int(b)) && !__builtin_add_overflow((intptr_t)a, (intptr_t)b - 1, &r)) {
-		fp[(int8_t)ip[4]] = (oop)r;
-		ip += 5;
+		fp[(int8_t)ip[SI_ARG(ADD_LL_POP, 2)]] = (oop)r;
+		ip += SI_END(ADD_LL_POP);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL2;
@@ -1028,8 +999,8 @@ L_SUB_LL_POP: { /* PUSH_LOCAL2 a b; SUB; POP_LOCAL c */
 	oop a = fp[(int8_t)ip[0]], b = fp[(int8_t)ip[1]];
 	intptr_t r;
 	if ((obj_is_int(a) & obj_is_int(b)) && !__builtin_sub_overflow((intptr_t)a, (intptr_t)b - 1, &r)) {
-		fp[(int8_t)ip[4]] = (oop)r;
-		ip += 5;
+		fp[(int8_t)ip[SI_ARG(SUB_LL_POP, 2)]] = (oop)r;
+		ip += SI_END(SUB_LL_POP);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL2;
@@ -1039,7 +1010,7 @@ L_AT_LL: { /* PUSH_LOCAL2 a i; AT (Arrays only) */
 	if (obj_is_ptr(a) && obj_is_int(i) && obj_cls(a) == CI_ARRAY &&
 	    (uintptr_t)(obj_int(i) - 1) < obj_slots(a)) {
 		PUSH(obj_body(a)[obj_int(i) - 1]);
-		ip += 3;
+		ip += SI_END(AT_LL);
 		NEXT();
 	}
 	goto L_PUSH_LOCAL2;
@@ -1050,7 +1021,7 @@ L_ATPUT_POP: { /* ATPUT; POP: at:put: as a statement */
 	    (uintptr_t)(obj_int(i) - 1) < obj_slots(r)) {
 		gc_store(&vm->gc, r, (size_t)(obj_int(i) - 1), v);
 		sp -= 3;
-		ip++;
+		ip += SI_END(ATPUT_POP);
 		NEXT();
 	}
 	goto L_ATPUT;
@@ -1060,43 +1031,43 @@ L_ATPUT_POP: { /* ATPUT; POP: at:put: as a statement */
  * past that instruction's opcode, as its handler expects. */
 L_SELF_SEND0:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_SEND0, 1);
 	goto L_SEND0;
 L_SELF_ADD_INT:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_ADD_INT, 1);
 	goto L_ADD_INT;
 L_SELF_SUB_INT:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_SUB_INT, 1);
 	goto L_SUB_INT;
 L_SELF_LT_INT_JF:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_LT_INT_JF, 1);
 	goto L_LT_INT_JF;
 L_SELF_EQ_INT_JF:
 	PUSH(fp[FH_RECV]);
-	ip++;
+	ip += SI_ARG(SELF_EQ_INT_JF, 1);
 	goto L_EQ_INT_JF;
 L_LOCAL_SEND0:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_SEND0, 1);
 	goto L_SEND0;
 L_LOCAL_ADD_INT:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_ADD_INT, 1);
 	goto L_ADD_INT;
 L_LOCAL_SUB_INT:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_SUB_INT, 1);
 	goto L_SUB_INT;
 L_LOCAL_LT_INT_JF:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_LT_INT_JF, 1);
 	goto L_LT_INT_JF;
 L_LOCAL_EQ_INT_JF:
 	PUSH(fp[(int8_t)*ip]);
-	ip += 2;
+	ip += SI_ARG(LOCAL_EQ_INT_JF, 1);
 	goto L_EQ_INT_JF;
 
 /* at:put: statements on an Array in a local, index in a local. */
@@ -1112,18 +1083,19 @@ L_LOCAL_EQ_INT_JF:
 		goto L_PUSH_LOCAL2;                                            \
 	} while (0)
 L_ATPUT_LLC: /* PUSH_LOCAL2 a i; PUSH_NIL/TRUE/FALSE; ATPUT; POP */
-	ATPUT_LL(ip[2] == OP_PUSH_NIL ? NIL : ip[2] == OP_PUSH_TRUE ? TRU : FLS, 5);
+	ATPUT_LL(ip[SI_OP(ATPUT_LLC, 1)] == OP_PUSH_NIL ? NIL
+		 : ip[SI_OP(ATPUT_LLC, 1)] == OP_PUSH_TRUE ? TRU : FLS, SI_END(ATPUT_LLC));
 L_ATPUT_LLL: /* PUSH_LOCAL2 a i; PUSH_LOCAL v; ATPUT; POP */
-	ATPUT_LL(fp[(int8_t)ip[3]], 6);
-/* PUSH_LOCAL2 a b; comparison; conditional jump. ip[2] is the comparison,
- * ip[3] the jump, ip[4..5] its offset. */
+	ATPUT_LL(fp[(int8_t)ip[SI_ARG(ATPUT_LLL, 1)]], SI_END(ATPUT_LLL));
+/* PUSH_LOCAL2 a b; comparison; conditional jump (ip[2] is the comparison,
+ * ip[3] the jump, ip[4..5] its offset). */
 #define LL_CMP_J(name, op, j, want)                                            \
 	L_LL_##name##_##j: {                                                   \
 		oop x_ = fp[(int8_t)ip[0]], y_ = fp[(int8_t)ip[1]];            \
 		if (obj_is_int(x_) & obj_is_int(y_)) {                         \
 			int c_ = (intptr_t)x_ op(intptr_t) y_;                 \
-			int d_ = S16(ip + 4);                                  \
-			ip += 6;                                               \
+			int d_ = S16(ip + SI_ARG(LL_##name##_##j, 2));         \
+			ip += SI_END(LL_##name##_##j);                         \
 			if (c_ == (want))                                      \
 				JUMP_BY(d_);                                   \
 			NEXT();                                                \

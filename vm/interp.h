@@ -53,6 +53,30 @@ struct prim_entry {
 extern const struct prim_entry prim_table[];
 int prim_count(void);
 
+/*
+ * Writes the header of a new frame at [fp] (layout in vm/st.h) and nils its
+ * [ntemps] temporaries; answers the new sp, the last temporary. [caller] is
+ * the caller's fp, or [fp] itself for a process's base frame (distance 0:
+ * none); [ip] is where the caller resumes. The caller has made room and sets
+ * its own registers. The one writer of frame headers: every send, block
+ * activation and process start goes through it, so it is inline.
+ */
+static inline oop *push_frame(struct st_vm *vm, oop *fp, oop meth, oop recv, oop *caller,
+			      uint8_t *ip, oop closure, oop env, intptr_t flags, int ntemps)
+{
+	oop nil = vm->nil, *sp = fp + FH_SIZE - 1;
+	fp[FH_METHOD] = meth;
+	fp[FH_RECV] = recv;
+	fp[FH_CALLER_FP] = obj_from_int(fp - caller);
+	fp[FH_CALLER_IP] = obj_from_int((intptr_t)ip);
+	fp[FH_CLOSURE] = closure;
+	fp[FH_ENV] = env;
+	fp[FH_FLAGS] = obj_from_int(flags);
+	for (int i = 0; i < ntemps; i++)
+		*++sp = nil;
+	return sp;
+}
+
 /* Helpers the primitives share (vm/interp.c). */
 oop *interp_frame_caller(struct st_proc *p, oop *fp);
 void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *fp);

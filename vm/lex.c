@@ -6,12 +6,14 @@
  * See Documentation/vm/compiler.md.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/grow.h"
 #include "vm/lex.h"
 
 /* ---- arena ---------------------------------------------------------------- */
@@ -42,6 +44,22 @@ void *arena_alloc(struct arena *a, size_t n)
 	b->used += n;
 	memset(p, 0, n);
 	return p;
+}
+
+void *arena_grow(struct arena *a, void *p, int n, int *cap, size_t elsz, size_t first)
+{
+	if (n < *cap)
+		return p;
+	size_t nc = grow_cap((size_t)*cap, (size_t)n + 1, elsz, first);
+	if (!nc || nc > INT_MAX) {
+		fputs("baton: out of memory\n", stderr);
+		exit(70);
+	}
+	void *q = arena_alloc(a, nc * elsz);
+	if (n)
+		memcpy(q, p, (size_t)n * elsz);
+	*cap = (int)nc;
+	return q;
 }
 
 char *arena_strdup(struct arena *a, const char *s, size_t n)

@@ -76,6 +76,10 @@ struct arena {
 };
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s, size_t n);
+/* Room for one more element in the arena array [p] of [n] elements of [elsz] bytes
+ * and capacity [*cap]: [p] itself, or a copy with the next capacity of vm/grow.h
+ * (the old copy stays in the arena until it is freed). */
+void *arena_grow(struct arena *a, void *p, int n, int *cap, size_t elsz, size_t first);
 void arena_free(struct arena *a);
 
 #endif /* BATON_VM_LEX_H */

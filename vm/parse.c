@@ -24,14 +24,7 @@ struct vec {
 };
 static void push(struct P *p, struct vec *v, void *x)
 {
-	if (v->n == v->cap) {
-		int cap = v->cap ? v->cap * 2 : 8;
-		void **nv = arena_alloc(p->a, sizeof(void *) * (size_t)cap);
-		if (v->n)
-			memcpy(nv, v->v, sizeof(void *) * (size_t)v->n);
-		v->v = nv;
-		v->cap = cap;
-	}
+	v->v = arena_grow(p->a, v->v, v->n, &v->cap, sizeof *v->v, 8);
 	v->v[v->n++] = x;
 }
 

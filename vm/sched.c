@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vm/grow.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -26,13 +27,10 @@ static int new_handle(struct st_vm *vm)
 		if (!vm->procs[i])
 			return i;
 	if (vm->nprocs == vm->proccap) {
-		int cap = vm->proccap ? vm->proccap * 2 : 64;
-		struct st_proc **np = realloc(vm->procs, sizeof(void *) * (size_t)cap);
-		if (!np)
+		int old = vm->proccap;
+		if (!GROW(vm->procs, vm->proccap, (size_t)vm->nprocs + 1, 64))
 			return 0;
-		memset(np + vm->proccap, 0, sizeof(void *) * (size_t)(cap - vm->proccap));
-		vm->procs = np;
-		vm->proccap = cap;
+		memset(vm->procs + old, 0, sizeof(void *) * (size_t)(vm->proccap - old));
 		if (vm->nprocs == 0)
 			vm->nprocs = 1;
 	}
@@ -47,10 +45,8 @@ int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 		return 1;
 	if (need > limit)
 		return 0;
-	size_t cap = p->cap * 2;
-	while (cap < need)
-		cap *= 2;
-	if (cap > limit)
+	size_t cap = grow_cap(p->cap, need, sizeof(oop), STACK_INIT);
+	if (!cap || cap > limit)
 		cap = limit;
 	size_t spi = (size_t)(p->sp - p->stack), fpi = (size_t)(p->fp - p->stack);
 	oop *ns = realloc(p->stack, cap * sizeof(oop));
@@ -102,18 +98,10 @@ struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int pr
 	s[0] = obj_from_int(0);
 	s[1] = closure ? closure : vm->nil;
 	oop *fp = s + 2;
-	fp[FH_METHOD] = m;
-	fp[FH_RECV] = closure ? obj_body(closure)[BC_RECEIVER] : vm->nil;
-	fp[FH_CALLER_FP] = obj_from_int(0);
-	fp[FH_CALLER_IP] = obj_from_int(0);
-	fp[FH_CLOSURE] = closure ? closure : vm->nil;
-	fp[FH_ENV] = closure ? obj_body(closure)[BC_OUTER] : vm->nil;
-	fp[FH_FLAGS] = obj_from_int((intptr_t)FF_BASE << 8);
-	oop *sp = fp + FH_SIZE - 1;
-	for (intptr_t i = 0; i < (intptr_t)CMH_NTEMPS(h); i++)
-		*++sp = vm->nil;
+	p->sp = push_frame(vm, fp, m, closure ? obj_body(closure)[BC_RECEIVER] : vm->nil, fp, NULL,
+			   closure ? closure : vm->nil, closure ? obj_body(closure)[BC_OUTER] : vm->nil,
+			   (intptr_t)FF_BASE << 8, (int)CMH_NTEMPS(h));
 	p->fp = fp;
-	p->sp = sp;
 	p->ip = obj_bytes(obj_body(m)[CM_BYTES]);
 	return p;
 }
@@ -330,14 +318,8 @@ static void set_deadline(struct st_vm *vm)
 
 int sched_add_timer(struct st_vm *vm, uint64_t at, oop sem, int proc)
 {
-	if (vm->ntimers == vm->timercap) {
-		int cap = vm->timercap ? vm->timercap * 2 : 16;
-		struct st_timer *nt = realloc(vm->timers, sizeof *nt * (size_t)cap);
-		if (!nt)
-			return 0;
-		vm->timers = nt;
-		vm->timercap = cap;
-	}
+	if (vm->ntimers == vm->timercap && !GROW(vm->timers, vm->timercap, (size_t)vm->ntimers + 1, 16))
+		return 0;
 	int i = vm->ntimers++;
 	while (i > 0 && vm->timers[i - 1].at > at) {
 		vm->timers[i] = vm->timers[i - 1];

@@ -341,8 +341,6 @@ struct st_vm {
 	int quit;               /* Smalltalk quit: requested */
 	int quit_code;
 
-	/* compiled program: top-level items run by the main process */
-	struct comp_unit *unit;
 	const char *argv0;
 	char **args;
 	int nargs;

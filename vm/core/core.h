@@ -22,8 +22,10 @@
 #define WAKE_GRANTED 1u /* the ownership word already names this thread */
 #define WAKE_QUIT 2u    /* the VM is shutting down */
 
-/* Where a thread is, for the lists below (guarded by vm->lock). */
-enum thr_where { T_FREE, T_OWNING, T_CALLOUT, T_QUEUED, T_PARKED };
+/* Where a thread is, for the lists below (guarded by vm->lock). T_OWNING
+ * also covers a thread in a callout: the fast-path disown takes no lock,
+ * so where cannot tell the two apart, and nothing needs it to. */
+enum thr_where { T_FREE, T_OWNING, T_QUEUED, T_PARKED };
 
 struct baton_thread {
 	struct baton__thread_hot hot; /* must stay first: see baton.h */
@@ -36,7 +38,6 @@ struct baton_thread {
 	int foreign;                  /* attached with baton_attach() */
 	int created;                  /* created by the core: joined at exit */
 	pthread_t pth;
-	uint64_t wait_start;          /* slow-path own began (ns) */
 };
 
 struct baton_vm {
