@@ -20,6 +20,8 @@ oop big_op(struct st_vm *vm, oop a, oop b, enum big_op op);
 int big_cmp(struct st_vm *vm, oop a, oop b);
 int big_is_int(oop o); /* SmallInteger or LargeInteger */
 int big_sign(oop o);
+/* bits of |a| up to its top 1 bit (0 for zero) */
+intptr_t big_high_bit(oop a);
 oop big_shift(struct st_vm *vm, oop a, intptr_t n);
 oop big_negated(struct st_vm *vm, oop a);
 double big_to_double(oop a);

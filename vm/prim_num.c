@@ -199,10 +199,10 @@ int prim_intHighBit(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)vm;
 	(void)nargs;
-	if (!obj_is_int(args[0]) || obj_int(args[0]) < 0)
+	/* negative: the fallback raises the error */
+	if (!big_is_int(args[0]) || big_sign(args[0]) < 0)
 		return PRIM_FAIL;
-	intptr_t v = obj_int(args[0]);
-	args[0] = obj_from_int(v ? 64 - __builtin_clzll((unsigned long long)v) : 0);
+	args[0] = obj_from_int(big_high_bit(args[0]));
 	return PRIM_OK;
 }
 
