@@ -425,6 +425,112 @@ int big_cmp(struct st_vm *vm, oop a, oop b)
 	return r;
 }
 
+/* r = mant * 2^k (k >= 0, mant < 2^53): an integral double's magnitude */
+static int bn_from_mant(struct bn *r, uint64_t mant, int k)
+{
+	int limbs = k / 32, bits = k % 32;
+	if (!bn_alloc(r, limbs + 3))
+		return 0;
+	unsigned __int128 v = (unsigned __int128)mant << bits; /* < 2^85 */
+	for (int i = 0; i < 3; i++)
+		r->d[limbs + i] = (uint32_t)(v >> (32 * i));
+	bn_fit(r);
+	return 1;
+}
+
+/* |d| = mant * 2^k with mant odd (d finite, nonzero) */
+static uint64_t dbl_split(double d, int *k)
+{
+	int e;
+	double m = frexp(fabs(d), &e); /* |d| = m * 2^e, 0.5 <= m < 1 */
+	uint64_t mant = (uint64_t)ldexp(m, 53);
+	int tz = __builtin_ctzll(mant);
+	*k = e - 53 + tz;
+	return mant >> tz;
+}
+
+int big_cmp_double(oop a, double d)
+{
+	if (obj_is_int(a)) {
+		/* beyond int64 the double is beyond every SmallInteger */
+		if (d >= 9223372036854775808.0)
+			return -1;
+		if (d < -9223372036854775808.0)
+			return 1;
+		intptr_t v = obj_int(a);
+		double t = trunc(d);
+		int64_t ti = (int64_t)t;
+		if (v != ti)
+			return v < ti ? -1 : 1;
+		return t < d ? -1 : t > d; /* the fraction of d decides */
+	}
+	int s = big_sign(a);
+	if ((d < 0) != (s < 0))
+		return s;
+	/* same sign: |a| has hb bits, |d| lies in [2^(e-1), 2^e) */
+	intptr_t hb = big_high_bit(a);
+	int e;
+	frexp(fabs(d), &e);
+	int c;
+	if (hb != e) {
+		c = hb < e ? -1 : 1;
+	} else { /* e >= 63 bits: d is an integer, compare limbs */
+		struct bn x, y;
+		int k;
+		uint64_t mant = dbl_split(d, &k);
+		if (!bn_get(&x, a))
+			return 0;
+		if (!bn_from_mant(&y, mant, k)) {
+			bn_free(&x);
+			return 0;
+		}
+		c = mag_cmp(&x, &y);
+		bn_free(&x);
+		bn_free(&y);
+	}
+	return s < 0 ? -c : c;
+}
+
+intptr_t big_hash_limbs(const uint32_t *d, size_t n)
+{
+	const uint8_t *b = (const uint8_t *)d;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n * 4; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return (intptr_t)(h & 0x3fffffff);
+}
+
+/* Integer>>hash of mant * 2^k (k >= 0), without allocating an object */
+static intptr_t hash_of_mant(uint64_t mant, int k, int neg)
+{
+	if (k < 62 && (mant >> (62 - k)) == 0) { /* a SmallInteger: hash is self */
+		intptr_t v = (intptr_t)(mant << k);
+		return neg ? -v : v;
+	}
+	if (neg && mant == 1 && k == 62)
+		return OBJ_INT_MIN; /* SmallInteger minVal */
+	struct bn x;
+	if (!bn_from_mant(&x, mant, k))
+		return 0;
+	intptr_t h = big_hash_limbs(x.d, (size_t)x.n);
+	bn_free(&x);
+	return h;
+}
+
+intptr_t big_hash_double(double d)
+{
+	if (d == 0)
+		return 0;
+	if (isnan(d) || isinf(d))
+		return d > 0 ? 0x3ffffffe : 0x3ffffffd; /* equal to no Integer or Fraction */
+	int k;
+	uint64_t mant = dbl_split(d, &k);
+	if (k >= 0)
+		return hash_of_mant(mant, k, d < 0);
+	/* the reduced Fraction mant / 2^-k: numerator hash bitXor: denominator hash */
+	return hash_of_mant(mant, 0, d < 0) ^ hash_of_mant(1, -k, 0);
+}
+
 intptr_t big_high_bit(oop a)
 {
 	if (obj_is_int(a)) {

@@ -39,6 +39,7 @@ P(floatPrint) P(floatSqrt) P(floatSin) P(floatCos) P(floatTan) P(floatArcTan)
 P(floatLn) P(floatExp) P(floatFloor) P(floatCeiling) P(floatFractionPart)
 P(floatHash) P(floatRaisedTo) P(floatIsNaN) P(floatIsInf) P(floatRound)
 P(floatInfinity) P(floatNaN) P(floatEpsilon) P(floatMax) P(floatMin)
+P(floatNegated) P(floatAbs)
 /* processes and exceptions (vm/prim_proc.c) */
 P(procFork) P(procResume) P(procSuspend) P(procTerminate) P(procYield)
 P(procActive) P(procPriority) P(procSetPriority) P(procState) P(procNewFor)
