@@ -284,6 +284,14 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 		if (jd_ < 0 && POLL())                                         \
 			goto interrupt;                                        \
 	} while (0)
+/* An unwind cut the stack back to index [i]: a handled StackOverflow ends. */
+#define SETTLE(i)                                                              \
+	do {                                                                   \
+		if (st_unlikely(proc->ovf)) {                                  \
+			sched_settle_stack(proc, (size_t)(i));                 \
+			slim = proc->stack + proc->cap - STACK_SLACK;          \
+		}                                                              \
+	} while (0)
 /* Room for [n] more slots above sp (moves the stack: sp and fp follow). */
 #define ENSURE_STACK(n)                                                        \
 	do {                                                                   \
@@ -579,6 +587,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 		oop fi = sp[-1];
 		if (obj_is_int(fi) && obj_int(fi) > 0 && proc->stack + obj_int(fi) <= sp) {
 			res = sp[0];
+			SETTLE(obj_int(fi));
 			fp = proc->stack + obj_int(fi);
 			goto do_return;
 		}
@@ -588,6 +597,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 		/* Process>>primRestartFrame: frameIndex */
 		oop fi = sp[0];
 		if (obj_is_int(fi) && obj_int(fi) > 0 && proc->stack + obj_int(fi) <= sp) {
+			SETTLE(obj_int(fi));
 			fp = proc->stack + obj_int(fi);
 			oop m = fp[FH_METHOD];
 			intptr_t mh = HDR_OF(m);
@@ -1239,6 +1249,7 @@ L_NLR: {
 		nargs = 2;
 		goto send;
 	}
+	SETTLE(f - proc->stack);
 	fp = f;
 	goto do_return;
 }
