@@ -66,10 +66,10 @@ int interp_method_line(struct st_vm *vm, oop meth, uint8_t *ip)
 	return line;
 }
 
-static void put_name(FILE *f, struct st_vm *vm, oop cls)
+void interp_put_name(FILE *f, struct st_vm *vm, oop cls)
 {
 	if (obj_cls(cls) == CI_METACLASS) {
-		put_name(f, vm, st_slot(cls, CLS_THIS));
+		interp_put_name(f, vm, st_slot(cls, CLS_THIS));
 		fputs(" class", f);
 		return;
 	}
@@ -111,7 +111,7 @@ static void put_frame(struct st_vm *vm, oop m, uint8_t *ip)
 	fputs("\tat ", stderr);
 	if (h & CMH_BLOCK)
 		fputs("[] in ", stderr);
-	put_name(stderr, vm, obj_body(m)[CM_CLASS]);
+	interp_put_name(stderr, vm, obj_body(m)[CM_CLASS]);
 	oop sel = obj_body(m)[CM_SELECTOR];
 	fputs(">>", stderr);
 	fwrite(obj_bytes(sel), 1, obj_byte_size(sel), stderr);
