@@ -655,6 +655,10 @@ int st_boot(struct st_vm *vm)
 			return 0;
 		}
 	}
+	/* the trace printer's Exception, fixed now: the program may rebind the global */
+	oop exc = st_global(vm, "Exception");
+	if (exc != vm->nil)
+		vm->exc_index = st_class_index(exc);
 	/* GNU Smalltalk's namespaced names for the exceptions */
 	static const char *const alias[][2] = {
 		{"SystemExceptions.NotFound", "NotFound"},
