@@ -618,6 +618,8 @@ oop big_shift(struct st_vm *vm, oop a, intptr_t sh)
 	return o;
 }
 
+/* Correctly rounded: the top 64 bits, with a sticky bit for everything
+ * below them, convert with one rounding (adding limb by limb rounds twice) */
 double big_to_double(oop a)
 {
 	if (obj_is_int(a))
@@ -625,9 +627,19 @@ double big_to_double(oop a)
 	struct bn x;
 	if (!bn_get(&x, a))
 		return 0;
-	double d = 0;
-	for (int i = x.n - 1; i >= 0; i--)
-		d = d * 4294967296.0 + x.d[i];
+	intptr_t hb = x.n ? (intptr_t)(x.n - 1) * 32 + 32 - __builtin_clz(x.d[x.n - 1]) : 0;
+	size_t pos = hb > 64 ? (size_t)(hb - 64) : 0; /* lowest bit kept */
+	unsigned __int128 w = 0;
+	for (int k = 0; k < 3; k++) {
+		size_t li = pos / 32 + (size_t)k;
+		if (li < (size_t)x.n)
+			w |= (unsigned __int128)x.d[li] << (32 * k);
+	}
+	uint64_t m = (uint64_t)(w >> (pos % 32));
+	int sticky = pos % 32 && (x.d[pos / 32] & ((1u << (pos % 32)) - 1));
+	for (size_t i = 0; i < pos / 32 && !sticky; i++)
+		sticky = x.d[i] != 0;
+	double d = ldexp((double)(m | (uint64_t)sticky), (int)pos);
 	if (x.neg)
 		d = -d;
 	bn_free(&x);
