@@ -58,6 +58,18 @@ static void bn_from_i64(struct bn *x, int64_t v)
  * division beat the schoolbook loops below. */
 #define GMP_LIMBS 48
 
+/* GMP ends the process when it cannot allocate (and on sizes past 2^31
+ * limbs), where a primitive should fail with OutOfMemory. So before a big
+ * operation, check that its result and temporaries can be had. */
+static int gmp_room(size_t limbs)
+{
+	if (limbs > ((size_t)1 << 28))
+		return 0;
+	void *volatile p = malloc(limbs * 16 + 4096); /* volatile: not elided */
+	free(p);
+	return p != NULL;
+}
+
 static void mpz_of(mpz_t z, const struct bn *x)
 {
 	mpz_init(z);
@@ -184,6 +196,8 @@ static int signed_add(struct bn *r, const struct bn *a, const struct bn *b, int 
 static int mag_mul(struct bn *r, const struct bn *a, const struct bn *b)
 {
 	if (a->n >= GMP_LIMBS && b->n >= GMP_LIMBS) {
+		if (!gmp_room((size_t)a->n + (size_t)b->n))
+			return 0;
 		mpz_t x, y;
 		mpz_of(x, a);
 		mpz_of(y, b);
@@ -237,6 +251,8 @@ static int mag_divmod(struct bn *q, struct bn *m, const struct bn *a, const stru
 		return 1;
 	}
 	if (b->n >= GMP_LIMBS && a->n - b->n >= GMP_LIMBS) {
+		if (!gmp_room((size_t)a->n * 2))
+			return 0;
 		mpz_t x, y, zq;
 		struct bn pa = *a, pb = *b; /* magnitudes */
 		pa.neg = pb.neg = 0;
@@ -674,6 +690,8 @@ oop big_from_digits(struct st_vm *vm, const char *s, size_t n, int radix, int ne
 {
 	/* GMP wants a terminated string of digits valid in [radix]: the lexer
 	 * and asNumber have checked them */
+	if (!gmp_room(n / 8 + 2))
+		return 0;
 	char *t = malloc(n + 2);
 	if (!t)
 		return 0;
@@ -702,6 +720,10 @@ char *big_print(oop a, int radix)
 	struct bn x;
 	if (!bn_get(&x, a))
 		return NULL;
+	if (!gmp_room((size_t)x.n * 2)) {
+		bn_free(&x);
+		return NULL;
+	}
 	mpz_t z;
 	mpz_of(z, &x);
 	bn_free(&x);
