@@ -47,7 +47,7 @@ P(semSignal) P(semWait) P(semWaitTimeout) P(semInit) P(timerSignal)
 P(nextHandler) P(frameArg) P(frameReceiver) P(frameMark) P(nextUnwindBlock)
 P(unwindDone) P(printTrace) P(frameCaller) P(frameMethod) P(frameLine)
 P(procMainFailed) P(procIsMain) P(procWaitingCount) P(procOsThread) P(procForkMain)
-/* the unhandled-error report (vm/report.c) */
+/* the unhandled-error report (vm/prim_report.c) */
 P(basicPrintString) P(excReportHeader) P(excReportLine)
 /* the FFI (vm/ffi/prim_ffi.c) */
 P(ffiOpen) P(ffiDefine) P(ffiCall) P(ffiCallArgs) P(ffiLastError)

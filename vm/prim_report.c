@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/report.c: the C half of the unhandled-error report (the Smalltalk half
+ * vm/prim_report.c: the C half of the unhandled-error report (the Smalltalk half
  * is Exception>>unhandled). The report must come out whatever the program
  * did to the globals (String, Character, Processor...) and whatever its
  * printOn: methods do, so the parts that need no user code are written here:
