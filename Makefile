@@ -71,9 +71,10 @@ BATON_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -pthread \
 	       -fno-omit-frame-pointer $(SAN_FLAGS)
 BATON_CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) $(CPPFLAGS)
 BATON_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
-# What libbaton needs (and all baton.pc states), then what the Smalltalk VM adds.
+# What libbaton needs (and all baton.pc states), then what the Smalltalk VM adds
+# (-lgmp: LargeInteger radix conversion and big products, vm/bigint.c).
 CORE_LDLIBS = $(URING_LIBS) -lpthread $(LDLIBS)
-BATON_LDLIBS = $(VM_PKG_LIBS) -ldl -lm $(CORE_LDLIBS)
+BATON_LDLIBS = $(VM_PKG_LIBS) -lgmp -ldl -lm $(CORE_LDLIBS)
 # Sanitizer runtimes leave symbols undefined in shared objects on purpose.
 SO_DEFS := $(if $(SAN_FLAGS),,-Wl,-z,defs)
 # Selftests and their dlopen()ed libraries export everything: tests look symbols up.

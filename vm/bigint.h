@@ -20,6 +20,14 @@ oop big_op(struct st_vm *vm, oop a, oop b, enum big_op op);
 int big_cmp(struct st_vm *vm, oop a, oop b);
 int big_is_int(oop o); /* SmallInteger or LargeInteger */
 int big_sign(oop o);
+/* a (Small or Large) against a finite double, exactly: <0, 0, >0 */
+int big_cmp_double(oop a, double d);
+/* LargeInteger>>hash of the magnitude limbs d[0..n) (no zero top limb) */
+intptr_t big_hash_limbs(const uint32_t *d, size_t n);
+/* Float>>hash: the hash of the equal Integer or Fraction, so that hash agrees with = */
+intptr_t big_hash_double(double d);
+/* bits of |a| up to its top 1 bit (0 for zero) */
+intptr_t big_high_bit(oop a);
 oop big_shift(struct st_vm *vm, oop a, intptr_t n);
 oop big_negated(struct st_vm *vm, oop a);
 double big_to_double(oop a);

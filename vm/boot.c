@@ -527,7 +527,7 @@ static const struct kclass kclasses[] = {
 	 "bytecodes literals selector methodClass header outerMethod sourceFile lineTable"},
 	{CI_BLOCK, CI_OBJECT, OBJ_FMT_PTRS, 0, "method receiver outerContext"},
 	{CI_METHODDICT, CI_OBJECT, OBJ_FMT_IPTRS, 1, "tally"},
-	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name"},
+	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name reportGuard"},
 	{CI_SEMAPHORE, CI_OBJECT, OBJ_FMT_PTRS, 0, "excessSignals firstWaiter lastWaiter"},
 	{CI_MESSAGE, CI_OBJECT, OBJ_FMT_PTRS, 0, "selector arguments"},
 	{CI_SCHEDULER, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
@@ -674,6 +674,10 @@ int st_boot(struct st_vm *vm)
 			return 0;
 		}
 	}
+	/* the trace printer's Exception, fixed now: the program may rebind the global */
+	oop exc = st_global(vm, "Exception");
+	if (exc != vm->nil)
+		vm->exc_index = st_class_index(exc);
 	/* GNU Smalltalk's namespaced names for the exceptions */
 	static const char *const alias[][2] = {
 		{"SystemExceptions.NotFound", "NotFound"},

@@ -61,10 +61,10 @@ int interp_method_line(struct st_vm *vm, oop meth, uint8_t *ip)
 	return line;
 }
 
-static void put_name(FILE *f, struct st_vm *vm, oop cls)
+void interp_put_name(FILE *f, struct st_vm *vm, oop cls)
 {
 	if (obj_cls(cls) == CI_METACLASS) {
-		put_name(f, vm, st_slot(cls, CLS_THIS));
+		interp_put_name(f, vm, st_slot(cls, CLS_THIS));
 		fputs(" class", f);
 		return;
 	}
@@ -96,40 +96,70 @@ static int is_exception_frame(struct st_vm *vm, oop *f)
 	return 0;
 }
 
-/* One line per frame from frame [from] down, "\tat Class>>sel (file:line)",
- * leaving out the exception machinery on top. */
-void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *from)
+/* A trace longer than this shows its first and last TRACE_KEEP frames and
+ * counts the ones between: a StackOverflow has a hundred thousand. */
+#define TRACE_KEEP 10
+
+static void put_frame(struct st_vm *vm, oop m, uint8_t *ip)
 {
-	st_out_flush(vm);
+	intptr_t h = HDR_OF(m);
+	fputs("\tat ", stderr);
+	if (h & CMH_BLOCK)
+		fputs("[] in ", stderr);
+	interp_put_name(stderr, vm, obj_body(m)[CM_CLASS]);
+	oop sel = obj_body(m)[CM_SELECTOR];
+	fputs(">>", stderr);
+	fwrite(obj_bytes(sel), 1, obj_byte_size(sel), stderr);
+	oop file = obj_body(m)[CM_FILE];
+	fputs(" (", stderr);
+	if (obj_is_ptr(file) && obj_fmt(file) == OBJ_FMT_BYTES)
+		fwrite(obj_bytes(file), 1, obj_byte_size(file), stderr);
+	/* ip is past the instruction: look it up one byte back */
+	fprintf(stderr, ":%d)\n", interp_method_line(vm, m, ip - 1));
+}
+
+/* Walks the frames from [from] down, leaving out the exception machinery on
+ * top and hidden methods; if [print], prints those numbered [0, lo) and
+ * [hi, ...) and a count for the rest. Answers how many there are. */
+static size_t walk_trace(struct st_vm *vm, struct st_proc *p, oop *from, int print, size_t lo,
+			 size_t hi)
+{
 	uint8_t *ip = p->ip;
 	int skipping = 1, started = 0;
-	for (oop *f = p->fp; f; ) {
+	size_t n = 0;
+	for (oop *f = p->fp; f;) {
 		oop m = f[FH_METHOD];
-		intptr_t h = HDR_OF(m);
 		oop *caller = interp_frame_caller(p, f);
 		uint8_t *cip = (uint8_t *)obj_int(f[FH_CALLER_IP]);
 		if (f == from)
 			started = 1;
 		if (started && skipping && !is_exception_frame(vm, f))
 			skipping = 0;
-		if (started && !skipping && !(h & CMH_HIDDEN)) {
-			fputs("\tat ", stderr);
-			if (h & CMH_BLOCK)
-				fputs("[] in ", stderr);
-			put_name(stderr, vm, obj_body(m)[CM_CLASS]);
-			oop sel = obj_body(m)[CM_SELECTOR];
-			fputs(">>", stderr);
-			fwrite(obj_bytes(sel), 1, obj_byte_size(sel), stderr);
-			oop file = obj_body(m)[CM_FILE];
-			fputs(" (", stderr);
-			if (obj_is_ptr(file) && obj_fmt(file) == OBJ_FMT_BYTES)
-				fwrite(obj_bytes(file), 1, obj_byte_size(file), stderr);
-			/* ip is past the instruction: look it up one byte back */
-			fprintf(stderr, ":%d)\n", interp_method_line(vm, m, ip - 1));
+		if (started && !skipping && !(HDR_OF(m) & CMH_HIDDEN)) {
+			if (!print)
+				;
+			else if (n < lo || n >= hi)
+				put_frame(vm, m, ip);
+			else if (n == lo)
+				fprintf(stderr, "\t... %zu more frames ...\n", hi - lo);
+			n++;
 		}
 		ip = cip;
 		f = caller;
 	}
+	return n;
+}
+
+/* One line per frame from frame [from] down, "\tat Class>>sel (file:line)";
+ * a long trace is cut in the middle. */
+void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *from)
+{
+	st_out_flush(vm);
+	size_t n = walk_trace(vm, p, from, 0, 0, 0);
+	if (n > 2 * TRACE_KEEP + 1)
+		walk_trace(vm, p, from, 1, TRACE_KEEP, n - TRACE_KEEP);
+	else
+		walk_trace(vm, p, from, 1, n, n);
 	fflush(stderr);
 }
 
@@ -280,6 +310,14 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 		ip += jd_;                                                     \
 		if (jd_ < 0 && POLL())                                         \
 			goto interrupt;                                        \
+	} while (0)
+/* An unwind cut the stack back to index [i]: a handled StackOverflow ends. */
+#define SETTLE(i)                                                              \
+	do {                                                                   \
+		if (st_unlikely(proc->ovf)) {                                  \
+			sched_settle_stack(proc, (size_t)(i));                 \
+			slim = proc->stack + proc->cap - STACK_SLACK;          \
+		}                                                              \
 	} while (0)
 /* Room for [n] more slots above sp (moves the stack: sp and fp follow). */
 #define ENSURE_STACK(n)                                                        \
@@ -570,6 +608,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 		oop *f = ctx_frame(vm, sp[-1], &cp);
 		if (f && cp == proc && sp[-2] == proc->self) {
 			res = sp[0];
+			SETTLE(f - proc->stack);
 			fp = f;
 			goto do_return;
 		}
@@ -581,6 +620,7 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 		SAVE();
 		oop *f = ctx_frame(vm, sp[0], &cp);
 		if (f && cp == proc && sp[-1] == proc->self) {
+			SETTLE(f - proc->stack);
 			fp = f;
 			oop m = fp[FH_METHOD];
 			intptr_t mh = HDR_OF(m);
@@ -1221,6 +1261,7 @@ L_NLR: {
 		nargs = 2;
 		goto send;
 	}
+	SETTLE(f - proc->stack);
 	fp = f;
 	goto do_return;
 }

@@ -80,6 +80,8 @@ static inline oop *push_frame(struct st_vm *vm, oop *fp, oop meth, oop recv, oop
 /* Helpers the primitives share (vm/interp.c). */
 oop *interp_frame_caller(struct st_proc *p, oop *fp);
 void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *fp);
+/* The name of class [cls] ("Foo", "Foo class"), read from the class itself */
+void interp_put_name(FILE *f, struct st_vm *vm, oop cls);
 int interp_method_line(struct st_vm *vm, oop meth, uint8_t *ip);
 
 #endif /* BATON_VM_INTERP_H */

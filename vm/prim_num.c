@@ -91,26 +91,50 @@ int prim_intDivide(struct st_vm *vm, oop *args, int nargs)
 	return int_op(vm, args, BIG_QUO);
 }
 
+/* c: <0, 0, >0, or CMP_UNORDERED (a NaN); want: 0 <, 1 >, 2 <=, 3 >=, 4 =, 5 ~= */
+#define CMP_UNORDERED 2
+static int cmp_answer(struct st_vm *vm, oop *args, int c, int want)
+{
+	int r;
+	if (c == CMP_UNORDERED)
+		r = want == 5;
+	else
+		switch (want) {
+		case 0: r = c < 0; break;
+		case 1: r = c > 0; break;
+		case 2: r = c <= 0; break;
+		case 3: r = c >= 0; break;
+		case 4: r = c == 0; break;
+		default: r = c != 0; break;
+		}
+	args[0] = st_bool(vm, r);
+	return PRIM_OK;
+}
+
+/* Integer against a Float, exactly (no rounding of the Integer) */
+static int int_float_cmp(oop i, double d)
+{
+	if (isnan(d))
+		return CMP_UNORDERED;
+	if (isinf(d))
+		return d > 0 ? -1 : 1;
+	return big_cmp_double(i, d);
+}
+
 static int int_cmp(struct st_vm *vm, oop *args, int want)
 {
-	if (!big_is_int(args[0]) || !big_is_int(args[1]))
+	if (!big_is_int(args[0]))
 		return PRIM_FAIL;
 	int c;
-	if (obj_is_int(args[0]) && obj_is_int(args[1]))
+	if (is_float(args[1]))
+		c = int_float_cmp(args[0], fval(args[1]));
+	else if (!big_is_int(args[1]))
+		return PRIM_FAIL;
+	else if (obj_is_int(args[0]) && obj_is_int(args[1]))
 		c = obj_int(args[0]) < obj_int(args[1]) ? -1 : obj_int(args[0]) > obj_int(args[1]);
 	else
 		c = big_cmp(vm, args[0], args[1]);
-	int r;
-	switch (want) {
-	case 0: r = c < 0; break;
-	case 1: r = c > 0; break;
-	case 2: r = c <= 0; break;
-	case 3: r = c >= 0; break;
-	case 4: r = c == 0; break;
-	default: r = c != 0; break;
-	}
-	args[0] = st_bool(vm, r);
-	return PRIM_OK;
+	return cmp_answer(vm, args, c, want);
 }
 
 int prim_intLess(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 0); }
@@ -199,10 +223,10 @@ int prim_intHighBit(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)vm;
 	(void)nargs;
-	if (!obj_is_int(args[0]) || obj_int(args[0]) < 0)
+	/* negative: the fallback raises the error */
+	if (!big_is_int(args[0]) || big_sign(args[0]) < 0)
 		return PRIM_FAIL;
-	intptr_t v = obj_int(args[0]);
-	args[0] = obj_from_int(v ? 64 - __builtin_clzll((unsigned long long)v) : 0);
+	args[0] = obj_from_int(big_high_bit(args[0]));
 	return PRIM_OK;
 }
 
@@ -214,10 +238,8 @@ int prim_intHash(struct st_vm *vm, oop *args, int nargs)
 		return PRIM_OK;
 	if (!big_is_int(args[0]))
 		return PRIM_FAIL;
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < obj_byte_size(args[0]); i++)
-		h = (h ^ obj_bytes(args[0])[i]) * 16777619u;
-	args[0] = obj_from_int(h & 0x3fffffff);
+	args[0] = obj_from_int(big_hash_limbs((const uint32_t *)obj_bytes(args[0]),
+					      obj_byte_size(args[0]) / 4));
 	return PRIM_OK;
 }
 
@@ -299,28 +321,26 @@ int prim_floatDiv(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm
 
 static int float_cmp(struct st_vm *vm, oop *args, int want)
 {
-	double a, b;
 	if (!is_float(args[0]))
 		return PRIM_FAIL;
-	if (!num_arg(args[1], &b)) {
-		if (want == 4 || want == 5) {
-			args[0] = st_bool(vm, want == 5);
-			return PRIM_OK;
-		}
+	double a = fval(args[0]);
+	int c;
+	if (is_float(args[1])) {
+		double b = fval(args[1]);
+		c = a < b ? -1 : a > b ? 1 : a == b ? 0 : CMP_UNORDERED;
+	} else if (big_is_int(args[1])) {
+		c = int_float_cmp(args[1], a);
+		if (c != CMP_UNORDERED)
+			c = -c;
+	} else if (obj_is_ptr(args[1]) && obj_cls(args[1]) == CI_FRACTION) {
+		return PRIM_FAIL; /* exact, in Smalltalk (Number>>compare:withFloat:) */
+	} else if (want == 4 || want == 5) {
+		args[0] = st_bool(vm, want == 5);
+		return PRIM_OK;
+	} else {
 		return PRIM_FAIL;
 	}
-	a = fval(args[0]);
-	int r;
-	switch (want) {
-	case 0: r = a < b; break;
-	case 1: r = a > b; break;
-	case 2: r = a <= b; break;
-	case 3: r = a >= b; break;
-	case 4: r = a == b; break;
-	default: r = a != b; break;
-	}
-	args[0] = st_bool(vm, r);
-	return PRIM_OK;
+	return cmp_answer(vm, args, c, want);
 }
 
 int prim_floatLess(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 0); }
@@ -379,6 +399,8 @@ FLOAT_FN(floatArcTan, atan(x))
 FLOAT_FN(floatLn, log(x))
 FLOAT_FN(floatExp, exp(x))
 FLOAT_FN(floatFractionPart, x - trunc(x))
+FLOAT_FN(floatNegated, -x) /* 0.0 negated is -0.0, as in IEEE 754 */
+FLOAT_FN(floatAbs, fabs(x))
 
 int prim_floatRaisedTo(struct st_vm *vm, oop *args, int nargs)
 {
@@ -389,20 +411,15 @@ int prim_floatRaisedTo(struct st_vm *vm, oop *args, int nargs)
 	return float_result(vm, args, pow(fval(args[0]), b));
 }
 
+/* equal numbers hash equal: an integral Float as the Integer, any other
+ * finite one as its exact Fraction (see big_hash_double) */
 int prim_floatHash(struct st_vm *vm, oop *args, int nargs)
 {
 	(void)vm;
 	(void)nargs;
 	if (!is_float(args[0]))
 		return PRIM_FAIL;
-	double d = fval(args[0]);
-	if (d == trunc(d) && fabs(d) < 1e18) {
-		args[0] = obj_from_int((intptr_t)d & 0x3fffffff);
-		return PRIM_OK;
-	}
-	uint64_t u;
-	memcpy(&u, &d, 8);
-	args[0] = obj_from_int((intptr_t)((u ^ (u >> 32)) & 0x3fffffff));
+	args[0] = obj_from_int(big_hash_double(fval(args[0])));
 	return PRIM_OK;
 }
 

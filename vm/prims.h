@@ -39,6 +39,7 @@ P(floatPrint) P(floatSqrt) P(floatSin) P(floatCos) P(floatTan) P(floatArcTan)
 P(floatLn) P(floatExp) P(floatFloor) P(floatCeiling) P(floatFractionPart)
 P(floatHash) P(floatRaisedTo) P(floatIsNaN) P(floatIsInf) P(floatRound)
 P(floatInfinity) P(floatNaN) P(floatEpsilon) P(floatMax) P(floatMin)
+P(floatNegated) P(floatAbs)
 /* processes and exceptions (vm/prim_proc.c) */
 P(procFork) P(procResume) P(procSuspend) P(procTerminate) P(procYield)
 P(procActive) P(procPriority) P(procSetPriority) P(procState) P(procNewFor)
@@ -47,6 +48,8 @@ P(nextUnwindBlock) P(printTrace)
 P(procMainFailed) P(procIsMain) P(procWaitingCount) P(procOsThread) P(procForkMain)
 /* contexts (vm/ctx.c) */
 P(ctxParent) P(ctxIsDead) P(ctxLine) P(ctxAt) P(ctxMark) P(ctxNextHandler) P(unwoundHere)
+/* the unhandled-error report (vm/prim_report.c) */
+P(basicPrintString) P(excReportHeader) P(excReportLine)
 /* the FFI (vm/ffi/prim_ffi.c) */
 P(ffiOpen) P(ffiDefine) P(ffiCall) P(ffiCallArgs) P(ffiLastError)
 P(ffiCbNew) P(ffiCbAddress) P(ffiCbPriority) P(ffiCbFree) P(ffiCbArgs) P(ffiCbReturn)

@@ -59,6 +59,18 @@ int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 	return 1;
 }
 
+void sched_settle_stack(struct st_proc *p, size_t depth)
+{
+	/* back well below the soft limit after a StackOverflow was handled: the
+	 * next overflow signals again (at the soft limit, with a fresh reserve).
+	 * The block stays allocated; only the usable capacity shrinks. */
+	if (p->ovf && depth + STACK_RESERVE < STACK_SOFT) {
+		p->ovf = 0;
+		if (p->cap > STACK_SOFT)
+			p->cap = STACK_SOFT;
+	}
+}
+
 struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int prio)
 {
 	ST_ROOT(vm, closure);

@@ -28,6 +28,9 @@ void sched_unwait(struct st_vm *vm, struct st_proc *p);
 int sched_add_timer(struct st_vm *vm, uint64_t at, oop sem, int proc);
 void sched_run_timers(struct st_vm *vm, uint64_t now);
 int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need);
+/* The stack of [p] was cut back to [depth] slots by an unwind (exception
+ * return, retry, non-local return): ends the StackOverflow reserve. */
+void sched_settle_stack(struct st_proc *p, size_t depth);
 
 /* The scheduler loop: hooks->run, and main's after the program starts. */
 void sched_run(struct st_vm *vm, baton_thread *t);

@@ -121,8 +121,9 @@ enum { BC_CODE, BC_RECEIVER, BC_OUTER, BC_SIZE };
 enum { ASSOC_KEY, ASSOC_VALUE, ASSOC_SIZE };
 /* Message. */
 enum { MSG_SELECTOR, MSG_ARGS, MSG_SIZE };
-/* Process: the C record (struct st_proc) is found through [handle]. */
-enum { PROC_HANDLE, PROC_PRIORITY, PROC_NAME, PROC_SIZE };
+/* Process: the C record (struct st_proc) is found through [handle].
+ * [reportGuard]: Smalltalk's, see Process>>reportGuard:. */
+enum { PROC_HANDLE, PROC_PRIORITY, PROC_NAME, PROC_GUARD, PROC_SIZE };
 /* Semaphore: waiters are linked in C through their handles. */
 enum { SEM_SIGNALS, SEM_FIRST, SEM_LAST, SEM_SIZE };
 /* Fraction. */
