@@ -222,6 +222,16 @@ int prim_semInit(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
+/* Semaphore>>size: the processes waiting on it */
+int prim_semSize(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[0]))
+		return PRIM_FAIL;
+	args[0] = obj_from_int(sched_sem_size(vm, args[0]));
+	return PRIM_OK;
+}
+
 /* Processor signal: aSemaphore afterMilliseconds: ms */
 int prim_timerSignal(struct st_vm *vm, oop *args, int nargs)
 {

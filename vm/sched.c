@@ -15,17 +15,17 @@
 #include "vm/interp.h"
 #include "vm/sched.h"
 
-#define STACK_INIT 1024
+#define STACK_MIN 64 /* slots beyond the first frame: room for the slack primitives use */
 #define STACK_SOFT ((size_t)1 << 20) /* slots (8 MiB): then StackOverflow */
 #define STACK_RESERVE ((size_t)1 << 16)
 
 /* ---- process records ------------------------------------------------------ */
 
+/* A free handle: the last one freed (O(1)), else a new one at the end. */
 static int new_handle(struct st_vm *vm)
 {
-	for (int i = 1; i < vm->nprocs; i++)
-		if (!vm->procs[i])
-			return i;
+	if (vm->nfree)
+		return vm->freeh[--vm->nfree];
 	if (vm->nprocs == vm->proccap) {
 		int cap = vm->proccap ? vm->proccap * 2 : 64;
 		struct st_proc **np = realloc(vm->procs, sizeof(void *) * (size_t)cap);
@@ -40,9 +40,25 @@ static int new_handle(struct st_vm *vm)
 	return vm->nprocs++;
 }
 
+/* The free stack never needs more room than procs has slots: reserved
+ * before a handle is handed out, so freeing one cannot fail. */
+static int reserve_free(struct st_vm *vm)
+{
+	if (vm->freecap >= vm->proccap)
+		return 1;
+	int *nf = realloc(vm->freeh, sizeof(int) * (size_t)vm->proccap);
+	if (!nf)
+		return 0;
+	vm->freeh = nf;
+	vm->freecap = vm->proccap;
+	return 1;
+}
+
+/* What a process costs outside the heap: counted against --heap-max. */
+static size_t proc_bytes(const struct st_proc *p) { return sizeof *p + p->cap * sizeof(oop); }
+
 int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 {
-	(void)vm;
 	size_t limit = STACK_SOFT + (p->ovf ? STACK_RESERVE : 0);
 	if (need <= p->cap)
 		return 1;
@@ -57,6 +73,8 @@ int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 	oop *ns = realloc(p->stack, cap * sizeof(oop));
 	if (!ns)
 		return 0;
+	/* charged even over the limit: the next allocation raises OutOfMemory */
+	gc_charge(vm, (cap - p->cap) * sizeof(oop), 1);
 	p->stack = ns;
 	p->cap = cap;
 	p->sp = ns + spi;
@@ -66,23 +84,38 @@ int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 
 struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int prio)
 {
+	/* the stack fits the first frame and STACK_MIN more; it grows on demand */
+	oop m = closure ? obj_body(closure)[BC_CODE] : method;
+	intptr_t h = obj_int(obj_body(m)[CM_HEADER]);
+	size_t cap = 2 + FH_SIZE + CMH_NTEMPS(h) + CMH_STACK(h) + STACK_MIN;
+	size_t bytes = sizeof(struct st_proc) + cap * sizeof(oop);
 	ST_ROOT(vm, closure);
 	ST_ROOT(vm, method);
-	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, PROC_SIZE, 0);
-	ST_UNROOT(vm, 2);
-	if (!po)
-		return NULL;
-	int hd = new_handle(vm);
-	struct st_proc *p = calloc(1, sizeof *p);
-	oop *stack = malloc(STACK_INIT * sizeof(oop));
-	if (!hd || !p || !stack) {
-		free(p);
-		free(stack);
+	/* over --heap-max even after a full GC: the caller signals OutOfMemory */
+	if (!gc_charge(vm, bytes, 0)) {
+		ST_UNROOT(vm, 2);
 		return NULL;
 	}
+	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, PROC_SIZE, 0);
+	ST_UNROOT(vm, 2);
+	int hd = po ? new_handle(vm) : 0;
+	if (hd && !reserve_free(vm)) {
+		vm->nprocs--; /* only a new handle can need room: hand it back */
+		hd = 0;
+	}
+	struct st_proc *p = hd ? calloc(1, sizeof *p) : NULL;
+	oop *stack = p ? malloc(cap * sizeof(oop)) : NULL;
+	if (!stack) {
+		if (hd)
+			vm->freeh[vm->nfree++] = hd;
+		free(p);
+		gc_uncharge(vm, bytes);
+		return NULL;
+	}
+	m = closure ? obj_body(closure)[BC_CODE] : method;
 	p->self = po;
 	p->stack = stack;
-	p->cap = STACK_INIT;
+	p->cap = cap;
 	p->prio = prio;
 	p->state = PS_NEW;
 	p->handle = hd;
@@ -92,13 +125,6 @@ struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int pr
 	obj_body(po)[PROC_HANDLE] = obj_from_int(hd);
 	obj_body(po)[PROC_PRIORITY] = obj_from_int(prio);
 	/* first frame: the block (or the method on nil), marked as the base */
-	oop m = closure ? obj_body(closure)[BC_CODE] : method;
-	intptr_t h = obj_int(obj_body(m)[CM_HEADER]);
-	size_t need = 2 + FH_SIZE + CMH_NTEMPS(h) + CMH_STACK(h) + 64;
-	if (need > p->cap) {
-		p->sp = p->fp = p->stack;
-		sched_grow_stack(vm, p, need);
-	}
 	oop *s = p->stack;
 	s[0] = obj_from_int(0);
 	s[1] = closure ? closure : vm->nil;
@@ -280,6 +306,15 @@ void sched_unwait(struct st_vm *vm, struct st_proc *p)
 	p->timer_at = 0;
 }
 
+intptr_t sched_sem_size(struct st_vm *vm, oop sem)
+{
+	intptr_t n = 0;
+	for (struct st_proc *q = handle_proc(vm, obj_body(sem)[SEM_FIRST]); q;
+	     q = q->next_waiter ? vm->procs[q->next_waiter] : NULL)
+		n++;
+	return n;
+}
+
 struct st_proc *sched_signal(struct st_vm *vm, oop sem)
 {
 	oop *s = obj_body(sem);
@@ -313,6 +348,8 @@ void sched_kill(struct st_vm *vm, struct st_proc *p)
 	free(p->err);
 	obj_body(p->self)[PROC_HANDLE] = vm->nil;
 	vm->procs[p->handle] = NULL;
+	vm->freeh[vm->nfree++] = p->handle;
+	gc_uncharge(vm, proc_bytes(p));
 	if (vm->active == p)
 		vm->active = NULL;
 	if (vm->main_proc == p)

@@ -25,6 +25,8 @@ int sched_wait(struct st_vm *vm, struct st_proc *p, oop sem);
 /* Semaphore>>signal: answers the process made runnable, or NULL. */
 struct st_proc *sched_signal(struct st_vm *vm, oop sem);
 void sched_unwait(struct st_vm *vm, struct st_proc *p);
+/* Semaphore>>size: how many processes wait on [sem]. */
+intptr_t sched_sem_size(struct st_vm *vm, oop sem);
 int sched_add_timer(struct st_vm *vm, uint64_t at, oop sem, int proc);
 void sched_run_timers(struct st_vm *vm, uint64_t now);
 int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need);

@@ -293,6 +293,8 @@ struct st_vm {
 	/* processes */
 	struct st_proc **procs; /* by handle; [0] unused */
 	int nprocs, proccap;
+	int *freeh;             /* handles free for reuse (a stack: fork is O(1)) */
+	int nfree, freecap;
 	struct st_proc *active; /* running on the owning thread, or NULL */
 	struct st_proc *runq[ST_PRIO_MAX + 1], *runq_tail[ST_PRIO_MAX + 1];
 	uint64_t runmask[2];
@@ -340,6 +342,8 @@ struct st_vm {
 	char *out;
 	size_t outlen, outcap;
 	int interactive;
+	int out_closed;         /* stdout was closed at start-up (fd 1 is /dev/null) */
+	int out_errno;          /* first write error on stdout (reported once), 0: none */
 
 	/* interpreter counters */
 	uint64_t sends, bytecodes;

@@ -166,6 +166,13 @@ static inline void gc_wb_bulk(struct gc_heap *g, oop obj)
 
 void gc_scavenge(struct st_vm *vm); /* new space only */
 void gc_full(struct st_vm *vm);     /* everything */
+/* Memory the VM keeps outside the heap (process records and stacks)
+ * counts against heap_max like old space: charge it when taken (0: over
+ * the limit even after a full collection; nothing charged; [force]:
+ * charge anyway) and uncharge it when freed. It never triggers a GC by
+ * its growth alone, since no collection can free it. */
+int gc_charge(struct st_vm *vm, size_t bytes, int force);
+void gc_uncharge(struct st_vm *vm, size_t bytes);
 
 /* ---- pinning ------------------------------------------------------------ */
 
