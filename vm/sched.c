@@ -329,14 +329,19 @@ struct st_proc *sched_signal(struct st_vm *vm, oop sem)
 	return p;
 }
 
+static void drop_timer(struct st_vm *vm, struct st_proc *p);
+
 /* Ends [p] and frees its record; when it was the active process,
  * vm->active becomes NULL (the interpreter then switches). */
 void sched_kill(struct st_vm *vm, struct st_proc *p)
 {
 	if (p->state == PS_RUNNABLE)
 		sched_unready(vm, p);
-	if (p->state == PS_WAITING)
+	if (p->state == PS_WAITING) {
+		if (p->timer_at)
+			drop_timer(vm, p);
 		sched_unwait(vm, p);
+	}
 	p->state = PS_DEAD;
 	vm->nlive--;
 	if (p->wait_rec) {
@@ -415,6 +420,29 @@ void sched_run_timers(struct st_vm *vm, uint64_t now)
 			sched_signal(vm, due[i].sem);
 		}
 	}
+	set_deadline(vm);
+}
+
+/* Some pending timer signals a semaphore a process waits on (a timed
+ * wait's timer always does). When none does, firing them all only counts
+ * excess signals, and with nothing runnable nobody could ever wait for
+ * them: a Delay of a terminated process does not keep the VM alive. */
+static int timer_can_wake(struct st_vm *vm)
+{
+	for (int i = 0; i < vm->ntimers; i++)
+		if (obj_is_int(obj_body(vm->timers[i].sem)[SEM_FIRST]))
+			return 1;
+	return 0;
+}
+
+/* Drops the timeout of [p]'s timed wait (it is ending). */
+static void drop_timer(struct st_vm *vm, struct st_proc *p)
+{
+	int j = 0;
+	for (int i = 0; i < vm->ntimers; i++)
+		if (vm->timers[i].proc != p->handle)
+			vm->timers[j++] = vm->timers[i];
+	vm->ntimers = j;
 	set_deadline(vm);
 }
 
@@ -500,12 +528,13 @@ void sched_exit_now(struct st_vm *vm)
 	_exit(vm->quit ? vm->quit_code : vm->main_failed);
 }
 
-/* Nothing can ever run again: no runnable process, no timer, no callout
+/* Nothing can ever run again: no runnable process, no timer that can wake
+ * one, no callout
  * in flight, nobody queued for the VM. (A callout in flight while this
  * thread owns the VM has been set aside: vm->in_callout counts it.) */
 static int dead_end(struct st_vm *vm)
 {
-	return sched_best(vm) < 0 && vm->ntimers == 0 && vm->in_callout == 0 &&
+	return sched_best(vm) < 0 && !timer_can_wake(vm) && vm->in_callout == 0 &&
 	       baton_top_waiter(vm->core) < 0;
 }
 
