@@ -46,7 +46,7 @@ P(semSignal) P(semWait) P(semWaitTimeout) P(semInit) P(timerSignal)
 P(nextHandler) P(frameArg) P(frameReceiver) P(frameMark) P(nextUnwindBlock)
 P(unwindDone) P(printTrace) P(frameCaller) P(frameMethod) P(frameLine)
 P(procMainFailed) P(procIsMain) P(procWaitingCount) P(procOsThread) P(procForkMain)
-P(semSize)
+P(semSize) P(procStop)
 /* the FFI (vm/ffi/prim_ffi.c) */
 P(ffiOpen) P(ffiDefine) P(ffiCall) P(ffiCallArgs) P(ffiLastError)
 P(ffiCbNew) P(ffiCbAddress) P(ffiCbPriority) P(ffiCbFree) P(ffiCbArgs) P(ffiCbReturn)

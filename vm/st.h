@@ -190,6 +190,7 @@ struct st_proc {
 	uint64_t timer_at;    /* wait: deadline (ns), 0: none */
 	int is_main;          /* the main program */
 	int ovf;              /* stack overflow signalled: reserve in use */
+	int ending;           /* terminate runs its unwind blocks: never runs again */
 	/* Thread affinity: the baton_thread this process must run on (the
 	 * main thread for forkOnMainThread, the calling thread for a
 	 * callback's process), or NULL: any VM thread. */
