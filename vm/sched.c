@@ -525,7 +525,7 @@ void sched_exit_now(struct st_vm *vm)
 		vm->print_stats(vm);
 	fflush(stdout);
 	fflush(stderr);
-	_exit(vm->quit ? vm->quit_code : vm->main_failed);
+	_exit(st_out_status(vm, vm->quit ? vm->quit_code : vm->main_failed));
 }
 
 /* Nothing can ever run again: no runnable process, no timer that can wake

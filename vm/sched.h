@@ -69,7 +69,8 @@ void sched_exit_now(struct st_vm *vm) __attribute__((noreturn));
  * objects. Primitives run with the interpreter's registers saved in the
  * active process, so the collector (possibly on another thread, if the
  * heartbeat finds this one blocked) sees and updates its stack. [flags]:
- * BATON_BLOCKING for calls known to block.
+ * BATON_BLOCKING for calls known to block. Buffered output is written
+ * first (the call may block every VM thread).
  *
  * The fast path is the core's disown and own and nothing else: the VM's
  * state is left as it is (the process stays vm->active, RUNNING). If
@@ -86,6 +87,10 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 				       unsigned flags)
 {
 	c->t = vm->cur_thread;
+	/* the call may block, and every VM thread with it: output so far
+	 * must not wait for the VM to run again */
+	if (vm->outlen)
+		st_out_flush(vm);
 	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
 

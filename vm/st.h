@@ -342,6 +342,7 @@ struct st_vm {
 	/* output buffer shared by Transcript, printNl, displayNl */
 	char *out;
 	size_t outlen, outcap;
+	size_t outoff;          /* bytes of out[] written by a flush in progress */
 	int interactive;
 	int out_closed;         /* stdout was closed at start-up (fd 1 is /dev/null) */
 	int out_errno;          /* first write error on stdout (reported once), 0: none */
@@ -413,6 +414,10 @@ char *st_cstring(oop s); /* malloc'd copy of a String/Symbol */
 /* vm/out.c: the stdout buffer */
 void st_out(struct st_vm *vm, const char *s, size_t n);
 void st_out_flush(struct st_vm *vm);
+/* From a fatal signal's handler: writes what is buffered (write(2) only). */
+void st_out_flush_signal(struct st_vm *vm);
+/* The exit status: [code], or EX_IOERR (74) after a write error on stdout. */
+int st_out_status(struct st_vm *vm, int code);
 void st_err(struct st_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* BATON_VM_ST_H */
