@@ -148,13 +148,16 @@ static void run_main(struct st_vm *vm, oop doit)
 static struct st_vm *sig_vm;
 static const int fatal_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,
 				 SIGBUS,  SIGFPE,  SIGILL, SIGABRT};
+/* What was there before (the default, or a sanitizer's handler): it gets
+ * the signal after us. */
+static struct sigaction old_act[NSIG];
 
 static void on_fatal(int sig)
 {
 	int e = errno;
 	if (sig_vm)
 		st_out_flush_signal(sig_vm);
-	signal(sig, SIG_DFL);
+	sigaction(sig, &old_act[sig], NULL);
 	errno = e;
 	raise(sig); /* pending until the handler returns (SIGSEGV: re-faults) */
 }
@@ -169,11 +172,11 @@ static void catch_fatal(struct st_vm *vm)
 	sigemptyset(&sa.sa_mask);
 	sig_vm = vm;
 	for (size_t i = 0; i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++) {
-		struct sigaction old;
+		int sig = fatal_sigs[i];
 		/* an ignored SIGINT (nohup, `cmd &` in sh) stays ignored */
-		if (sigaction(fatal_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		if (sigaction(sig, NULL, &old_act[sig]) < 0 || old_act[sig].sa_handler == SIG_IGN)
 			continue;
-		sigaction(fatal_sigs[i], &sa, NULL);
+		sigaction(sig, &sa, NULL);
 	}
 }
 
