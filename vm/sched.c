@@ -21,13 +21,18 @@
 
 /* ---- process records ------------------------------------------------------ */
 
-/* A free handle: the last one freed (O(1)), else a new one at the end. */
+/* A free handle: the last one freed (O(1)), else a new one at the end.
+ * The free stack grows with procs, so freeing a handle cannot fail. */
 static int new_handle(struct st_vm *vm)
 {
 	if (vm->nfree)
 		return vm->freeh[--vm->nfree];
 	if (vm->nprocs == vm->proccap) {
 		int cap = vm->proccap ? vm->proccap * 2 : 64;
+		int *nf = realloc(vm->freeh, sizeof(int) * (size_t)cap);
+		if (!nf)
+			return 0;
+		vm->freeh = nf; /* bigger than needed if procs cannot grow: harmless */
 		struct st_proc **np = realloc(vm->procs, sizeof(void *) * (size_t)cap);
 		if (!np)
 			return 0;
@@ -38,20 +43,6 @@ static int new_handle(struct st_vm *vm)
 			vm->nprocs = 1;
 	}
 	return vm->nprocs++;
-}
-
-/* The free stack never needs more room than procs has slots: reserved
- * before a handle is handed out, so freeing one cannot fail. */
-static int reserve_free(struct st_vm *vm)
-{
-	if (vm->freecap >= vm->proccap)
-		return 1;
-	int *nf = realloc(vm->freeh, sizeof(int) * (size_t)vm->proccap);
-	if (!nf)
-		return 0;
-	vm->freeh = nf;
-	vm->freecap = vm->proccap;
-	return 1;
 }
 
 /* What a process costs outside the heap: counted against --heap-max. */
@@ -99,10 +90,6 @@ struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int pr
 	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, PROC_SIZE, 0);
 	ST_UNROOT(vm, 2);
 	int hd = po ? new_handle(vm) : 0;
-	if (hd && !reserve_free(vm)) {
-		vm->nprocs--; /* only a new handle can need room: hand it back */
-		hd = 0;
-	}
 	struct st_proc *p = hd ? calloc(1, sizeof *p) : NULL;
 	oop *stack = p ? malloc(cap * sizeof(oop)) : NULL;
 	if (!stack) {

@@ -294,8 +294,9 @@ struct st_vm {
 	/* processes */
 	struct st_proc **procs; /* by handle; [0] unused */
 	int nprocs, proccap;
-	int *freeh;             /* handles free for reuse (a stack: fork is O(1)) */
-	int nfree, freecap;
+	int *freeh;             /* handles free for reuse (a stack: fork is O(1));
+				 * as many slots as procs */
+	int nfree;
 	struct st_proc *active; /* running on the owning thread, or NULL */
 	struct st_proc *runq[ST_PRIO_MAX + 1], *runq_tail[ST_PRIO_MAX + 1];
 	uint64_t runmask[2];
