@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # selftests/vm/run-output.sh: no output is lost. Runs BUILD_DIR/baton where the shell must
 # take part: fatal signals sent from outside (kill -INT/-TERM once a marker line appears on
-# a pipe), crashes (SIGSEGV, SIGABRT), a callout blocking the only VM thread, stdout on
+# a pipe), crashes (SIGSEGV, SIGABRT), a callout blocking the only VM thread, an idle VM, stdout on
 # /dev/full and stdout closed. Owns a temporary directory and nothing else. TAP 13 on
 # stdout; exit 0 pass, 1 fail, 4 skipped (kselftest). See Documentation/language.md
 # ("Output").
@@ -141,6 +141,29 @@ if [[ $line == "before the callout" ]]; then
 else
 	not_ok "output written while every VM thread is in a callout (--max-threads 1)" \
 		"stdout: expected 'before the callout' within 10 s, got '$line'"
+fi
+
+# The VM goes idle (every process waits on a Delay): what was printed is written now.
+cat >"$tmp/idle.st" <<'EOF'
+'before going idle' displayNl.
+(Delay forSeconds: 60) wait.
+'not reached' displayNl.
+EOF
+rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+"$baton" "$tmp/idle.st" >"$tmp/fifo" 2>"$tmp/err" &
+pid=$!
+exec 3<"$tmp/fifo"
+line=
+read -r -t 10 line <&3
+kill -TERM "$pid"
+wait "$pid"
+pid=
+exec 3<&-
+if [[ $line == "before going idle" ]]; then
+	ok "output written when the VM goes idle"
+else
+	not_ok "output written when the VM goes idle" \
+		"stdout: expected 'before going idle' within 10 s, got '$line'"
 fi
 
 # Write errors: reported once on stderr, status 74 (EX_IOERR).
