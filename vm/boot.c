@@ -711,6 +711,7 @@ void st_free(struct st_vm *vm)
 		}
 	}
 	free(vm->procs);
+	free(vm->freeh);
 	free(vm->timers);
 	free(vm->out);
 	free(vm);

@@ -6,6 +6,8 @@
  * See Documentation/vm/scheduler.md (and baton --help).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +140,67 @@ static void run_main(struct st_vm *vm, oop doit)
 	sched_run(vm, vm->main_thread);
 }
 
+/*
+ * Fatal signals: what the program printed is written before the process
+ * ends, then the signal is raised again with its default action, so the
+ * exit status (and a core dump) stay the signal's. A handler has no
+ * argument to find the VM by: this is the executable's one VM.
+ */
+static struct st_vm *sig_vm;
+static const int fatal_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,
+				 SIGBUS,  SIGFPE,  SIGILL, SIGABRT};
+/* What was there before (the default, or a sanitizer's handler): it gets
+ * the signal after us. */
+static struct sigaction old_act[NSIG];
+
+static void on_fatal(int sig)
+{
+	int e = errno;
+	if (sig_vm)
+		st_out_flush_signal(sig_vm);
+	sigaction(sig, &old_act[sig], NULL);
+	errno = e;
+	raise(sig); /* pending until the handler returns (SIGSEGV: re-faults) */
+}
+
+static void catch_fatal(struct st_vm *vm)
+{
+	/* the handler must run even when the C stack overflowed */
+	static char altstack[1 << 16];
+	stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = {.sa_handler = on_fatal, .sa_flags = SA_ONSTACK};
+	sigemptyset(&sa.sa_mask);
+	sig_vm = vm;
+	for (size_t i = 0; i < sizeof fatal_sigs / sizeof fatal_sigs[0]; i++) {
+		int sig = fatal_sigs[i];
+		/* an ignored SIGINT (nohup, `cmd &` in sh) stays ignored */
+		if (sigaction(sig, NULL, &old_act[sig]) < 0 || old_act[sig].sa_handler == SIG_IGN)
+			continue;
+		sigaction(sig, &sa, NULL);
+	}
+}
+
+/* A closed standard descriptor would be reused by the first file the VM
+ * opens (the heartbeat's timerfd...), and stdout would land there: hold
+ * it with /dev/null. Answers 1 when stdout was closed. */
+static int hold_std_fds(void)
+{
+	int closed1 = 0;
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == 1)
+			closed1 = 1;
+		int n = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+	return closed1;
+}
+
 /* Frees everything (so that leak checkers see a clean exit), unless a
  * callout or a callback is in flight or C may still call a Callback: its
  * thread must not find the VM gone. Callbacks arriving from now on answer
@@ -145,6 +208,7 @@ static void run_main(struct st_vm *vm, oop doit)
 static int finish(struct st_vm *vm, int code)
 {
 	st_out_flush(vm);
+	code = st_out_status(vm, code);
 	fflush(stderr);
 	__atomic_store_n(&vm->ended, 1, __ATOMIC_RELEASE);
 	if (vm->in_callout == 0 && vm->cb_active == 0 && !cf_live_callbacks(vm)) {
@@ -162,6 +226,7 @@ int main(int argc, char **argv)
 	struct gc_sizes sizes = {0};
 	const char *expr = NULL, *file = NULL;
 	int stats = 0, i;
+	int stdout_closed = hold_std_fds();
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-e") && i + 1 < argc) {
@@ -203,6 +268,7 @@ int main(int argc, char **argv)
 		fputs("baton: cannot initialise the heap\n", stderr);
 		return 70;
 	}
+	vm->out_closed = stdout_closed;
 	vm->start_ns = baton_now_ns();
 	vm->argv0 = argv[0];
 	vm->stats = stats;
@@ -219,6 +285,7 @@ int main(int argc, char **argv)
 		}
 	if (!st_boot(vm))
 		return 70;
+	catch_fatal(vm);
 
 	cfg.hooks = &sched_hooks;
 	cfg.ud = vm;

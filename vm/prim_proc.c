@@ -68,7 +68,7 @@ int prim_procResume(struct st_vm *vm, oop *args, int nargs)
 	struct st_proc *p = proc_arg(vm, args[0]);
 	if (!p)
 		return PRIM_FAIL;
-	if (p->state != PS_SUSPENDED && p->state != PS_NEW)
+	if ((p->state != PS_SUSPENDED && p->state != PS_NEW) || p->ending)
 		return PRIM_OK;
 	sched_ready(vm, p, 0);
 	return maybe_preempt(vm, p);
@@ -95,6 +95,27 @@ int prim_procSuspend(struct st_vm *vm, oop *args, int nargs)
 	default:
 		return PRIM_OK;
 	}
+}
+
+/* Process>>primStop: another process terminates this one. It leaves its
+ * run queue or semaphore (a signal its unwind blocks send goes to the
+ * next waiter) and never runs again, while the terminator runs the unwind
+ * blocks it entered. Fails for a process in a callout (its thread runs C). */
+int prim_procStop(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	struct st_proc *p = proc_arg(vm, args[0]);
+	if (!p || p == vm->active)
+		return PRIM_OK;
+	if (p->state == PS_CALLOUT)
+		return PRIM_FAIL;
+	if (p->state == PS_RUNNABLE)
+		sched_unready(vm, p);
+	else if (p->state == PS_WAITING)
+		sched_unwait(vm, p);
+	p->state = PS_SUSPENDED;
+	p->ending = 1;
+	return PRIM_OK;
 }
 
 /* Process>>primTerminate: the unwind blocks already ran. */
@@ -217,6 +238,16 @@ int prim_semInit(struct st_vm *vm, oop *args, int nargs)
 	obj_body(args[0])[SEM_SIGNALS] = obj_from_int(0);
 	obj_body(args[0])[SEM_FIRST] = vm->nil;
 	obj_body(args[0])[SEM_LAST] = vm->nil;
+	return PRIM_OK;
+}
+
+/* Semaphore>>size: the processes waiting on it */
+int prim_semSize(struct st_vm *vm, oop *args, int nargs)
+{
+	(void)nargs;
+	if (!is_sem(args[0]))
+		return PRIM_FAIL;
+	args[0] = obj_from_int(sched_sem_size(vm, args[0]));
 	return PRIM_OK;
 }
 

@@ -50,6 +50,7 @@ P(procMainFailed) P(procIsMain) P(procWaitingCount) P(procOsThread) P(procForkMa
 P(ctxParent) P(ctxIsDead) P(ctxLine) P(ctxAt) P(ctxMark) P(ctxNextHandler) P(unwoundHere)
 /* the unhandled-error report (vm/prim_report.c) */
 P(basicPrintString) P(excReportHeader) P(excReportLine)
+P(semSize) P(procStop)
 /* the FFI (vm/ffi/prim_ffi.c) */
 P(ffiOpen) P(ffiDefine) P(ffiCall) P(ffiCallArgs) P(ffiLastError)
 P(ffiCbNew) P(ffiCbAddress) P(ffiCbPriority) P(ffiCbFree) P(ffiCbArgs) P(ffiCbReturn)

@@ -15,19 +15,25 @@
 #include "vm/interp.h"
 #include "vm/sched.h"
 
-#define STACK_INIT 1024
+#define STACK_MIN 64 /* slots beyond the first frame: room for the slack primitives use */
 #define STACK_SOFT ((size_t)1 << 20) /* slots (8 MiB): then StackOverflow */
 #define STACK_RESERVE ((size_t)1 << 16)
 
 /* ---- process records ------------------------------------------------------ */
 
+/* A free handle: the last one freed (O(1)), else a new one at the end.
+ * The free stack grows with procs, so freeing a handle cannot fail. */
 static int new_handle(struct st_vm *vm)
 {
-	for (int i = 1; i < vm->nprocs; i++)
-		if (!vm->procs[i])
-			return i;
+	if (vm->nfree)
+		return vm->freeh[--vm->nfree];
 	if (vm->nprocs == vm->proccap) {
-		int old = vm->proccap;
+		int old = vm->proccap, fcap = vm->proccap;
+		/* The free-handle stack first, as large as procs: every handle
+		 * freed later has its slot. Bigger than needed if procs cannot
+		 * grow: harmless. */
+		if (!GROW(vm->freeh, fcap, (size_t)vm->nprocs + 1, 64))
+			return 0;
 		if (!GROW(vm->procs, vm->proccap, (size_t)vm->nprocs + 1, 64))
 			return 0;
 		memset(vm->procs + old, 0, sizeof(void *) * (size_t)(vm->proccap - old));
@@ -37,21 +43,25 @@ static int new_handle(struct st_vm *vm)
 	return vm->nprocs++;
 }
 
+/* What a process costs outside the heap: counted against --heap-max. */
+static size_t proc_bytes(const struct st_proc *p) { return sizeof *p + p->cap * sizeof(oop); }
+
 int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need)
 {
-	(void)vm;
 	size_t limit = STACK_SOFT + (p->ovf ? STACK_RESERVE : 0);
 	if (need <= p->cap)
 		return 1;
 	if (need > limit)
 		return 0;
-	size_t cap = grow_cap(p->cap, need, sizeof(oop), STACK_INIT);
+	size_t cap = grow_cap(p->cap, need, sizeof(oop), STACK_MIN);
 	if (!cap || cap > limit)
 		cap = limit;
 	size_t spi = (size_t)(p->sp - p->stack), fpi = (size_t)(p->fp - p->stack);
 	oop *ns = realloc(p->stack, cap * sizeof(oop));
 	if (!ns)
 		return 0;
+	/* charged even over the limit: the next allocation raises OutOfMemory */
+	gc_charge(&vm->gc, (cap - p->cap) * sizeof(oop), 1);
 	p->stack = ns;
 	p->cap = cap;
 	p->sp = ns + spi;
@@ -73,23 +83,34 @@ void sched_settle_stack(struct st_proc *p, size_t depth)
 
 struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int prio)
 {
+	/* the stack fits the first frame and STACK_MIN more; it grows on demand */
+	oop m = closure ? obj_body(closure)[BC_CODE] : method;
+	intptr_t h = obj_int(obj_body(m)[CM_HEADER]);
+	size_t cap = 2 + FH_SIZE + CMH_NTEMPS(h) + CMH_STACK(h) + STACK_MIN;
+	size_t bytes = sizeof(struct st_proc) + cap * sizeof(oop);
 	ST_ROOT(vm, closure);
 	ST_ROOT(vm, method);
-	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, PROC_SIZE, 0);
-	ST_UNROOT(vm, 2);
-	if (!po)
-		return NULL;
-	int hd = new_handle(vm);
-	struct st_proc *p = calloc(1, sizeof *p);
-	oop *stack = malloc(STACK_INIT * sizeof(oop));
-	if (!hd || !p || !stack) {
-		free(p);
-		free(stack);
+	/* over --heap-max even after a full GC: the caller signals OutOfMemory */
+	if (!gc_charge(&vm->gc, bytes, 0)) {
+		ST_UNROOT(vm, 2);
 		return NULL;
 	}
+	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, PROC_SIZE, 0);
+	ST_UNROOT(vm, 2);
+	int hd = po ? new_handle(vm) : 0;
+	struct st_proc *p = hd ? calloc(1, sizeof *p) : NULL;
+	oop *stack = p ? malloc(cap * sizeof(oop)) : NULL;
+	if (!stack) {
+		if (hd)
+			vm->freeh[vm->nfree++] = hd;
+		free(p);
+		gc_uncharge(&vm->gc, bytes);
+		return NULL;
+	}
+	m = closure ? obj_body(closure)[BC_CODE] : method;
 	p->self = po;
 	p->stack = stack;
-	p->cap = STACK_INIT;
+	p->cap = cap;
 	p->prio = prio;
 	p->state = PS_NEW;
 	p->handle = hd;
@@ -99,13 +120,6 @@ struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int pr
 	obj_body(po)[PROC_HANDLE] = obj_from_int(hd);
 	obj_body(po)[PROC_PRIORITY] = obj_from_int(prio);
 	/* first frame: the block (or the method on nil), marked as the base */
-	oop m = closure ? obj_body(closure)[BC_CODE] : method;
-	intptr_t h = obj_int(obj_body(m)[CM_HEADER]);
-	size_t need = 2 + FH_SIZE + CMH_NTEMPS(h) + CMH_STACK(h) + 64;
-	if (need > p->cap) {
-		p->sp = p->fp = p->stack;
-		sched_grow_stack(vm, p, need);
-	}
 	oop *s = p->stack;
 	s[0] = obj_from_int(0);
 	s[1] = closure ? closure : vm->nil;
@@ -279,6 +293,15 @@ void sched_unwait(struct st_vm *vm, struct st_proc *p)
 	p->timer_at = 0;
 }
 
+intptr_t sched_sem_size(struct st_vm *vm, oop sem)
+{
+	intptr_t n = 0;
+	for (struct st_proc *q = handle_proc(vm, obj_body(sem)[SEM_FIRST]); q;
+	     q = q->next_waiter ? vm->procs[q->next_waiter] : NULL)
+		n++;
+	return n;
+}
+
 struct st_proc *sched_signal(struct st_vm *vm, oop sem)
 {
 	oop *s = obj_body(sem);
@@ -293,14 +316,19 @@ struct st_proc *sched_signal(struct st_vm *vm, oop sem)
 	return p;
 }
 
+static void drop_timer(struct st_vm *vm, struct st_proc *p);
+
 /* Ends [p] and frees its record; when it was the active process,
  * vm->active becomes NULL (the interpreter then switches). */
 void sched_kill(struct st_vm *vm, struct st_proc *p)
 {
 	if (p->state == PS_RUNNABLE)
 		sched_unready(vm, p);
-	if (p->state == PS_WAITING)
+	if (p->state == PS_WAITING) {
+		if (p->timer_at)
+			drop_timer(vm, p);
 		sched_unwait(vm, p);
+	}
 	p->state = PS_DEAD;
 	vm->nlive--;
 	if (p->wait_rec) {
@@ -312,6 +340,8 @@ void sched_kill(struct st_vm *vm, struct st_proc *p)
 	free(p->err);
 	obj_body(p->self)[PROC_HANDLE] = vm->nil;
 	vm->procs[p->handle] = NULL;
+	vm->freeh[vm->nfree++] = p->handle;
+	gc_uncharge(&vm->gc, proc_bytes(p));
 	if (vm->active == p)
 		vm->active = NULL;
 	if (vm->main_proc == p)
@@ -371,6 +401,29 @@ void sched_run_timers(struct st_vm *vm, uint64_t now)
 			sched_signal(vm, due[i].sem);
 		}
 	}
+	set_deadline(vm);
+}
+
+/* Some pending timer signals a semaphore a process waits on (a timed
+ * wait's timer always does). When none does, firing them all only counts
+ * excess signals, and with nothing runnable nobody could ever wait for
+ * them: a Delay of a terminated process does not keep the VM alive. */
+static int timer_can_wake(struct st_vm *vm)
+{
+	for (int i = 0; i < vm->ntimers; i++)
+		if (obj_is_int(obj_body(vm->timers[i].sem)[SEM_FIRST]))
+			return 1;
+	return 0;
+}
+
+/* Drops the timeout of [p]'s timed wait (it is ending). */
+static void drop_timer(struct st_vm *vm, struct st_proc *p)
+{
+	int j = 0;
+	for (int i = 0; i < vm->ntimers; i++)
+		if (vm->timers[i].proc != p->handle)
+			vm->timers[j++] = vm->timers[i];
+	vm->ntimers = j;
 	set_deadline(vm);
 }
 
@@ -483,15 +536,16 @@ void sched_exit_now(struct st_vm *vm)
 		vm->print_stats(vm);
 	fflush(stdout);
 	fflush(stderr);
-	_exit(vm->quit ? vm->quit_code : vm->main_failed);
+	_exit(st_out_status(vm, vm->quit ? vm->quit_code : vm->main_failed));
 }
 
-/* Nothing can ever run again: no runnable process, no timer, no callout
+/* Nothing can ever run again: no runnable process, no timer that can wake
+ * one, no callout
  * in flight, nobody queued for the VM. (A callout in flight while this
  * thread owns the VM has been set aside: vm->in_callout counts it.) */
 static int dead_end(struct st_vm *vm)
 {
-	return sched_best(vm) < 0 && vm->ntimers == 0 && vm->in_callout == 0 &&
+	return sched_best(vm) < 0 && !timer_can_wake(vm) && vm->in_callout == 0 &&
 	       baton_top_waiter(vm->core) < 0;
 }
 

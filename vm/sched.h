@@ -25,6 +25,8 @@ int sched_wait(struct st_vm *vm, struct st_proc *p, oop sem);
 /* Semaphore>>signal: answers the process made runnable, or NULL. */
 struct st_proc *sched_signal(struct st_vm *vm, oop sem);
 void sched_unwait(struct st_vm *vm, struct st_proc *p);
+/* Semaphore>>size: how many processes wait on [sem]. */
+intptr_t sched_sem_size(struct st_vm *vm, oop sem);
 int sched_add_timer(struct st_vm *vm, uint64_t at, oop sem, int proc);
 void sched_run_timers(struct st_vm *vm, uint64_t now);
 int sched_grow_stack(struct st_vm *vm, struct st_proc *p, size_t need);
@@ -92,7 +94,8 @@ void sched_exit_now(struct st_vm *vm) __attribute__((noreturn));
  * objects. Primitives run with the interpreter's registers saved in the
  * active process, so the collector (possibly on another thread, if the
  * heartbeat finds this one blocked) sees and updates its stack. [flags]:
- * BATON_BLOCKING for calls known to block.
+ * BATON_BLOCKING for calls known to block. Buffered output is written
+ * first (the call may block every VM thread).
  *
  * The fast path is the core's disown and own and nothing else: the VM's
  * state is left as it is (the process stays vm->active, RUNNING). If
@@ -109,6 +112,10 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 				       unsigned flags)
 {
 	c->t = vm->cur_thread;
+	/* the call may block, and every VM thread with it: output so far
+	 * must not wait for the VM to run again */
+	if (vm->outlen)
+		st_out_flush(vm);
 	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
 

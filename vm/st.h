@@ -203,6 +203,7 @@ struct st_proc {
 	uint64_t timer_at;    /* wait: deadline (ns), 0: none */
 	int is_main;          /* the main program */
 	int ovf;              /* stack overflow signalled: reserve in use */
+	int ending;           /* terminate runs its unwind blocks: never runs again */
 	/* Thread affinity: the baton_thread this process must run on (the
 	 * main thread for forkOnMainThread, the calling thread for a
 	 * callback's process), or NULL: any VM thread. */
@@ -306,6 +307,9 @@ struct st_vm {
 	/* processes */
 	struct st_proc **procs; /* by handle; [0] unused */
 	int nprocs, proccap;
+	int *freeh;             /* handles free for reuse (a stack: fork is O(1));
+				 * as many slots as procs */
+	int nfree;
 	struct st_proc *active; /* running on the owning thread, or NULL */
 	struct st_proc *runq[ST_PRIO_MAX + 1], *runq_tail[ST_PRIO_MAX + 1];
 	uint64_t runmask[2];
@@ -351,7 +355,10 @@ struct st_vm {
 	/* output buffer shared by Transcript, printNl, displayNl */
 	char *out;
 	size_t outlen, outcap;
+	size_t outoff;          /* bytes of out[] written by a flush in progress */
 	int interactive;
+	int out_closed;         /* stdout was closed at start-up (fd 1 is /dev/null) */
+	int out_errno;          /* first write error on stdout (reported once), 0: none */
 
 	/* interpreter counters */
 	uint64_t sends, bytecodes;
@@ -426,6 +433,10 @@ void vm_roots(void *owner, gc_visit_fn visit, void *ud);
 /* vm/out.c: the stdout buffer */
 void st_out(struct st_vm *vm, const char *s, size_t n);
 void st_out_flush(struct st_vm *vm);
+/* From a fatal signal's handler: writes what is buffered (write(2) only). */
+void st_out_flush_signal(struct st_vm *vm);
+/* The exit status: [code], or EX_IOERR (74) after a write error on stdout. */
+int st_out_status(struct st_vm *vm, int code);
 void st_err(struct st_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* BATON_VM_ST_H */

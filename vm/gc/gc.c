@@ -112,7 +112,7 @@ static size_t old_total(const struct gc *c) { return c->old_used + c->large_byte
 
 static int over_limit(const struct gc *c, size_t extra)
 {
-	return c->old_max && old_total(c) + extra > c->old_max;
+	return c->old_max && old_total(c) + c->ext_bytes + extra > c->old_max;
 }
 
 static void full(struct gc *c)
@@ -246,6 +246,26 @@ void gc_scavenge(struct gc_heap *g)
 }
 
 void gc_full(struct gc_heap *g) { full(g->priv); }
+
+int gc_charge(struct gc_heap *g, size_t bytes, int force)
+{
+	struct gc *c = g->priv;
+	if (!force && over_limit(c, bytes)) {
+		full(c);
+		if (over_limit(c, bytes)) {
+			c->st.alloc_failures++;
+			return 0;
+		}
+	}
+	c->ext_bytes += bytes;
+	return 1;
+}
+
+void gc_uncharge(struct gc_heap *g, size_t bytes)
+{
+	struct gc *c = g->priv;
+	c->ext_bytes -= bytes < c->ext_bytes ? bytes : c->ext_bytes;
+}
 
 oop gc_pin(struct gc_heap *g, oop *ref)
 {

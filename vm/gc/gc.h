@@ -183,6 +183,13 @@ static inline void gc_wb_bulk(struct gc_heap *g, oop obj)
 
 void gc_scavenge(struct gc_heap *g); /* new space only */
 void gc_full(struct gc_heap *g);     /* everything */
+/* Memory the owner keeps outside the heap (the VM's process records and
+ * stacks) counts against heap_max like old space: charge it when taken (0:
+ * over the limit even after a full collection; nothing charged; [force]:
+ * charge anyway) and uncharge it when freed. It never triggers a GC by its
+ * growth alone, since no collection can free it. */
+int gc_charge(struct gc_heap *g, size_t bytes, int force);
+void gc_uncharge(struct gc_heap *g, size_t bytes);
 
 /* ---- pinning ------------------------------------------------------------ */
 

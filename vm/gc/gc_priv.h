@@ -92,6 +92,8 @@ struct gc {
 	struct gc_large *large;
 	size_t large_min, large_bytes, large_mapped;
 	size_t old_max;    /* heap_max - new space; 0: no limit */
+	size_t ext_bytes;  /* memory outside the heap charged against old_max
+			    * (gc_charge: process records and stacks) */
 	size_t heap_max;
 
 	/* scavenge work: promoted objects are scanned in allocation order */
