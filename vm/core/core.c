@@ -274,11 +274,31 @@ void baton_get_stats(baton_vm *vm, struct baton_stats *s)
 }
 
 #define NO_T(fn) B_ASSERT(t, fn ": no thread")
-unsigned baton_thread_index(const baton_thread *t) { NO_T("baton_thread_index"); return t->hot.index; }
-int baton_thread_tid(const baton_thread *t) { NO_T("baton_thread_tid"); return t->tid; }
-int baton_thread_is_foreign(const baton_thread *t) { NO_T("baton_thread_is_foreign"); return t->foreign; }
-void baton_thread_set_data(baton_thread *t, void *data) { NO_T("baton_thread_set_data"); t->data = data; }
-void *baton_thread_data(const baton_thread *t) { NO_T("baton_thread_data"); return t->data; }
+unsigned baton_thread_index(const baton_thread *t)
+{
+	NO_T("baton_thread_index");
+	return t->hot.index;
+}
+int baton_thread_tid(const baton_thread *t)
+{
+	NO_T("baton_thread_tid");
+	return t->tid;
+}
+int baton_thread_is_foreign(const baton_thread *t)
+{
+	NO_T("baton_thread_is_foreign");
+	return t->foreign;
+}
+void baton_thread_set_data(baton_thread *t, void *data)
+{
+	NO_T("baton_thread_set_data");
+	t->data = data;
+}
+void *baton_thread_data(const baton_thread *t)
+{
+	NO_T("baton_thread_data");
+	return t->data;
+}
 unsigned baton_owner(baton_vm *vm)
 {
 	B_ASSERT(vm, "baton_owner: no VM");
