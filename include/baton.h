@@ -149,7 +149,10 @@ BATON_API int baton_idle(baton_vm *vm, baton_thread *t);
  * runs hooks->timers if the deadline passed, and answers 1 if a thread is
  * waiting for the VM with work of higher priority than [prio] (or, with
  * [prio] < 0, of any priority): the caller then makes its own work
- * runnable again and calls baton_yield(). */
+ * runnable again and calls baton_yield(). With BATON_STRESS_HANDOFF=1 in
+ * the environment of baton_vm_new() it always answers 1, and the
+ * baton_yield() that follows hands the VM to another thread even when
+ * nobody waits (a parked one, or a new one): a test mode. */
 BATON_API int baton_checkpoint(baton_vm *vm, baton_thread *t, int prio);
 /* Priority of the best waiting thread, or -1 when none waits. */
 BATON_API int baton_top_waiter(baton_vm *vm);
