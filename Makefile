@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Makefile: the single, non-recursive GNU Make build of Baton (library, VM, tools, selftests).
-# Owns build/ and build-san/ and nothing else. Sources are picked up by wildcard: adding a
+# Owns build/ and its variants (build-san/, build-tsan/, build-debug/...) and nothing
+# else. Sources are picked up by wildcard: adding a
 # .c file under kernel-iface/, heartbeat/, vm/, tools/ or selftests/<area>/ never needs an
 # edit here. See Documentation/build.md (and Documentation/testing.md for make check).
 #
@@ -9,6 +10,10 @@
 # Knobs (make VAR=value):
 #   V=1            show full command lines instead of "  CC      file"
 #   SAN=1          AddressSanitizer + UBSan build (-O1), into build-san/ instead of build/
+#   TSAN=1         ThreadSanitizer build (-O1), into build-tsan/ (not with SAN=1)
+#   DEBUG=1        defines BATON_DEBUG: B_ASSERT checks, baton_* argument checks,
+#                  own_check() of I1-I7, ST_ROOT balance; appends -debug to the build
+#                  directory (build-debug/, build-san-debug/...); combines with the others
 #   CC=clang       the compiler (default gcc); GCC >= 12 and clang >= 14 are supported
 #   CFLAGS=...     optimisation/debug flags only (default "-O2 -g", SAN=1: "-O1 -g");
 #                  -std=gnu11, the warnings, -Werror, -fPIC etc. are always added
@@ -25,7 +30,9 @@
 #   BATON_URING=0        force the io_uring fallback (plain blocking read of the timerfd)
 #   BATON_TRACE=ftrace   also write every ownership handoff to the ftrace trace_marker
 #   BATON_GC_STRESS=1    collect garbage on every allocation
-#   BATON_TIMEOUT_SCALE=N  multiply every selftest's own timeout (make check SAN=1 uses 3)
+#   BATON_TIMEOUT_SCALE=N  multiply every selftest's own timeout (SAN=1, TSAN=1 use 3)
+#   BATON_TEST_JOBS=N    make check: programs run at once (default nproc)
+#   BATON_STRESS_HANDOFF=1  hand the VM to another thread at every checkpoint
 
 .DEFAULT_GOAL := all
 MAKEFLAGS += --no-builtin-rules
@@ -50,15 +57,31 @@ BINDIR ?= $(PREFIX)/bin
 BENCH_FORMAT ?= table
 WERROR ?= 1
 
+# ---- build variants (infra): SAN=1, TSAN=1, DEBUG=1; each combination has its own
+# directory: build, build-san, build-tsan, build-debug, build-san-debug, build-tsan-debug.
+ifeq ($(SAN)$(TSAN),11)
+$(error SAN=1 and TSAN=1 cannot be combined: ASan and TSan exclude each other)
+endif
 ifeq ($(SAN),1)
 B := build-san
 CFLAGS ?= -O1 -g
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else ifeq ($(TSAN),1)
+B := build-tsan
+CFLAGS ?= -O1 -g
+SAN_FLAGS := -fsanitize=thread
 else
 B := build
 CFLAGS ?= -O2 -g
 SAN_FLAGS :=
 endif
+ifeq ($(DEBUG),1)
+B := $(B)-debug
+DEBUG_FLAGS := -DBATON_DEBUG
+else
+DEBUG_FLAGS :=
+endif
+# ---- end of build variants
 
 # pkg-config runs once, and only when a recipe needs it: after tools/deps has had its
 # chance to install liburing-dev and libffi-dev, and never for make clean.
@@ -69,7 +92,7 @@ VM_PKG_LIBS = $(eval VM_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs libffi libedit
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 BATON_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -pthread \
 	       -fno-omit-frame-pointer $(SAN_FLAGS)
-BATON_CPPFLAGS = -Iinclude -I. $(PKG_CFLAGS) $(CPPFLAGS)
+BATON_CPPFLAGS = -Iinclude -I. $(DEBUG_FLAGS) $(PKG_CFLAGS) $(CPPFLAGS)
 BATON_LDFLAGS = -pthread $(SAN_FLAGS) $(LDFLAGS)
 # What libbaton needs (and all baton.pc states), then what the Smalltalk VM adds
 # (-lgmp: LargeInteger radix conversion and big products, vm/bigint.c).
@@ -144,7 +167,7 @@ check: all
 		case " $(ST_PROGS) $(ST_SOS) " in *" $$f "*) ;; \
 		*) echo "  RM      $$f (no source any more)"; rm -f "$$f" ;; esac; \
 	done
-	$(Q)SAN='$(SAN)' BATON_TIMEOUT_SCALE='$(or $(BATON_TIMEOUT_SCALE),$(if $(SAN_FLAGS),3,1))' \
+	$(Q)SAN='$(SAN)' TSAN='$(TSAN)' BATON_TIMEOUT_SCALE='$(or $(BATON_TIMEOUT_SCALE),$(if $(SAN_FLAGS),3,1))' \
 		bash tools/run-selftests $(B) $(TESTS)
 
 ifneq ($(and $(MAIN_SRC),$(wildcard examples/demo.st)),)
@@ -161,8 +184,8 @@ bench: deps lib $(BATON_BIN) tools $(ST_SOS)
 	BENCH_FORMAT='$(BENCH_FORMAT)' $(B)/tools/bench
 
 clean:
-	$(call msg,CLEAN,build build-san)
-	$(Q)rm -rf build build-san
+	$(call msg,CLEAN,build build-san build-tsan build-*debug)
+	$(Q)rm -rf build build-san build-tsan build-debug build-san-debug build-tsan-debug
 
 help:
 	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile

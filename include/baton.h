@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "baton/debug.h"
+
 /* USDT probes on the inline fast paths: a single nop when nobody listens.
  * Define BATON_NO_PROBES to leave them out. */
 #if !defined(BATON_NO_PROBES) && defined(__has_include)
@@ -122,7 +124,8 @@ struct baton_stats {
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-/* A new VM core; starts its heartbeat. NULL and errno on failure. */
+/* A new VM core; starts its heartbeat. NULL and errno on failure (EINVAL:
+ * [cfg] is NULL). */
 BATON_API baton_vm *baton_vm_new(const struct baton_config *cfg);
 /* The calling thread becomes the VM's main thread (index 1) and owns it. */
 BATON_API baton_thread *baton_enter(baton_vm *vm);
@@ -146,7 +149,10 @@ BATON_API int baton_idle(baton_vm *vm, baton_thread *t);
  * runs hooks->timers if the deadline passed, and answers 1 if a thread is
  * waiting for the VM with work of higher priority than [prio] (or, with
  * [prio] < 0, of any priority): the caller then makes its own work
- * runnable again and calls baton_yield(). */
+ * runnable again and calls baton_yield(). With BATON_STRESS_HANDOFF=1 in
+ * the environment of baton_vm_new() it always answers 1, and the
+ * baton_yield() that follows hands the VM to another thread even when
+ * nobody waits (a parked one, or a new one): a test mode. */
 BATON_API int baton_checkpoint(baton_vm *vm, baton_thread *t, int prio);
 /* Priority of the best waiting thread, or -1 when none waits. */
 BATON_API int baton_top_waiter(baton_vm *vm);
@@ -189,6 +195,13 @@ BATON_API void *baton_thread_data(const baton_thread *t);
 BATON_API baton_thread *baton_thread_at(baton_vm *vm, unsigned i);
 /* Owner of the VM right now (0: nobody). A snapshot, for tests and tools. */
 BATON_API unsigned baton_owner(baton_vm *vm);
+/* Checks the invariants I1-I7 (vm/core/own.c) as far as a snapshot can:
+ * [self] is the calling thread, which must own the VM, or NULL from a
+ * thread outside the VM at a quiescent point. Answers the number of
+ * violations found (0: none) and describes the first in [why] (up to [len]
+ * bytes). For tests, like a collector's verify; debug builds (BATON_DEBUG)
+ * also run it at every entry point an owner calls. */
+BATON_API int baton_check(baton_vm *vm, const baton_thread *self, char *why, size_t len);
 
 /* ---- inline fast paths ---------------------------------------------------
  * The leading members of struct baton_vm and struct baton_thread, exposed so
@@ -222,6 +235,9 @@ static inline void baton_disown(baton_vm *vm, baton_thread *t, int prio, unsigne
 {
 	struct baton__vm_hot *h = (struct baton__vm_hot *)vm;
 	struct baton__thread_hot *th = (struct baton__thread_hot *)t;
+	B_ASSERT(vm && t, "baton_disown: no VM or no thread");
+	B_ASSERT(atomic_load(&h->owner) == th->index,
+		 "baton_disown: the calling thread does not own the VM");
 	th->prio = prio;
 	BATON__BUMP(h->disowns, uint64_t);
 	BATON__PROBE2(disown, th->index, atomic_load_explicit(&h->disowns, memory_order_relaxed));
@@ -241,6 +257,9 @@ static inline void baton_own(baton_vm *vm, baton_thread *t)
 	struct baton__vm_hot *h = (struct baton__vm_hot *)vm;
 	struct baton__thread_hot *th = (struct baton__thread_hot *)t;
 	uint32_t seen = 0;
+	B_ASSERT(vm && t, "baton_own: no VM or no thread");
+	B_ASSERT(atomic_load(&h->owner) != th->index,
+		 "baton_own: the calling thread owns the VM already (no baton_disown)");
 	if (__builtin_expect(atomic_compare_exchange_strong_explicit(
 				     &h->owner, &seen, th->index,
 				     memory_order_acquire, memory_order_relaxed) &&

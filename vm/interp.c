@@ -518,7 +518,10 @@ primitive: { /* meth, h, nargs: a method with a primitive */
 	if (pn >= PRIM_GENERIC) {
 		prim_fn fn = generic_prim(pn);
 		SAVE();
+		unsigned roots0 = vm->nroots;
 		int r = fn ? fn(vm, sp - nargs, nargs) : PRIM_FAIL;
+		ST_ROOTS_BALANCED(vm, roots0, "a primitive");
+		(void)roots0;
 		icbase = ic_base(vm); /* it may have installed methods */
 		if (st_likely(r == PRIM_OK)) {
 			sp -= nargs;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "baton.h"
+#include "baton/debug.h"
 #include "vm/gc/gc.h"
 #include "vm/obj.h"
 
@@ -367,11 +368,21 @@ struct st_vm {
 /* ---- C roots ------------------------------------------------------------ */
 
 /* Registers a C variable holding an oop for the duration of a block of C
- * code that may allocate: the collector updates it in place. */
+ * code that may allocate: the collector updates it in place. Every ST_ROOT
+ * is undone by an ST_UNROOT before the code returns: debug builds check
+ * that no ST_UNROOT drops more than was registered, and that a primitive
+ * leaves the root stack as deep as it found it (ST_ROOTS_BALANCED). */
 #define ST_ROOT(vm, var)                                                       \
 	((vm)->nroots < ST_MAX_ROOTS ? (void)((vm)->roots[(vm)->nroots++] = &(var)) \
 				     : st_roots_overflow())
-#define ST_UNROOT(vm, n) ((vm)->nroots -= (n))
+#define ST_UNROOT(vm, n)                                                       \
+	({                                                                     \
+		B_ASSERT((vm)->nroots >= (unsigned)(n),                        \
+			 "ST_UNROOT of more roots than ST_ROOT registered");   \
+		(vm)->nroots -= (n);                                           \
+	})
+#define ST_ROOTS_BALANCED(vm, depth, what)                                     \
+	B_ASSERT((vm)->nroots == (depth), what " left ST_ROOT and ST_UNROOT unbalanced")
 
 /* ---- helpers shared by the VM's modules --------------------------------- */
 

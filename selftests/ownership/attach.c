@@ -54,6 +54,15 @@ static void *foreign_main(void *arg)
 	return NULL;
 }
 
+/* Where the crowd stood when a watchdog fired. */
+static void crowd_report(void *ud)
+{
+	struct crowd *c = ud;
+	TH_LOG("%u of %u foreign threads finished; owner %u, %u queued",
+	       atomic_load(&c->finished), c->nthreads, baton_owner(c->vm),
+	       t_stats(c->vm).waiting);
+}
+
 /* A VM entered by the caller and [n] foreign threads hammering it. */
 static baton_thread *crowd_start(struct crowd *c, int prio, unsigned n, pthread_t *th)
 {
@@ -74,8 +83,13 @@ TEST(many_foreign_threads_attach_while_vm_idle)
 	pthread_t th[THREADS];
 	baton_thread *me = crowd_start(&c, 60, THREADS, th);
 	/* Main has nothing to do: it idles until the last one wakes it. */
+	struct t_watch wd;
+	t_watch_start(&wd, 20, crowd_report, &c, "the %d foreign threads did not all finish",
+		      THREADS);
 	while (atomic_load(&c.finished) < THREADS)
 		ASSERT_EQ(BATON_RUN, baton_idle(c.vm, me));
+	t_watch_stop(&wd);
+	T_CHECK(c.vm, me);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	EXPECT_EQ(0u, c.violations);
@@ -97,6 +111,9 @@ TEST(foreign_threads_preempt_a_busy_owner_at_checkpoints)
 	pthread_t th[THREADS];
 	baton_thread *me = crowd_start(&c, 60, THREADS, th);
 	uint64_t mine = 0, yields = 0;
+	struct t_watch wd;
+	t_watch_start(&wd, 20, crowd_report, &c,
+		      "the %d foreign threads did not all finish at main's checkpoints", THREADS);
 	while (atomic_load(&c.finished) < THREADS) {
 		owned_work(&c, me);
 		mine++;
@@ -107,6 +124,8 @@ TEST(foreign_threads_preempt_a_busy_owner_at_checkpoints)
 			ASSERT_EQ(BATON_RUN, baton_yield(c.vm, me));
 		}
 	}
+	t_watch_stop(&wd);
+	T_CHECK(c.vm, me);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	EXPECT_EQ(0u, c.violations);
@@ -118,10 +137,15 @@ TEST(foreign_threads_preempt_a_busy_owner_at_checkpoints)
 
 TEST(lower_priority_waiter_does_not_preempt)
 {
+	const char *stress = getenv("BATON_STRESS_HANDOFF");
+	if (stress && *stress && strcmp(stress, "0"))
+		SKIP(return, "BATON_STRESS_HANDOFF: every checkpoint answers \"yield\" by design");
 	struct crowd c;
 	pthread_t th;
 	baton_thread *me = crowd_start(&c, 10, 1, &th);
-	t_wait_queued(c.vm, 1);
+	ASSERT_TRUE(t_wait_queued(c.vm, 1))
+	TH_LOG("the foreign thread never queued for the VM within %d s", T_LIVE_S);
+	T_CHECK(c.vm, me);
 	/* The waiter raised the interrupt flag; the checkpoint looks and
 	 * declines: 10 < 40. */
 	ASSERT_TRUE(baton_interrupted(c.vm));
@@ -130,8 +154,11 @@ TEST(lower_priority_waiter_does_not_preempt)
 	ASSERT_EQ(1, baton_checkpoint(c.vm, me, 5));
 	ASSERT_EQ(1u, t_stats(c.vm).waiting);
 	/* Going idle hands it over. */
+	struct t_watch wd;
+	t_watch_start(&wd, 20, crowd_report, &c, "the foreign thread never finished");
 	while (atomic_load(&c.finished) < 1)
 		ASSERT_EQ(BATON_RUN, baton_idle(c.vm, me));
+	t_watch_stop(&wd);
 	pthread_join(th, NULL);
 	EXPECT_EQ((uint64_t)ROUNDS, c.counter);
 	EXPECT_EQ(0u, c.violations);

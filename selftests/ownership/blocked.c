@@ -74,7 +74,8 @@ TEST_F(blocked, heartbeat_hands_vm_on_and_others_finish_first)
 	else if (strcmp(s0.hb_backend, "read") == 0)
 		SKIP(return, "io_uring unusable here: heartbeat fell back to read");
 	add_tasks(self, 50000, 0);
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	struct baton_stats s = t_stats(self->s.vm);
 	/* The workers ran while the sleeper was blocked: they finished first. */
 	ASSERT_EQ(4, self->tr.nfinish);
@@ -97,7 +98,8 @@ TEST_F(blocked, short_callouts_are_never_taken_for_blocked)
 	ASSERT_EQ(0, sim_init(&self->s, &cfg));
 	struct sim_task k = { .prio = 40, .ops = 20000 };
 	sim_add(&self->s, &k);
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	struct baton_stats s = t_stats(self->s.vm);
 	EXPECT_EQ(0u, s.blocked);
 	EXPECT_EQ(0u, self->s.saves);
@@ -110,7 +112,8 @@ TEST_F(blocked, known_blocking_hint_hands_over_without_heartbeat)
 	struct baton_config cfg = { .heartbeat_hz = 1, .block_us = 900000 };
 	ASSERT_EQ(0, sim_init(&self->s, &cfg));
 	add_tasks(self, 200000, BATON_BLOCKING);
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	struct baton_stats s = t_stats(self->s.vm);
 	ASSERT_EQ(4, self->tr.nfinish);
 	EXPECT_TRUE(self->tr.finish[3] == &self->sleeper);
@@ -127,7 +130,8 @@ TEST_F(blocked, without_heartbeat_detection_nothing_runs_during_a_block)
 	struct baton_config cfg = { .heartbeat_hz = 1, .block_us = 900000 };
 	ASSERT_EQ(0, sim_init(&self->s, &cfg));
 	add_tasks(self, 50000, 0);
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	ASSERT_EQ(4, self->tr.nfinish);
 	EXPECT_TRUE(self->tr.finish[0] == &self->sleeper);
 	EXPECT_EQ(0u, t_stats(self->s.vm).blocked);

@@ -72,7 +72,8 @@ TEST(fast_path_makes_no_syscall)
 	ASSERT_NE_NULL(t);
 	/* The sanitizers' runtime makes syscalls of its own (shadow memory,
 	 * its allocator) inside instrumented code. */
-	if (getenv("SAN") && strcmp(getenv("SAN"), "1") == 0)
+	if ((getenv("SAN") && strcmp(getenv("SAN"), "1") == 0) ||
+	    (getenv("TSAN") && strcmp(getenv("TSAN"), "1") == 0))
 		SKIP(return, "sanitizer build: its runtime makes syscalls");
 	if (allow_only_write_and_exit())
 		SKIP(return, "seccomp filters unavailable");

@@ -55,10 +55,17 @@ TEST(handoff_by_priority_fifo_among_equals)
 	for (int i = 0; i < N; i++) {
 		w[i] = (struct waiter){ &sh, i, prio[i] };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, waiter_main, &w[i]));
-		t_wait_queued(sh.vm, i + 1); /* fixes the arrival order */
+		/* fixes the arrival order */
+		ASSERT_TRUE(t_wait_queued(sh.vm, i + 1))
+		TH_LOG("waiter %d never queued for the VM within %d s", i, T_LIVE_S);
 	}
+	T_CHECK(sh.vm, me);
 	ASSERT_EQ(70, baton_top_waiter(sh.vm));
+	struct t_watch wd;
+	t_watch_start(&wd, 10, NULL, NULL, "main never got the VM back from the %d waiters", N);
 	ASSERT_EQ(BATON_RUN, baton_yield(sh.vm, me));
+	t_watch_stop(&wd);
+	T_CHECK(sh.vm, me);
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
 	ASSERT_EQ(N, sh.n);
@@ -114,18 +121,24 @@ TEST(handoff_to_a_named_thread_alternates)
 	p.a = baton_enter(p.vm);
 	pthread_t th;
 	ASSERT_EQ(0, pthread_create(&th, NULL, pong_main, &p));
-	t_wait_queued(p.vm, 1);
+	ASSERT_TRUE(t_wait_queued(p.vm, 1))
+	TH_LOG("the pong thread never queued for the VM within %d s", T_LIVE_S);
 	baton_thread *b = NULL;
 	for (unsigned i = 1; !b; i++)
 		b = baton_thread_at(p.vm, i) != p.a ? baton_thread_at(p.vm, i) : NULL;
 	unsigned seen_a = 0;
+	struct t_watch wd;
+	t_watch_start(&wd, 20, NULL, NULL, "%u handoffs between two threads did not complete",
+		      2 * p.rounds);
 	for (unsigned i = 0; i <= p.rounds; i++) {
 		ASSERT_EQ(seen_a, p.seen_b); /* strictly alternating */
 		seen_a++;
 		ASSERT_EQ(BATON_RUN, baton_handoff(p.vm, p.a, b));
 	}
+	t_watch_stop(&wd);
 	pthread_join(th, NULL);
 	EXPECT_EQ(p.rounds, p.seen_b);
+	T_CHECK(p.vm, p.a);
 	ASSERT_EQ(baton_thread_index(p.a), baton_owner(p.vm));
 	baton_vm_free(p.vm, p.a);
 }

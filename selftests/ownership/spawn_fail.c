@@ -39,7 +39,8 @@ TEST(creation_failure_is_counted_and_work_completes)
 	ASSERT_EQ(0, sim_init(&s, &cfg));
 	struct sim_task a, b;
 	run_two(&s, &a, &b);
-	ASSERT_EQ(0, sim_run(&s));
+	ASSERT_EQ(0, t_sim_run(&s, 20));
+	T_CHECK(s.vm, s.main);
 	struct baton_stats st = t_stats(s.vm);
 	EXPECT_TRUE(a.finished && b.finished);
 	EXPECT_GE(st.creation_failures, 1u);
@@ -58,7 +59,8 @@ TEST(thread_maximum_is_counted_and_work_completes)
 	ASSERT_EQ(0, sim_init(&s, &cfg));
 	struct sim_task a, b;
 	run_two(&s, &a, &b);
-	ASSERT_EQ(0, sim_run(&s));
+	ASSERT_EQ(0, t_sim_run(&s, 20));
+	T_CHECK(s.vm, s.main);
 	struct baton_stats st = t_stats(s.vm);
 	EXPECT_TRUE(a.finished && b.finished);
 	EXPECT_GE(st.max_threads_hits, 1u);
@@ -77,7 +79,8 @@ TEST(a_later_creation_succeeds_after_failures)
 	ASSERT_EQ(0, sim_init(&s, &cfg));
 	struct sim_task a, b;
 	run_two(&s, &a, &b);
-	ASSERT_EQ(0, sim_run(&s));
+	ASSERT_EQ(0, t_sim_run(&s, 20));
+	T_CHECK(s.vm, s.main);
 	struct baton_stats st = t_stats(s.vm);
 	EXPECT_EQ(2u, st.creation_failures);
 	EXPECT_GE(st.creations, 1u);

@@ -60,7 +60,8 @@ TEST_F(timers, sleepers_wake_in_deadline_order_while_idle)
 	uint64_t t0 = baton_now_ns();
 	for (int i = 0; i < 3; i++)
 		sim_add(&self->s, &k[i]);
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	ASSERT_EQ(3, self->o.n);
 	EXPECT_TRUE(self->o.finish[0] == &k[1]);
 	EXPECT_TRUE(self->o.finish[1] == &k[2]);
@@ -79,7 +80,8 @@ TEST_F(timers, idle_heartbeat_wakes_only_for_the_deadline)
 	struct sim_task k = { .prio = 40, .delay_ms = 300 };
 	sim_add(&self->s, &k);
 	uint64_t w0 = t_stats(self->s.vm).hb_wakeups;
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	uint64_t woke = t_stats(self->s.vm).hb_wakeups - w0;
 	TH_LOG("heartbeat wake-ups during a 300 ms idle sleep: %llu",
 	       (unsigned long long)woke);
@@ -96,7 +98,8 @@ TEST_F(timers, timer_fires_at_a_checkpoint_while_busy)
 	struct sim_task sleeper = { .prio = 70, .delay_ms = 5 };
 	sim_add(&self->s, &sleeper);
 	sim_add(&self->s, &busy);
-	ASSERT_EQ(0, sim_run(&self->s));
+	ASSERT_EQ(0, t_sim_run(&self->s, 20));
+	T_CHECK(self->s.vm, self->s.main);
 	ASSERT_EQ(2, self->o.n);
 	EXPECT_TRUE(self->o.finish[0] == &sleeper);
 	EXPECT_EQ(0u, self->s.violations);
@@ -107,8 +110,8 @@ TEST_F(timers, idle_vm_without_deadline_makes_no_wakeups)
 	/* Nobody has entered this VM: after the first beat sees it idle,
 	 * the heartbeat sleeps with no timer armed at all. */
 	baton_vm *vm = self->s.vm;
-	while (t_stats(vm).hb_wakeups < 1)
-		sched_yield();
+	ASSERT_TRUE(T_WAIT_UNTIL(t_stats(vm).hb_wakeups >= 1, T_LIVE_S))
+	TH_LOG("the heartbeat never woke within %d s", T_LIVE_S);
 	uint64_t w0 = t_stats(vm).hb_wakeups;
 	struct timespec ts = { 0, 250000000 }; /* the measurement window */
 	nanosleep(&ts, NULL);

@@ -76,7 +76,10 @@ static baton_vm *two_handoffs(int trace, baton_thread **me)
 	pthread_t th;
 	if (pthread_create(&th, NULL, visitor, vm))
 		abort();
-	t_wait_queued(vm, 1);
+	if (!t_wait_queued(vm, 1)) {
+		TH_LOG("the visitor never queued for the VM within %d s", T_LIVE_S);
+		abort();
+	}
 	/* Handoff 1: main -> visitor (index 2). Then the visitor's release
 	 * and baton_wake grant the VM back: handoff 2, from the waker (0). */
 	if (baton_yield(vm, *me) != BATON_RUN)

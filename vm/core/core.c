@@ -118,6 +118,10 @@ static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
 
 baton_vm *baton_vm_new(const struct baton_config *cfg)
 {
+	if (!cfg) {
+		errno = EINVAL;
+		return NULL;
+	}
 	baton_vm *vm = aligned_alloc(64, (sizeof *vm + 63) & ~(size_t)63);
 	if (!vm)
 		return NULL;
@@ -135,6 +139,8 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 	vm->block_ns = cfg->block_us ? cfg->block_us * 1000ull : vm->period_ns / 16;
 	atomic_store(&vm->top_prio, -1);
 	vm->trace_fd = -1;
+	const char *st = getenv("BATON_STRESS_HANDOFF");
+	vm->stress = st && *st && strcmp(st, "0") != 0;
 	const char *tr = getenv("BATON_TRACE");
 	if (tr && strcmp(tr, "ftrace") == 0) {
 		vm->trace_fd = kif_trace_open();
@@ -168,6 +174,7 @@ fail:;
 
 baton_thread *baton_enter(baton_vm *vm)
 {
+	B_ASSERT(vm, "baton_enter: no VM");
 	baton_thread *t = thr_alloc(vm, 0);
 	if (!t)
 		return NULL;
@@ -179,12 +186,16 @@ baton_thread *baton_enter(baton_vm *vm)
 		return NULL;
 	}
 	own_takeover(vm, t, 0);
+	OWN_ASSERT(vm, t);
 	return t;
 }
 
 void baton_vm_free(baton_vm *vm, baton_thread *main_thread)
 {
 	(void)main_thread;
+	OWN_ASSERT(vm, main_thread);
+	B_ASSERT(main_thread->hot.index == 1 && !main_thread->foreign,
+		 "baton_vm_free: the calling thread is not main");
 	atomic_store(&vm->quitting, 1);
 	hb_stop(vm->hb);
 	thr_join_all(vm);
@@ -201,11 +212,13 @@ void baton_vm_free(baton_vm *vm, baton_thread *main_thread)
 
 void baton_set_deadline(baton_vm *vm, uint64_t ns)
 {
+	B_ASSERT(vm && atomic_load(&vm->hot.owner), "baton_set_deadline: nobody owns the VM");
 	atomic_store(&vm->deadline, ns);
 }
 
 void baton_wake(baton_vm *vm)
 {
+	B_ASSERT(vm, "baton_wake: no VM");
 	if (atomic_load(&vm->hot.owner)) {
 		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
 		return;
@@ -229,6 +242,7 @@ uint64_t baton_now_ns(void)
 
 void baton_get_stats(baton_vm *vm, struct baton_stats *s)
 {
+	B_ASSERT(vm && s, "baton_get_stats: no VM or no result");
 	memset(s, 0, sizeof *s);
 	s->disowns = rd(hot.disowns);
 	s->owns_slow = rd(owns_slow);
@@ -259,15 +273,41 @@ void baton_get_stats(baton_vm *vm, struct baton_stats *s)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-unsigned baton_thread_index(const baton_thread *t) { return t->hot.index; }
-int baton_thread_tid(const baton_thread *t) { return t->tid; }
-int baton_thread_is_foreign(const baton_thread *t) { return t->foreign; }
-void baton_thread_set_data(baton_thread *t, void *data) { t->data = data; }
-void *baton_thread_data(const baton_thread *t) { return t->data; }
-unsigned baton_owner(baton_vm *vm) { return atomic_load(&vm->hot.owner); }
+#define NO_T(fn) B_ASSERT(t, fn ": no thread")
+unsigned baton_thread_index(const baton_thread *t)
+{
+	NO_T("baton_thread_index");
+	return t->hot.index;
+}
+int baton_thread_tid(const baton_thread *t)
+{
+	NO_T("baton_thread_tid");
+	return t->tid;
+}
+int baton_thread_is_foreign(const baton_thread *t)
+{
+	NO_T("baton_thread_is_foreign");
+	return t->foreign;
+}
+void baton_thread_set_data(baton_thread *t, void *data)
+{
+	NO_T("baton_thread_set_data");
+	t->data = data;
+}
+void *baton_thread_data(const baton_thread *t)
+{
+	NO_T("baton_thread_data");
+	return t->data;
+}
+unsigned baton_owner(baton_vm *vm)
+{
+	B_ASSERT(vm, "baton_owner: no VM");
+	return atomic_load(&vm->hot.owner);
+}
 
 baton_thread *baton_thread_at(baton_vm *vm, unsigned i)
 {
+	B_ASSERT(vm, "baton_thread_at: no VM");
 	if (i == 0 || i > vm->max)
 		return NULL;
 	baton_thread *t = vm->table[i];

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "baton.h"
+#include "baton/debug.h"
 #include "heartbeat/hb.h"
 
 /* Values of baton_thread.wake, the per-thread futex word a sleeping
@@ -38,6 +39,7 @@ struct baton_thread {
 	int foreign;                  /* attached with baton_attach() */
 	int created;                  /* created by the core: joined at exit */
 	pthread_t pth;
+	int stress_due;               /* BATON_STRESS_HANDOFF: hand on at the next yield */
 };
 
 struct baton_vm {
@@ -67,6 +69,9 @@ struct baton_vm {
 	uint64_t hb_suspect_at;       /* when it was first seen (ns) */
 	int warned_max, warned_spawn;
 	int trace_fd;                 /* ftrace trace_marker, -1: off */
+	/* BATON_STRESS_HANDOFF=1, read once by baton_vm_new(): every checkpoint
+	 * hands the VM to another thread (a waiter, a parked one or a new one). */
+	int stress;
 
 	/* Slow-path counters (fetch_add, relaxed). */
 	_Atomic uint64_t owns_slow, handoffs, beats, blocked, hints,
@@ -81,13 +86,14 @@ void own_grant_locked(baton_vm *vm, baton_thread *to, uint32_t from);
 void own_wake_granted(baton_thread *to);
 int own_activate(baton_vm *vm, const char *why);
 int own_release_free(baton_vm *vm);
+int own_check(baton_vm *vm, const baton_thread *self, char *why, size_t len);
 
 /* vm/core/thread.c: the thread table and the threads the core creates. */
 baton_thread *thr_alloc(baton_vm *vm, int foreign);
 void thr_free(baton_vm *vm, baton_thread *t);
 void thr_free_locked(baton_vm *vm, baton_thread *t);
 baton_thread *thr_spawn_locked(baton_vm *vm);
-void thr_start(baton_vm *vm, baton_thread *t);
+int thr_start(baton_vm *vm, baton_thread *t);
 void thr_join_all(baton_vm *vm);
 
 /* vm/core/core.c */
@@ -97,6 +103,14 @@ void core_warn_once(baton_vm *vm, int *flag, const char *fmt, ...)
 
 #define hot_load(vm, f) atomic_load_explicit(&(vm)->hot.f, memory_order_relaxed)
 #define hot_store(vm, f, v) atomic_store_explicit(&(vm)->hot.f, (v), memory_order_relaxed)
+/* Debug builds: the calling thread is [t], it owns the VM, I1-I7 hold. */
+#ifdef BATON_DEBUG
+void own_assert_owner(baton_vm *vm, const baton_thread *t, const char *fn);
+#define OWN_ASSERT(vm, t) own_assert_owner((vm), (t), __func__)
+#else
+#define OWN_ASSERT(vm, t) ((void)(vm), (void)(t))
+#endif
+
 #define count(vm, f) atomic_fetch_add_explicit(&(vm)->f, 1, memory_order_relaxed)
 
 #endif

@@ -37,6 +37,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kernel-iface/clock.h"
 #include "kernel-iface/futex.h"
@@ -173,6 +174,7 @@ int own_park(baton_vm *vm, baton_thread *t)
 	if (w == WAKE_QUIT)
 		return BATON_QUIT;
 	own_takeover(vm, t, 0);
+	OWN_ASSERT(vm, t);
 	run_timers(vm, t);
 	return BATON_RUN;
 }
@@ -211,6 +213,7 @@ static void acquire_queued(baton_vm *vm, baton_thread *t)
 
 void baton__own_slow(baton_vm *vm, baton_thread *t, uint32_t seen)
 {
+	B_ASSERT(vm && t && t->vm == vm, "baton_own: bad VM or thread");
 	count(vm, owns_slow);
 	KIF_PROBE2(own_slow_begin, t->hot.index, seen);
 	if (seen != 0)
@@ -218,10 +221,14 @@ void baton__own_slow(baton_vm *vm, baton_thread *t, uint32_t seen)
 	else
 		KIF_PROBE2(own_slow_end, t->hot.index, 0);
 	own_takeover(vm, t, 1);
+	OWN_ASSERT(vm, t);
 }
 
 baton_thread *baton_attach(baton_vm *vm, int prio)
 {
+	B_ASSERT(vm, "baton_attach: no VM");
+	B_ASSERT(prio >= BATON_PRIO_MIN && prio <= BATON_PRIO_MAX,
+		 "baton_attach: priority out of BATON_PRIO_MIN..BATON_PRIO_MAX");
 	baton_thread *t = thr_alloc(vm, 1);
 	if (!t)
 		return NULL;
@@ -233,6 +240,7 @@ baton_thread *baton_attach(baton_vm *vm, int prio)
 	if (!atomic_compare_exchange_strong(owner_of(vm), &seen, t->hot.index))
 		acquire_queued(vm, t);
 	own_takeover(vm, t, 0);
+	OWN_ASSERT(vm, t);
 	return t;
 }
 
@@ -261,6 +269,7 @@ static void release(baton_vm *vm)
 
 int baton_idle(baton_vm *vm, baton_thread *t)
 {
+	OWN_ASSERT(vm, t);
 	count(vm, idles);
 	KIF_PROBE1(idle, t->hot.index);
 	pthread_mutex_lock(&vm->lock);
@@ -273,15 +282,46 @@ int baton_idle(baton_vm *vm, baton_thread *t)
 	return own_park(vm, t);
 }
 
+/* BATON_STRESS_HANDOFF: nobody waits, hand the VM on all the same, to a
+ * parked thread or a new one, so that every checkpoint exercises a handoff
+ * (and every process switch a change of OS thread). [t] parks. */
+static int stress_handoff(baton_vm *vm, baton_thread *t)
+{
+	pthread_mutex_lock(&vm->lock);
+	baton_thread *to = dequeue(vm);
+	if (!to)
+		to = pop_parked(vm);
+	if (to)
+		return hand_to(vm, t, to);
+	baton_thread *n = NULL;
+	if (atomic_load(&vm->nthreads) < vm->max)
+		n = thr_spawn_locked(vm);
+	if (!n) {
+		pthread_mutex_unlock(&vm->lock);
+		return BATON_RUN;
+	}
+	hot_store(vm, installed, 0);
+	atomic_store_explicit(owner_of(vm), n->hot.index, memory_order_release);
+	push_parked(vm, t);
+	pthread_mutex_unlock(&vm->lock);
+	/* Not created: the word is free again; take it back from the pool. */
+	if (thr_start(vm, n) < 0)
+		own_activate(vm, "stress");
+	return own_park(vm, t);
+}
+
 int baton_yield(baton_vm *vm, baton_thread *t)
 {
+	OWN_ASSERT(vm, t);
+	int stress = t->stress_due;
+	t->stress_due = 0;
 	if (atomic_load_explicit(&vm->top_prio, memory_order_relaxed) < 0)
-		return BATON_RUN;
+		return stress ? stress_handoff(vm, t) : BATON_RUN;
 	pthread_mutex_lock(&vm->lock);
 	baton_thread *to = dequeue(vm);
 	if (!to) {
 		pthread_mutex_unlock(&vm->lock);
-		return BATON_RUN;
+		return stress ? stress_handoff(vm, t) : BATON_RUN;
 	}
 	count(vm, preemptions);
 	return hand_to(vm, t, to);
@@ -289,6 +329,8 @@ int baton_yield(baton_vm *vm, baton_thread *t)
 
 int baton_handoff(baton_vm *vm, baton_thread *t, baton_thread *to)
 {
+	OWN_ASSERT(vm, t);
+	B_ASSERT(to && to->vm == vm && to != t, "baton_handoff: bad target thread");
 	pthread_mutex_lock(&vm->lock);
 	if (to->where == T_QUEUED) {
 		unlink_from(&vm->waiters, to);
@@ -304,6 +346,8 @@ int baton_handoff(baton_vm *vm, baton_thread *t, baton_thread *to)
 
 void baton_detach(baton_vm *vm, baton_thread *t)
 {
+	OWN_ASSERT(vm, t);
+	B_ASSERT(t->foreign, "baton_detach: the thread was not attached with baton_attach()");
 	KIF_PROBE1(detach, t->hot.index);
 	pthread_mutex_lock(&vm->lock);
 	baton_thread *to = dequeue(vm);
@@ -326,6 +370,8 @@ void baton_detach(baton_vm *vm, baton_thread *t)
 void baton__disown_slow(baton_vm *vm, baton_thread *t, unsigned flags)
 {
 	(void)flags;
+	B_ASSERT(vm && t && t->vm == vm, "baton_disown: bad VM or thread");
+	B_ASSERT(flags == BATON_BLOCKING, "baton_disown: unknown flags");
 	count(vm, hints);
 	pthread_mutex_lock(&vm->lock);
 	baton_thread *to = dequeue(vm);
@@ -385,13 +431,145 @@ int own_activate(baton_vm *vm, const char *why)
 
 int baton_checkpoint(baton_vm *vm, baton_thread *t, int prio)
 {
+	OWN_ASSERT(vm, t);
 	atomic_store_explicit(&vm->hot.interrupt, 0, memory_order_relaxed);
 	run_timers(vm, t);
+	if (vm->stress) {
+		t->stress_due = 1;
+		return 1;
+	}
 	int top = atomic_load_explicit(&vm->top_prio, memory_order_relaxed);
 	return top >= 0 && (prio < 0 || top > prio);
 }
 
 int baton_top_waiter(baton_vm *vm)
 {
+	B_ASSERT(vm, "baton_top_waiter: no VM");
 	return atomic_load_explicit(&vm->top_prio, memory_order_relaxed);
 }
+
+/* ---- checking the invariants ------------------------------------------------------ */
+
+/* A finding: count it, keep the first message. */
+#define CHECK(cond, ...)                                                         \
+	do {                                                                     \
+		if (!(cond)) {                                                   \
+			if (!bad++ && len)                                       \
+				snprintf(why, len, __VA_ARGS__);                 \
+		}                                                                \
+	} while (0)
+
+/*
+ * I1-I7 as far as a snapshot under vm->lock can see them. [self]: the
+ * calling thread, which must then own the VM (I1), or NULL from a thread
+ * outside the VM at a quiescent point. I5 (no waiter left asleep for more
+ * than a beat), I6 (who wrote hot.disowns and hot.installed) and I7 (when
+ * the heartbeat went tickless) are about histories, not states: a snapshot
+ * checks only their state part (the lists and the words are consistent).
+ * Answers the number of findings, the first described in [why].
+ */
+int own_check(baton_vm *vm, const baton_thread *self, char *why, size_t len)
+{
+	int bad = 0;
+	if (len)
+		why[0] = 0;
+	pthread_mutex_lock(&vm->lock);
+	uint32_t owner = atomic_load(owner_of(vm));
+	uint32_t inst = hot_load(vm, installed);
+	unsigned live = 0, queued = 0, parked = 0;
+	/* I1: the word names a live thread; the caller running VM code is it. */
+	CHECK(owner <= vm->max, "I1: owner word %u beyond the table (max %u)", owner, vm->max);
+	if (self) {
+		CHECK(owner == self->hot.index,
+		      "I1: thread %u runs VM code but the owner word says %u",
+		      self->hot.index, owner);
+		CHECK(self->where == T_OWNING, "I1: owning thread %u is listed as %s",
+		      self->hot.index, self->where == T_QUEUED ? "queued" : "parked or free");
+	} else if (owner && owner <= vm->max) {
+		/* Seen from outside, the owner may be queued (its CAS in
+		 * acquire_queued() precedes its unlinking) or parked (baton_idle()
+		 * parks before it releases) for a moment, but never free. */
+		baton_thread *o = vm->table[owner];
+		CHECK(o && o->where != T_FREE, "I1: the owner word names thread %u, which is free",
+		      owner);
+	}
+	/* I4: installed names a live thread or nobody. */
+	CHECK(inst <= vm->max && (!inst || (vm->table[inst] && vm->table[inst]->where != T_FREE)),
+	      "I4: installed names thread %u, which is not a live thread", inst);
+	/* I3: queued and parked threads sleep on WAKE_NONE, are on exactly their
+	 * list, in priority order, and are not the owner (but see above). */
+	int prev = BATON_PRIO_MAX + 1;
+	for (baton_thread *t = vm->waiters; t && queued <= vm->max; t = t->next, queued++) {
+		CHECK(t->where == T_QUEUED, "I3: thread %u is on the waiter queue but not queued",
+		      t->hot.index);
+		CHECK(t->hot.prio <= prev, "I3: waiter queue out of priority order at thread %u",
+		      t->hot.index);
+		CHECK(atomic_load(&t->wake) == WAKE_NONE,
+		      "I3: queued thread %u has already been woken", t->hot.index);
+		prev = t->hot.prio;
+	}
+	CHECK(queued <= vm->max, "I3: the waiter queue has a cycle");
+	CHECK(atomic_load(&vm->top_prio) == (vm->waiters ? vm->waiters->hot.prio : -1),
+	      "I3: top_prio %d does not match the queue head",
+	      (int)atomic_load(&vm->top_prio));
+	for (baton_thread *t = vm->parked; t && parked <= vm->max; t = t->next, parked++) {
+		CHECK(t->where == T_PARKED, "I3: thread %u is in the pool but not parked",
+		      t->hot.index);
+		CHECK(atomic_load(&t->wake) == WAKE_NONE,
+		      "I3: parked thread %u has already been woken", t->hot.index);
+	}
+	CHECK(parked <= vm->max, "I3: the pool has a cycle");
+	/* Every queued/parked thread is on its list; the live count is right. */
+	unsigned nq = 0, np = 0;
+	for (unsigned i = 1; i <= vm->max; i++) {
+		baton_thread *t = vm->table[i];
+		if (!t)
+			continue;
+		CHECK(t->hot.index == i, "table slot %u holds thread %u", i, t->hot.index);
+		live += t->where != T_FREE;
+		nq += t->where == T_QUEUED;
+		np += t->where == T_PARKED;
+	}
+	CHECK(nq == queued, "I3: %u threads are queued but %u are on the queue", nq, queued);
+	CHECK(np == parked, "I3: %u threads are parked but %u are in the pool", np, parked);
+	CHECK(live == atomic_load(&vm->nthreads), "%u live threads but nthreads says %u", live,
+	      atomic_load(&vm->nthreads));
+	/* I6: the callout epoch only grows: nothing more from a snapshot. I7: a
+	 * tickless heartbeat with a busy VM is legal for the instant between its
+	 * steps 1 and 2 (heartbeat/hb.c), so it is the model's to check. */
+	pthread_mutex_unlock(&vm->lock);
+	return bad;
+}
+
+int baton_check(baton_vm *vm, const baton_thread *self, char *why, size_t len)
+{
+	if (!vm) {
+		if (len)
+			snprintf(why, len, "no VM");
+		errno = EINVAL;
+		return 1;
+	}
+	return own_check(vm, self, why, len);
+}
+
+#ifdef BATON_DEBUG
+/* Entry points an owner calls: arguments, the caller's role, I1-I7. */
+void own_assert_owner(baton_vm *vm, const baton_thread *t, const char *fn)
+{
+	char why[200];
+	if (!vm || !t || t->vm != vm) {
+		fprintf(stderr, "%s: %s\n", fn, !vm ? "no VM" : !t ? "no thread" :
+			"the thread belongs to another VM");
+		abort();
+	}
+	if (t->tid && t->tid != kif_gettid()) {
+		fprintf(stderr, "%s: thread %u (tid %d) passed by tid %d\n", fn,
+			t->hot.index, t->tid, kif_gettid());
+		abort();
+	}
+	if (own_check(vm, t, why, sizeof why)) {
+		fprintf(stderr, "%s: invariant violated: %s\n", fn, why);
+		abort();
+	}
+}
+#endif

@@ -105,8 +105,8 @@ static void *thread_main(void *arg)
 }
 
 /* The ownership word already names [t]. Start it; if that fails, give
- * the word back on its behalf (it never ran) and forget it. */
-void thr_start(baton_vm *vm, baton_thread *t)
+ * the word back on its behalf (it never ran), forget it and answer -1. */
+int thr_start(baton_vm *vm, baton_thread *t)
 {
 	int err = vm->before_spawn ? vm->before_spawn(vm->spawn_ud) : 0;
 	if (!err)
@@ -114,7 +114,7 @@ void thr_start(baton_vm *vm, baton_thread *t)
 	if (!err) {
 		count(vm, creations);
 		KIF_PROBE1(create, t->hot.index);
-		return;
+		return 0;
 	}
 	count(vm, creation_failures);
 	core_warn_once(vm, &vm->warned_spawn,
@@ -124,6 +124,7 @@ void thr_start(baton_vm *vm, baton_thread *t)
 	thr_free(vm, t);
 	if (atomic_load(&vm->top_prio) >= 0)
 		own_release_free(vm);
+	return -1;
 }
 
 /* At VM exit: wake every parked thread with WAKE_QUIT and join those the
