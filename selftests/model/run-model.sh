@@ -26,10 +26,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 model=$here/own.pml
 jobs=${BATON_MODEL_JOBS:-2}
 cc=$(command -v gcc || command -v cc || true)
-# pan: bounded memory (MB), exact state storage (no bitstate) with COLLAPSE compression, a
+# pan: bounded memory (MB), exact state storage (no bitstate, no compression: COLLAPSE
+# halves the memory, under 600 MB a run here, but costs a third more time), a
 # hash table of 2^23 slots and a DFS stack deeper than the deepest path (1.5e6 steps).
 # -O1: pan runs as fast as with -O2 and compiles a second faster.
-PAN_CC="-O1 -w -DMEMLIM=2048 -DCOLLAPSE -DNFAIR=3"
+PAN_CC="-O1 -w -DMEMLIM=3072 -DNFAIR=3"
 PAN_RUN="-m2000000 -w23"
 SAFETY="-DSAFETY -DNOCLAIM"
 LTL="-a -f"
