@@ -840,6 +840,8 @@ void comp_disasm(struct st_vm *vm, oop m, FILE *out)
 /* The instruction after the one at [pc], or [n] past the end. */
 static size_t next_pc(const uint8_t *b, size_t pc, size_t n)
 {
+	if (pc >= n)
+		return n; /* b[n] is past the buffer: quicken() looks 5 ahead */
 	size_t q = pc + (b[pc] < OP_COUNT ? op_len[b[pc]] : 1);
 	return q < n ? q : n;
 }
@@ -1641,6 +1643,73 @@ static void append_names(struct st_vm *vm, oop cls, const char **names, int n)
 	ST_UNROOT(vm, 1);
 }
 
+/* Is [c] a class (not a metaclass) that inherits from [a]? */
+static int inherits(struct st_vm *vm, oop c, oop a)
+{
+	if (!c || !is_class(vm, c) || c == a)
+		return 0;
+	for (oop s = st_slot(c, CLS_SUPER); s != vm->nil; s = st_slot(s, CLS_SUPER))
+		if (s == a)
+			return 1;
+	return 0;
+}
+
+/*
+ * Class-side instance variables for [cls]: its metaclass and those of all
+ * its subclasses gain the slots, and each class object is reallocated one
+ * larger (st_resize_class redirects every reference, so the class keeps
+ * its identity everywhere). A subclass that declares class-side variables
+ * of its own would see them move: that is refused, as the compiled methods
+ * of its class side know their indices. 0 after a compile error.
+ */
+static int add_class_ivars(struct C *c, oop cls, const char **names, int n, struct class_ast *ca)
+{
+	struct st_vm *vm = c->vm;
+	if (!n)
+		return 1;
+	int add = 0;
+	oop meta = vm->classes[obj_cls(cls)];
+	for (int i = 0; i < n; i++)
+		if (ivar_index(vm, meta, names[i]) < 0)
+			add++;
+	if (!add)
+		return 1;
+	for (uint32_t i = 1; i < vm->nclasses; i++) {
+		oop sc = vm->classes[i];
+		if (!inherits(vm, sc, cls))
+			continue;
+		oop sm = vm->classes[obj_cls(sc)];
+		oop iv = st_slot(sm, CLS_IVARS);
+		if (iv != vm->nil && obj_slots(iv)) {
+			char *nm = st_cstring(st_slot(sc, CLS_NAME));
+			cerr(c, ca->line, ca->col,
+			     "cannot add class-instance variables: subclass %s has its own",
+			     nm ? nm : "?");
+			free(nm);
+			return 0;
+		}
+	}
+	append_names(vm, meta, names, n);
+	/* the subclasses' metaclasses inherit the slots */
+	for (uint32_t i = 1; i < vm->nclasses; i++) {
+		oop sc = vm->classes[i];
+		if (!inherits(vm, sc, cls))
+			continue;
+		oop sm = vm->classes[obj_cls(sc)];
+		intptr_t fmt = obj_int(st_slot(sm, CLS_FORMAT));
+		obj_body(sm)[CLS_FORMAT] = obj_from_int(fmt + ((intptr_t)add << 16));
+	}
+	ST_ROOT(vm, cls);
+	int ok = st_resize_class(vm, cls) != 0;
+	for (uint32_t i = 1; ok && i < vm->nclasses; i++)
+		if (inherits(vm, vm->classes[i], cls))
+			ok = st_resize_class(vm, vm->classes[i]) != 0;
+	ST_UNROOT(vm, 1);
+	if (!ok)
+		cerr(c, ca->line, ca->col, "out of memory");
+	return ok;
+}
+
 static oop add_classvar(struct st_vm *vm, oop cls, const char *name)
 {
 	oop b = classvar(vm, cls, name);
@@ -1740,22 +1809,14 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 		}
 	}
 	ST_ROOT(vm, cls);
-	if (ca->k == C_CLASS_EXTEND && ca->nivars) {
-		/* "Foo class extend [ |a| ]": class-side instance variables */
-		append_names(vm, vm->classes[obj_cls(cls)], ca->ivars, ca->nivars);
-	} else if (ca->nivars) {
+	if (ca->nivars && ca->k != C_CLASS_EXTEND)
 		append_names(vm, cls, ca->ivars, ca->nivars);
-	}
-	if (ca->ncivars)
-		append_names(vm, vm->classes[obj_cls(cls)], ca->civars, ca->ncivars);
-	if (ca->ncivars || (ca->k == C_CLASS_EXTEND && ca->nivars)) {
-		oop nc = st_resize_class(vm, cls);
-		if (!nc) {
-			cerr(c, ca->line, ca->col, "out of memory");
-			ST_UNROOT(vm, 1);
-			goto out;
-		}
-		cls = nc;
+	/* "Foo class extend [ |a| ]" and "Foo class [ |a| ]": class side */
+	if (!add_class_ivars(c, cls, ca->k == C_CLASS_EXTEND ? ca->ivars : NULL,
+			     ca->k == C_CLASS_EXTEND ? ca->nivars : 0, ca) ||
+	    !add_class_ivars(c, cls, ca->civars, ca->ncivars, ca)) {
+		ST_UNROOT(vm, 1);
+		goto out;
 	}
 	if (ca->category) {
 		oop s = st_new_string(vm, ca->category, strlen(ca->category));

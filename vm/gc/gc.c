@@ -485,3 +485,45 @@ long gc_verify(struct st_vm *vm, char *msg, size_t len)
 	free(v.objs.v);
 	return v.errs;
 }
+
+/* ---- become ---------------------------------------------------------------- */
+
+struct bec {
+	oop from, to;
+};
+
+static void bec_slot(oop *s, void *ud)
+{
+	struct bec *b = ud;
+	if (*s == b->from)
+		*s = b->to;
+}
+
+/* Dead objects are walked too: they are intact, and only compared. */
+static void bec_area(struct bec *b, char *lo, char *hi)
+{
+	for (char *p = lo; p < hi; p += gc_chunk_size(p)) {
+		if (((struct obj_header *)p)->fmt == GC_FREE)
+			continue;
+		oop *s;
+		size_t n = obj_ptr_slots((oop)p, &s);
+		for (size_t i = 0; i < n; i++)
+			bec_slot(&s[i], b);
+	}
+}
+
+void gc_become_forward(struct st_vm *vm, oop from, oop to)
+{
+	struct gc *c = vm->gc.priv;
+	struct bec b = { from, to };
+	gc_old_seal(c);
+	vm_roots(vm, bec_slot, &b);
+	if (c->pin_ref)
+		bec_slot(c->pin_ref, &b);
+	bec_area(&b, c->eden_lo, vm->gc.top);
+	bec_area(&b, c->surv[c->from], c->from_top);
+	for (size_t i = 0; i < c->nsegs; i++)
+		bec_area(&b, c->segs[i].base, c->segs[i].end);
+	for (struct gc_large *l = c->large; l; l = l->next)
+		bec_area(&b, (char *)(l + 1), (char *)(l + 1) + obj_size((oop)(l + 1)));
+}

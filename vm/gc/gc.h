@@ -167,6 +167,14 @@ static inline void gc_wb_bulk(struct gc_heap *g, oop obj)
 void gc_scavenge(struct st_vm *vm); /* new space only */
 void gc_full(struct st_vm *vm);     /* everything */
 
+/*
+ * Replaces every reference to [from] by [to], in every object and root:
+ * one walk over the heap, no collection. [to] must be old (then no store
+ * needs a barrier). For reshaping an object that cannot grow in place, such
+ * as a class that gains class-instance variables.
+ */
+void gc_become_forward(struct st_vm *vm, oop from, oop to);
+
 /* ---- pinning ------------------------------------------------------------ */
 
 /*
