@@ -1654,23 +1654,53 @@ static int inherits(struct st_vm *vm, oop c, oop a)
 	return 0;
 }
 
+/* Counts the live instances of a class and its subclasses (gc_each_object). */
+struct census {
+	struct st_vm *vm;
+	oop cls;
+	size_t n;
+};
+
+static void census_obj(oop o, void *ud)
+{
+	struct census *k = ud;
+	uint32_t ci = obj_cls(o);
+	if (k->n || ci >= k->vm->nclasses)
+		return;
+	oop c = k->vm->classes[ci];
+	if (c && (c == k->cls || inherits(k->vm, c, k->cls)))
+		k->n++;
+}
+
+static int has_instances(struct st_vm *vm, oop cls)
+{
+	struct census k = { vm, cls, 0 };
+	ST_ROOT(vm, k.cls);
+	gc_full(vm); /* dead instances do not count */
+	gc_each_object(vm, census_obj, &k);
+	ST_UNROOT(vm, 1);
+	return k.n != 0;
+}
+
 /*
- * Class-side instance variables for [cls]: its metaclass and those of all
- * its subclasses gain the slots, and each class object is reallocated one
- * larger (st_resize_class redirects every reference, so the class keeps
- * its identity everywhere). A subclass that declares class-side variables
- * of its own would see them move: that is refused, as the compiled methods
- * of its class side know their indices. 0 after a compile error.
+ * Instance variables added to a class that exists already: to [cls] itself,
+ * or with [meta] to its class side. The subclasses inherit the slots: their
+ * instance sizes grow too. Existing objects must grow with them. On the class
+ * side they are the class objects, reallocated one larger each
+ * (st_resize_class redirects every reference, so a class keeps its identity).
+ * Instances are not migrated: a class with live instances is refused, as is
+ * a subclass with variables of its own (they would move under its compiled
+ * methods). [fresh]: made by this declaration, so it has no instances. 0
+ * after a compile error.
  */
-static int add_class_ivars(struct C *c, oop cls, const char **names, int n, struct class_ast *ca)
+static int add_ivars(struct C *c, oop cls, const char **names, int n, struct class_ast *ca,
+		     int meta, int fresh)
 {
 	struct st_vm *vm = c->vm;
-	if (!n)
-		return 1;
+	oop target = meta ? vm->classes[obj_cls(cls)] : cls;
 	int add = 0;
-	oop meta = vm->classes[obj_cls(cls)];
 	for (int i = 0; i < n; i++)
-		if (ivar_index(vm, meta, names[i]) < 0)
+		if (ivar_index(vm, target, names[i]) < 0)
 			add++;
 	if (!add)
 		return 1;
@@ -1678,32 +1708,40 @@ static int add_class_ivars(struct C *c, oop cls, const char **names, int n, stru
 		oop sc = vm->classes[i];
 		if (!inherits(vm, sc, cls))
 			continue;
-		oop sm = vm->classes[obj_cls(sc)];
-		oop iv = st_slot(sm, CLS_IVARS);
+		oop iv = st_slot(meta ? vm->classes[obj_cls(sc)] : sc, CLS_IVARS);
 		if (iv != vm->nil && obj_slots(iv)) {
 			char *nm = st_cstring(st_slot(sc, CLS_NAME));
-			cerr(c, ca->line, ca->col,
-			     "cannot add class-instance variables: subclass %s has its own",
-			     nm ? nm : "?");
+			cerr(c, ca->line, ca->col, "cannot add %sinstance variables: subclass %s has its own",
+			     meta ? "class-" : "", nm ? nm : "?");
 			free(nm);
 			return 0;
 		}
 	}
-	append_names(vm, meta, names, n);
-	/* the subclasses' metaclasses inherit the slots */
+	ST_ROOT(vm, cls);
+	if (!meta && !fresh && has_instances(vm, cls)) {
+		ST_UNROOT(vm, 1);
+		char *nm = st_cstring(st_slot(cls, CLS_NAME));
+		cerr(c, ca->line, ca->col, "cannot add instance variables: %s has instances",
+		     nm ? nm : "?");
+		free(nm);
+		return 0;
+	}
+	append_names(vm, meta ? vm->classes[obj_cls(cls)] : cls, names, n);
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
 		oop sc = vm->classes[i];
 		if (!inherits(vm, sc, cls))
 			continue;
-		oop sm = vm->classes[obj_cls(sc)];
-		intptr_t fmt = obj_int(st_slot(sm, CLS_FORMAT));
-		obj_body(sm)[CLS_FORMAT] = obj_from_int(fmt + ((intptr_t)add << 16));
+		oop t = meta ? vm->classes[obj_cls(sc)] : sc;
+		intptr_t fmt = obj_int(st_slot(t, CLS_FORMAT));
+		obj_body(t)[CLS_FORMAT] = obj_from_int(fmt + ((intptr_t)add << 16));
 	}
-	ST_ROOT(vm, cls);
-	int ok = st_resize_class(vm, cls) != 0;
-	for (uint32_t i = 1; ok && i < vm->nclasses; i++)
-		if (inherits(vm, vm->classes[i], cls))
-			ok = st_resize_class(vm, vm->classes[i]) != 0;
+	int ok = 1;
+	if (meta) {
+		ok = st_resize_class(vm, cls) != 0;
+		for (uint32_t i = 1; ok && i < vm->nclasses; i++)
+			if (inherits(vm, vm->classes[i], cls))
+				ok = st_resize_class(vm, vm->classes[i]) != 0;
+	}
 	ST_UNROOT(vm, 1);
 	if (!ok)
 		cerr(c, ca->line, ca->col, "out of memory");
@@ -1752,6 +1790,7 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 	struct C *c = &u->c;
 	struct st_vm *vm = c->vm;
 	oop cls = 0, binding = vm->nil, rec = 0;
+	int fresh = 0;
 	ST_ROOT(vm, binding);
 	ST_ROOT(vm, rec);
 	int ok = 0;
@@ -1789,6 +1828,7 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 			}
 			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
 			cls = st_new_class(vm, sup, sym(vm, ca->name), fmt, indexed, ninst, 0);
+			fresh = 1;
 			if (!cls) {
 				cerr(c, ca->line, ca->col, "out of memory");
 				goto out;
@@ -1809,12 +1849,10 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 		}
 	}
 	ST_ROOT(vm, cls);
-	if (ca->nivars && ca->k != C_CLASS_EXTEND)
-		append_names(vm, cls, ca->ivars, ca->nivars);
 	/* "Foo class extend [ |a| ]" and "Foo class [ |a| ]": class side */
-	if (!add_class_ivars(c, cls, ca->k == C_CLASS_EXTEND ? ca->ivars : NULL,
-			     ca->k == C_CLASS_EXTEND ? ca->nivars : 0, ca) ||
-	    !add_class_ivars(c, cls, ca->civars, ca->ncivars, ca)) {
+	int cx = ca->k == C_CLASS_EXTEND;
+	if (!add_ivars(c, cls, ca->ivars, ca->nivars, ca, cx, fresh) ||
+	    !add_ivars(c, cls, ca->civars, ca->ncivars, ca, 1, fresh)) {
 		ST_UNROOT(vm, 1);
 		goto out;
 	}

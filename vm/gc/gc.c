@@ -512,6 +512,25 @@ static void bec_area(struct bec *b, char *lo, char *hi)
 	}
 }
 
+static void each_area(char *lo, char *hi, void (*fn)(oop, void *), void *ud)
+{
+	for (char *p = lo; p < hi; p += gc_chunk_size(p))
+		if (((struct obj_header *)p)->fmt != GC_FREE)
+			fn((oop)p, ud);
+}
+
+void gc_each_object(struct st_vm *vm, void (*fn)(oop o, void *ud), void *ud)
+{
+	struct gc *c = vm->gc.priv;
+	gc_old_seal(c);
+	each_area(c->eden_lo, vm->gc.top, fn, ud);
+	each_area(c->surv[c->from], c->from_top, fn, ud);
+	for (size_t i = 0; i < c->nsegs; i++)
+		each_area(c->segs[i].base, c->segs[i].end, fn, ud);
+	for (struct gc_large *l = c->large; l; l = l->next)
+		fn((oop)(l + 1), ud);
+}
+
 void gc_become_forward(struct st_vm *vm, oop from, oop to)
 {
 	struct gc *c = vm->gc.priv;

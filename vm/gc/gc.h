@@ -175,6 +175,11 @@ void gc_full(struct st_vm *vm);     /* everything */
  */
 void gc_become_forward(struct st_vm *vm, oop from, oop to);
 
+/* Calls [fn] on every object in the heap, dead ones included until the next
+ * collection frees them (gc_full() first to see only the live ones). [fn]
+ * must not allocate. */
+void gc_each_object(struct st_vm *vm, void (*fn)(oop o, void *ud), void *ud);
+
 /* ---- pinning ------------------------------------------------------------ */
 
 /*
