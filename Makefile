@@ -54,7 +54,7 @@ WERROR ?= 1
 ifeq ($(FUZZ),1)
 # make fuzz (see the fuzz block below): clang, libFuzzer coverage + ASan + UBSan.
 ifeq ($(filter clang%,$(notdir $(CC))),)
-CC := clang
+override CC := clang
 endif
 B := build-fuzz
 CFLAGS ?= -O1 -g
