@@ -480,7 +480,7 @@ static void layout(struct C *c, struct fn *f)
 	f->envsize = e;
 	f->has_env = e > 0 || f->has_nlr;
 	if (t > 255 || e > 254 || f->nargs > 255)
-		cerr(c, f->b ? f->b->line : 1, 1, "too many variables");
+		cerr(c, f->b && f->b->line > 0 ? f->b->line : 1, 1, "too many variables");
 }
 
 /* ---- code buffer --------------------------------------------------------- */
@@ -1324,6 +1324,12 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 		op0(f, OP_PUSH_NIL, 1); /* dead; keeps the value shape of a statement */
 		return;
 	case N_BRACE:
+		/* the element count is a 16-bit operand, and so is the stack depth */
+		if (n->nargs > 0xffff - 8) {
+			cerr(c, n->line, n->col, "brace array too large (limit %d elements)",
+			     0xffff - 8);
+			return;
+		}
 		for (int i = 0; i < n->nargs; i++)
 			gen(c, f, n->args[i]);
 		note_line(f, n->line);
@@ -1457,6 +1463,11 @@ static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t
 	struct st_vm *vm = c->vm;
 	if (c->failed)
 		return 0;
+	if (f->maxdepth + 4 > 0xffff) {
+		/* CMH_STACK is 16 bits: the interpreter would trust a wrapped size */
+		cerr(c, f->b && f->b->line > 0 ? f->b->line : 1, 1, "method too large (operand stack)");
+		return 0;
+	}
 	oop bytes = 0, lits = 0, lines = 0, m = 0;
 	ST_ROOT(vm, bytes);
 	ST_ROOT(vm, lits);

@@ -125,6 +125,18 @@ TEST_F(vm, inside_the_limits_compiles)
 	free(s);
 }
 
+TEST_F(vm, brace_array_of_70000_elements_is_too_large)
+{
+	/* the count and the stack depth are 16-bit: 70,000 overflowed the process stack */
+	char *s = nest("x := {", "1. ", 70000, "1", "", "}.");
+	ASSERT_FALSE(compile(self->vm, s, self->err, sizeof self->err));
+	EXPECT_STREQ("x.st:1:6: brace array too large (limit 65527 elements)", self->err);
+	free(s);
+	s = nest("x := {", "1. ", 65000, "1", "", "}.");
+	EXPECT_TRUE(compile(self->vm, s, self->err, sizeof self->err));
+	free(s);
+}
+
 TEST_F(vm, exponent_of_a_billion_is_number_too_large)
 {
 	ASSERT_FALSE(compile(self->vm, "| x |\nx := 1e1000000000.", self->err, sizeof self->err));
