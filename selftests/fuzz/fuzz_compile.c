@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * selftests/fuzz/fuzz_compile.c: fuzz target for the front end and the compiler: any
- * bytes are compiled, as a file (comp_file, the path of `baton FILE`) and as a method
+ * bytes are compiled, as a file (comp_file, the path of `baton FILE`, or of a REPL line
+ * when the size is odd) and as a method
  * (comp_method, the path of Behavior>>compile:), and never run. Either a
  * CompiledMethod or a syntax error "FILE:LINE:COL: ..." must come out, with the C root
  * stack balanced; a crash, a sanitizer report, a hang or an abort is a finding.
@@ -39,7 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 	unsigned roots = vm->nroots;
 	err[0] = 0;
-	oop m = comp_file(vm, "fuzz.st", (const char *)data, size, 0, err, sizeof err);
+	/* odd sizes as a REPL line: undeclared variables become globals */
+	oop m = comp_file(vm, "fuzz.st", (const char *)data, size, size & 1 ? COMP_REPL : 0, err,
+			  sizeof err);
 	fuzz_check_roots(vm, roots, "comp_file");
 	if (!m)
 		check_err("comp_file", err);
