@@ -5,7 +5,7 @@
 # .c file under kernel-iface/, heartbeat/, vm/, tools/ or selftests/<area>/ never needs an
 # edit here. See Documentation/build.md (and Documentation/testing.md for make check).
 #
-# Targets: all (default) check run bench install uninstall clean deps help
+# Targets: all (default) check run bench fuzz install uninstall clean deps help
 #
 # Knobs (make VAR=value):
 #   V=1            show full command lines instead of "  CC      file"
@@ -14,6 +14,7 @@
 #   DEBUG=1        defines BATON_DEBUG: B_ASSERT checks, baton_* argument checks,
 #                  own_check() of I1-I7, ST_ROOT balance; appends -debug to the build
 #                  directory (build-debug/, build-san-debug/...); combines with the others
+#   FUZZ_SECONDS=60  make fuzz: seconds per libFuzzer target (make fuzz FUZZ_SECONDS=600)
 #   CC=clang       the compiler (default gcc); GCC >= 12 and clang >= 14 are supported
 #   CFLAGS=...     optimisation/debug flags only (default "-O2 -g", SAN=1: "-O1 -g");
 #                  -std=gnu11, the warnings, -Werror, -fPIC etc. are always added
@@ -57,12 +58,20 @@ BINDIR ?= $(PREFIX)/bin
 BENCH_FORMAT ?= table
 WERROR ?= 1
 
-# ---- build variants (infra): SAN=1, TSAN=1, DEBUG=1; each combination has its own
-# directory: build, build-san, build-tsan, build-debug, build-san-debug, build-tsan-debug.
+# ---- build variants (infra): SAN=1, TSAN=1, DEBUG=1, FUZZ=1 (make fuzz); each combination
+# has its own directory: build, build-san, build-tsan, build-fuzz, build-debug, build-san-debug...
 ifeq ($(SAN)$(TSAN),11)
 $(error SAN=1 and TSAN=1 cannot be combined: ASan and TSan exclude each other)
 endif
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# make fuzz (see the fuzz block below): clang, libFuzzer coverage + ASan + UBSan.
+ifeq ($(filter clang%,$(notdir $(CC))),)
+override CC := clang
+endif
+B := build-fuzz
+CFLAGS ?= -O1 -g
+SAN_FLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined
+else ifeq ($(SAN),1)
 B := build-san
 CFLAGS ?= -O1 -g
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -184,8 +193,8 @@ bench: deps lib $(BATON_BIN) tools $(ST_SOS)
 	BENCH_FORMAT='$(BENCH_FORMAT)' $(B)/tools/bench
 
 clean:
-	$(call msg,CLEAN,build build-san build-tsan build-*debug)
-	$(Q)rm -rf build build-san build-tsan build-debug build-san-debug build-tsan-debug
+	$(call msg,CLEAN,build build-san build-tsan build-fuzz build-*debug)
+	$(Q)rm -rf build build-san build-tsan build-fuzz build-debug build-san-debug build-tsan-debug build-fuzz-debug
 
 help:
 	@sed -n '2,/^$$/s/^# \{0,1\}//p' Makefile
@@ -304,3 +313,45 @@ uninstall:
 		'$(D)$(LIBDIR)/pkgconfig/baton.pc' '$(D)$(INCLUDEDIR)/baton.h' \
 		'$(D)$(BINDIR)/baton' '$(D)$(BINDIR)/baton-trace-handoffs'
 	$(Q)rm -rf '$(D)$(INCLUDEDIR)/baton'
+
+# ---------------------------------------------------------------- fuzz (make fuzz)
+# The libFuzzer targets are selftests/fuzz/fuzz_NAME.c. make check builds each as an
+# ordinary selftest whose main() replays selftests/fuzz/NAME/ (the regression inputs).
+# make fuzz rebuilds the VM with clang into build-fuzz/ (FUZZ=1: tools/deps then
+# installs clang), links each target with -fsanitize=fuzzer (-DBATON_LIBFUZZER drops its
+# main) and runs it FUZZ_SECONDS seconds on build-fuzz/corpus/NAME/, seeded with the
+# regression inputs, selftests/vm/**/*.st and st/kernel/*.st. A finding is written to
+# build-fuzz/fuzz/artifacts/ and make fuzz fails; fix it and copy the input to
+# selftests/fuzz/NAME/. See Documentation/testing.md (Fuzzing).
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES := $(patsubst selftests/fuzz/fuzz_%.c,%,$(wildcard selftests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(B)/fuzz/%)
+FUZZ_OPTS := -timeout=20 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+
+.PHONY: fuzz fuzz-run
+fuzz:
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-run
+
+ifeq ($(FUZZ),1)
+$(FUZZ_NAMES:%=$(B)/obj/selftests/fuzz/fuzz_%.o): OBJ_XCFLAGS := $(TEST_CFLAGS) -DBATON_LIBFUZZER
+
+$(FUZZ_BINS): $(B)/fuzz/%: $(B)/obj/selftests/fuzz/fuzz_%.o $(BATONVM_A) $(BATON_A)
+	$(call msg,LINK,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BATON_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(BATON_LDLIBS)
+
+fuzz-run: deps lib $(FUZZ_BINS)
+	$(Q)rc=0; for t in $(FUZZ_NAMES); do \
+		c=$(B)/corpus/$$t; mkdir -p $$c $(B)/fuzz/artifacts; \
+		cp -f selftests/fuzz/$$t/* $$c/ 2>/dev/null; \
+		if [ $$t = compile ]; then \
+			for f in $$(find selftests/vm st/kernel -name '*.st'); do \
+				cp -f $$f $$c/seed-$$(echo $$f | tr / _); done; fi; \
+		echo "  FUZZ    $$t for $(FUZZ_SECONDS) s (corpus $$c)"; \
+		BATON_SRC_DIR=$(CURDIR) $(B)/fuzz/$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(B)/fuzz/artifacts/$$t- $$c > $(B)/fuzz/$$t.log 2>&1 || { \
+			rc=1; echo "  FAIL    $$t: see $(B)/fuzz/$$t.log and $(B)/fuzz/artifacts/"; \
+			grep -m5 -E 'ERROR|SUMMARY|fuzz:|Test unit written' $(B)/fuzz/$$t.log; }; \
+		grep -E '^(stat::number_of_executed_units|#[0-9]+ *DONE)' $(B)/fuzz/$$t.log | sed 's/^/  /'; \
+	done; exit $$rc
+endif

@@ -341,10 +341,11 @@ fail:
 }
 
 /*
- * A class object grows when class-side instance variables are added: it
- * is reallocated and every reference the VM knows of is redirected (class
- * table, metaclass, global, its methods, its subclasses). Answers the new
- * class, or 0 when out of memory.
+ * A class object grows when class-side instance variables are added: it is
+ * reallocated, and every reference to the old object, wherever it is (class
+ * table, metaclass, globals, methods, subclasses, declaration records, stacks,
+ * variables), is redirected to the new one. New slots are nil. Answers the
+ * new class, or 0 when out of memory.
  */
 oop st_resize_class(struct st_vm *vm, oop cls)
 {
@@ -359,25 +360,7 @@ oop st_resize_class(struct st_vm *vm, oop cls)
 		return 0;
 	for (size_t i = 0; i < obj_slots(cls); i++)
 		st_put(vm, nc, i, obj_body(cls)[i]);
-	vm->classes[st_class_index(cls)] = nc;
-	meta = vm->classes[obj_cls(cls)];
-	st_put(vm, meta, CLS_THIS, nc);
-	oop name = st_slot(cls, CLS_NAME);
-	oop b = obj_is_ptr(name) && obj_cls(name) == CI_SYMBOL ? st_global_binding(vm, name, 0) : 0;
-	if (b && st_slot(b, ASSOC_VALUE) == cls)
-		st_put(vm, b, ASSOC_VALUE, nc);
-	oop d = st_slot(nc, CLS_MDICT);
-	size_t cap = (obj_slots(d) - 1) / 2;
-	for (size_t i = 0; i < cap; i++) {
-		oop m = obj_body(d)[2 + 2 * i];
-		if (obj_is_ptr(m) && obj_cls(m) == CI_METHOD && st_slot(m, CM_CLASS) == cls)
-			st_put(vm, m, CM_CLASS, nc);
-	}
-	for (uint32_t i = 1; i < vm->nclasses; i++) {
-		oop c = vm->classes[i];
-		if (c && obj_slots(c) > CLS_SUPER && st_slot(c, CLS_SUPER) == cls)
-			st_put(vm, c, CLS_SUPER, nc);
-	}
+	gc_become_forward(&vm->gc, cls, nc);
 	st_flush_cache(vm);
 	return nc;
 }

@@ -449,7 +449,7 @@ static void layout(struct C *c, struct fn *f)
 	f->envsize = e;
 	f->has_env = e > 0 || f->has_nlr;
 	if (t > 255 || e > 254 || f->nargs > 255)
-		cerr(c, f->b ? f->b->line : 1, 1, "too many variables");
+		cerr(c, f->b && f->b->line > 0 ? f->b->line : 1, 1, "too many variables");
 }
 
 /* ---- code buffer --------------------------------------------------------- */
@@ -808,6 +808,8 @@ void comp_disasm(struct st_vm *vm, oop m, FILE *out)
 /* The instruction after the one at [pc], or [n] past the end. */
 static size_t next_pc(const uint8_t *b, size_t pc, size_t n)
 {
+	if (pc >= n)
+		return n; /* b[n] is past the buffer: quicken() looks 5 ahead */
 	size_t q = pc + (b[pc] < OP_COUNT ? op_len[b[pc]] : 1);
 	return q < n ? q : n;
 }
@@ -1315,6 +1317,12 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 		op0(f, OP_PUSH_NIL); /* dead; keeps the value shape of a statement */
 		return;
 	case N_BRACE:
+		/* the element count is a 16-bit operand, and so is the stack depth */
+		if (n->nargs > 0xffff - 8) {
+			cerr(c, n->line, n->col, "brace array too large (limit %d elements)",
+			     0xffff - 8);
+			return;
+		}
 		for (int i = 0; i < n->nargs; i++)
 			gen(c, f, n->args[i]);
 		note_line(f, n->line);
@@ -1518,6 +1526,11 @@ static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t
 	struct st_vm *vm = c->vm;
 	if (c->failed || !check_depth(c, f))
 		return 0;
+	if (f->maxdepth + 4 > 0xffff) {
+		/* CMH_STACK is 16 bits: the interpreter would trust a wrapped size */
+		cerr(c, f->b && f->b->line > 0 ? f->b->line : 1, 1, "method too large (operand stack)");
+		return 0;
+	}
 	oop bytes = 0, lits = 0, lines = 0, m = 0;
 	ST_ROOT(vm, bytes);
 	ST_ROOT(vm, lits);
@@ -1704,6 +1717,111 @@ static void append_names(struct st_vm *vm, oop cls, const char **names, int n)
 	ST_UNROOT(vm, 1);
 }
 
+/* Is [c] a class (not a metaclass) that inherits from [a]? */
+static int inherits(struct st_vm *vm, oop c, oop a)
+{
+	if (!c || !is_class(vm, c) || c == a)
+		return 0;
+	for (oop s = st_slot(c, CLS_SUPER); s != vm->nil; s = st_slot(s, CLS_SUPER))
+		if (s == a)
+			return 1;
+	return 0;
+}
+
+/* Counts the live instances of a class and its subclasses (gc_each_object). */
+struct census {
+	struct st_vm *vm;
+	oop cls;
+	size_t n;
+};
+
+static void census_obj(oop o, void *ud)
+{
+	struct census *k = ud;
+	uint32_t ci = obj_cls(o);
+	if (k->n || ci >= k->vm->nclasses)
+		return;
+	oop c = k->vm->classes[ci];
+	if (c && (c == k->cls || inherits(k->vm, c, k->cls)))
+		k->n++;
+}
+
+static int has_instances(struct st_vm *vm, oop cls)
+{
+	struct census k = { vm, cls, 0 };
+	ST_ROOT(vm, k.cls);
+	gc_full(&vm->gc); /* dead instances do not count */
+	gc_each_object(&vm->gc, census_obj, &k);
+	ST_UNROOT(vm, 1);
+	return k.n != 0;
+}
+
+/*
+ * Instance variables added to a class that exists already: to [cls] itself,
+ * or with [meta] to its class side. The subclasses inherit the slots: their
+ * instance sizes grow too. Existing objects must grow with them. On the class
+ * side they are the class objects, reallocated one larger each
+ * (st_resize_class redirects every reference, so a class keeps its identity).
+ * Instances are not migrated: a class with live instances is refused, as is
+ * a subclass with variables of its own (they would move under its compiled
+ * methods). [fresh]: made by this declaration, so it has no instances. 0
+ * after a compile error.
+ */
+static int add_ivars(struct C *c, oop cls, const char **names, int n, struct class_ast *ca,
+		     int meta, int fresh)
+{
+	struct st_vm *vm = c->vm;
+	oop target = meta ? vm->classes[obj_cls(cls)] : cls;
+	int add = 0;
+	for (int i = 0; i < n; i++)
+		if (ivar_index(vm, target, names[i]) < 0)
+			add++;
+	if (!add)
+		return 1;
+	for (uint32_t i = 1; i < vm->nclasses; i++) {
+		oop sc = vm->classes[i];
+		if (!inherits(vm, sc, cls))
+			continue;
+		oop iv = st_slot(meta ? vm->classes[obj_cls(sc)] : sc, CLS_IVARS);
+		if (iv != vm->nil && obj_slots(iv)) {
+			char *nm = st_cstring(st_slot(sc, CLS_NAME));
+			cerr(c, ca->line, ca->col, "cannot add %sinstance variables: subclass %s has its own",
+			     meta ? "class-" : "", nm ? nm : "?");
+			free(nm);
+			return 0;
+		}
+	}
+	ST_ROOT(vm, cls);
+	if (!meta && !fresh && has_instances(vm, cls)) {
+		ST_UNROOT(vm, 1);
+		char *nm = st_cstring(st_slot(cls, CLS_NAME));
+		cerr(c, ca->line, ca->col, "cannot add instance variables: %s has instances",
+		     nm ? nm : "?");
+		free(nm);
+		return 0;
+	}
+	append_names(vm, meta ? vm->classes[obj_cls(cls)] : cls, names, n);
+	for (uint32_t i = 1; i < vm->nclasses; i++) {
+		oop sc = vm->classes[i];
+		if (!inherits(vm, sc, cls))
+			continue;
+		oop t = meta ? vm->classes[obj_cls(sc)] : sc;
+		intptr_t fmt = obj_int(st_slot(t, CLS_FORMAT));
+		obj_body(t)[CLS_FORMAT] = obj_from_int(fmt + ((intptr_t)add << 16));
+	}
+	int ok = 1;
+	if (meta) {
+		ok = st_resize_class(vm, cls) != 0;
+		for (uint32_t i = 1; ok && i < vm->nclasses; i++)
+			if (inherits(vm, vm->classes[i], cls))
+				ok = st_resize_class(vm, vm->classes[i]) != 0;
+	}
+	ST_UNROOT(vm, 1);
+	if (!ok)
+		cerr(c, ca->line, ca->col, "out of memory");
+	return ok;
+}
+
 static oop add_classvar(struct st_vm *vm, oop cls, const char *name)
 {
 	oop b = classvar(vm, cls, name);
@@ -1730,6 +1848,7 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 	struct C *c = &u->c;
 	struct st_vm *vm = c->vm;
 	oop cls = 0, binding = vm->nil, rec = 0;
+	int fresh = 0;
 	ST_ROOT(vm, binding);
 	ST_ROOT(vm, rec);
 	int ok = 0;
@@ -1767,6 +1886,7 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 			}
 			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
 			cls = st_new_class(vm, sup, sym(vm, ca->name), fmt, indexed, ninst, 0);
+			fresh = 1;
 			if (!cls) {
 				cerr(c, ca->line, ca->col, "out of memory");
 				goto out;
@@ -1787,22 +1907,12 @@ static oop compile_class(struct U *u, struct class_ast *ca)
 		}
 	}
 	ST_ROOT(vm, cls);
-	if (ca->k == C_CLASS_EXTEND && ca->nivars) {
-		/* "Foo class extend [ |a| ]": class-side instance variables */
-		append_names(vm, vm->classes[obj_cls(cls)], ca->ivars, ca->nivars);
-	} else if (ca->nivars) {
-		append_names(vm, cls, ca->ivars, ca->nivars);
-	}
-	if (ca->ncivars)
-		append_names(vm, vm->classes[obj_cls(cls)], ca->civars, ca->ncivars);
-	if (ca->ncivars || (ca->k == C_CLASS_EXTEND && ca->nivars)) {
-		oop nc = st_resize_class(vm, cls);
-		if (!nc) {
-			cerr(c, ca->line, ca->col, "out of memory");
-			ST_UNROOT(vm, 1);
-			goto out;
-		}
-		cls = nc;
+	/* "Foo class extend [ |a| ]" and "Foo class [ |a| ]": class side */
+	int cx = ca->k == C_CLASS_EXTEND;
+	if (!add_ivars(c, cls, ca->ivars, ca->nivars, ca, cx, fresh) ||
+	    !add_ivars(c, cls, ca->civars, ca->ncivars, ca, 1, fresh)) {
+		ST_UNROOT(vm, 1);
+		goto out;
 	}
 	if (ca->category) {
 		oop s = st_new_string(vm, ca->category, strlen(ca->category));

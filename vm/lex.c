@@ -151,46 +151,93 @@ static int digit_val(int c)
 	return 99;
 }
 
+/*
+ * Integer literals are converted to LargeIntegers in quadratic time and
+ * 1e1000000000 would need a gigabyte of digits: a literal whose value needs
+ * more than LEX_INT_BITS_MAX bits is a syntax error, checked before any
+ * digit string is built. [nd] digits in [radix], times 10^[e].
+ */
+static int int_too_big(struct lexer *lx, struct token *t, size_t nd, int radix, double e)
+{
+	if ((double)nd * log2(radix) + e * log2(10) <= LEX_INT_BITS_MAX + 4.0)
+		return 0;
+	lex_error_at(lx, t->line, t->col, "number too large (limit %d bits)", LEX_INT_BITS_MAX);
+	t->t = T_INT;
+	t->ival = 0;
+	return 1;
+}
+
+/* Significant digits of [ds, de): leading zeros do not make a number big. */
+static size_t sig_digits(const char *ds, const char *de)
+{
+	while (ds < de && *ds == '0')
+		ds++;
+	return (size_t)(de - ds);
+}
+
+static void radix_number(struct lexer *lx, struct token *t, const char *s)
+{
+	long r = strtol(s, NULL, 10); /* saturates on absurd radixes */
+	int radix = (int)r;
+	if (r < 2 || r > 36) {
+		lex_error_at(lx, t->line, t->col, "bad radix %.*s", (int)(lx->p - s > 20 ? 20 : lx->p - s), s);
+		radix = 10;
+	}
+	adv(lx);
+	int neg = 0;
+	if (cur(lx) == '-') {
+		neg = 1;
+		adv(lx);
+	}
+	const char *ds = lx->p;
+	while (digit_val(cur(lx)) < radix)
+		adv(lx);
+	const char *de = lx->p;
+	if (int_too_big(lx, t, sig_digits(ds, de), radix, 0))
+		return;
+	/* radix integers only */
+	unsigned __int128 v = 0;
+	int big = 0;
+	for (const char *q = ds; q < de && !big; q++) {
+		v = v * (unsigned)radix + (unsigned)digit_val(*q);
+		if (v > (unsigned __int128)INT64_MAX)
+			big = 1;
+	}
+	if (big) {
+		t->t = T_BIGINT;
+		t->str = arena_strdup(lx->arena, ds, (size_t)(de - ds));
+		t->slen = (size_t)(de - ds);
+		t->ival = neg ? -radix : radix;
+	} else {
+		t->t = T_INT;
+		t->ival = neg ? -(int64_t)v : (int64_t)v;
+	}
+}
+
+/* [s, lx->p) with d and q exponents as e, for strtod. */
+static void float_number(struct lexer *lx, struct token *t, const char *s)
+{
+	size_t n = (size_t)(lx->p - s);
+	char *buf = arena_strdup(lx->arena, s, n);
+	for (char *q = buf; *q; q++)
+		if (*q == 'd' || *q == 'q')
+			*q = 'e';
+	t->t = T_FLOAT;
+	t->fval = strtod(buf, NULL); /* underflow answers 0 or a subnormal */
+	if (isinf(t->fval)) {
+		lex_error_at(lx, t->line, t->col, "number too large (beyond the Float range)");
+		t->fval = 0;
+	}
+}
+
 static void number(struct lexer *lx, struct token *t)
 {
 	const char *s = lx->p;
 	while (isdigit(cur(lx)))
 		adv(lx);
-	int radix = 10;
 	const char *ds = s, *de = lx->p;
 	if (cur(lx) == 'r' && (digit_val(at(lx, 1)) < 36 || (at(lx, 1) == '-' && digit_val(at(lx, 2)) < 36))) {
-		radix = atoi(s);
-		if (radix < 2 || radix > 36) {
-			lex_error_at(lx, t->line, t->col, "bad radix %d", radix);
-			radix = 10;
-		}
-		adv(lx);
-		int neg = 0;
-		if (cur(lx) == '-') {
-			neg = 1;
-			adv(lx);
-		}
-		ds = lx->p;
-		while (digit_val(cur(lx)) < radix)
-			adv(lx);
-		de = lx->p;
-		/* radix integers only */
-		unsigned __int128 v = 0;
-		int big = 0;
-		for (const char *q = ds; q < de; q++) {
-			v = v * (unsigned)radix + (unsigned)digit_val(*q);
-			if (v > (unsigned __int128)INT64_MAX)
-				big = 1;
-		}
-		if (big) {
-			t->t = T_BIGINT;
-			t->str = arena_strdup(lx->arena, ds, (size_t)(de - ds));
-			t->slen = (size_t)(de - ds);
-			t->ival = neg ? -radix : radix;
-		} else {
-			t->t = T_INT;
-			t->ival = neg ? -(int64_t)v : (int64_t)v;
-		}
+		radix_number(lx, t, s);
 		return;
 	}
 	int isfloat = 0;
@@ -208,48 +255,46 @@ static void number(struct lexer *lx, struct token *t)
 			adv(lx);
 		while (isdigit(cur(lx)))
 			adv(lx);
-		if (!isfloat) {
+		if (!isfloat && ep[1] != '-') {
 			/* 1e10 is an Integer when the exponent is not negative */
-			long e = strtol(ep + 1, NULL, 10);
-			if (e >= 0) {
-				size_t n = (size_t)(ep - s);
-				if (n + (size_t)e < 19) {
-					int64_t v = strtoll(s, NULL, 10);
-					for (long i = 0; i < e; i++)
-						v *= 10;
-					t->t = T_INT;
-					t->ival = v;
-					return;
-				}
-				char *d = arena_alloc(lx->arena, n + (size_t)e + 1);
-				memcpy(d, s, n);
-				memset(d + n, '0', (size_t)e);
-				t->t = T_BIGINT;
-				t->str = d;
-				t->slen = n + (size_t)e;
-				t->ival = 10;
+			double ed = strtod(ep + 1, NULL); /* inf-safe, unlike strtol */
+			size_t n = (size_t)(ep - s), nd = sig_digits(s, ep);
+			if (nd == 0) {
+				t->t = T_INT; /* 0e1000000000 */
+				t->ival = 0;
 				return;
 			}
+			if (int_too_big(lx, t, nd, 10, ed))
+				return;
+			size_t e = (size_t)ed;
+			if (n + e < 19) {
+				int64_t v = strtoll(s, NULL, 10);
+				for (size_t i = 0; i < e; i++)
+					v *= 10;
+				t->t = T_INT;
+				t->ival = v;
+				return;
+			}
+			char *d = arena_alloc(lx->arena, n + e + 1);
+			memcpy(d, s, n);
+			memset(d + n, '0', e);
+			t->t = T_BIGINT;
+			t->str = d;
+			t->slen = n + e;
+			t->ival = 10;
+			return;
 		}
 		isfloat = 1;
 	}
 	if (isfloat) {
-		char buf[128];
-		size_t n = (size_t)(lx->p - s);
-		if (n >= sizeof buf)
-			n = sizeof buf - 1;
-		memcpy(buf, s, n);
-		buf[n] = 0;
-		for (char *q = buf; *q; q++)
-			if (*q == 'd' || *q == 'q')
-				*q = 'e';
-		t->t = T_FLOAT;
-		t->fval = strtod(buf, NULL);
+		float_number(lx, t, s);
 		return;
 	}
+	if (int_too_big(lx, t, sig_digits(ds, de), 10, 0))
+		return;
 	unsigned __int128 v = 0;
 	int big = 0;
-	for (const char *q = ds; q < de; q++) {
+	for (const char *q = ds; q < de && !big; q++) {
 		v = v * 10 + (unsigned)(*q - '0');
 		if (v > (unsigned __int128)INT64_MAX)
 			big = 1;

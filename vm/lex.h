@@ -29,6 +29,15 @@ enum tok {
 	T_ERROR
 };
 
+/* Limits on hostile source, each a syntax error (see Documentation/vm/compiler.md):
+ * integer literals up to LEX_INT_BITS_MAX bits (conversion is quadratic), and
+ * brackets, blocks, literal arrays and assignments nested up to PARSE_DEPTH_MAX
+ * deep (the parser recurses on them) and syntax trees, message chains
+ * included, up to PARSE_HEIGHT_MAX tall (the compiler recurses on them). */
+#define LEX_INT_BITS_MAX 65536
+#define PARSE_DEPTH_MAX 256
+#define PARSE_HEIGHT_MAX 4096 /* of the syntax tree, message chains included */
+
 struct token {
 	enum tok t;
 	const char *text; /* start in the source */

@@ -12,6 +12,7 @@
 struct P {
 	struct lexer *lx;
 	struct arena *a;
+	int depth; /* expressions and literal arrays open (parser recursion) */
 };
 
 #define TOK (p->lx->tok)
@@ -60,6 +61,34 @@ static struct node *mk(struct P *p, enum node_kind k)
 	n->line = TOK.line;
 	n->col = TOK.col;
 	return n;
+}
+
+/*
+ * Hostile nesting must not exhaust the C stack. The parser recurses once
+ * per open bracket, block, brace, literal array or assignment: [depth]
+ * counts those. The compiler recurses on the tree, whose height also grows
+ * along message chains (1 + 1 + 1 ...): node heights count that.
+ */
+static int enter(struct P *p)
+{
+	if (++p->depth <= PARSE_DEPTH_MAX)
+		return 1;
+	lex_error_at(p->lx, TOK.line, TOK.col, "nesting too deep (limit %d)", PARSE_DEPTH_MAX);
+	return 0;
+}
+
+/* [n] is the parent of [kid]: NULL (a syntax error) when it gets too tall. */
+static struct node *up(struct P *p, struct node *n, struct node *kid)
+{
+	if (!n || !kid)
+		return NULL;
+	if (kid->height >= n->height)
+		n->height = kid->height + 1;
+	if (n->height <= PARSE_HEIGHT_MAX)
+		return n;
+	lex_error_at(p->lx, n->line, n->col, "expression nested too deep (limit %d)",
+		     PARSE_HEIGHT_MAX);
+	return NULL;
 }
 
 static struct node *expr(struct P *p);
@@ -205,6 +234,8 @@ static struct lit *array_elem(struct P *p)
 static struct lit *array_lit(struct P *p, enum tok close)
 {
 	struct vec v = {0};
+	if (!enter(p))
+		return NULL;
 	while (TOK.t != close) {
 		if (TOK.t == T_EOF) {
 			err(p, "')' expected to close literal array");
@@ -215,6 +246,7 @@ static struct lit *array_lit(struct P *p, enum tok close)
 			return NULL;
 		push(p, &v, e);
 	}
+	p->depth--;
 	next(p);
 	struct lit *l = mklit(p, L_ARRAY);
 	l->elems = (struct lit **)v.v;
@@ -301,6 +333,7 @@ static struct node *primary(struct P *p)
 			return NULL;
 		n->block->line = line;
 		n->block->col = col;
+		n->height = n->block->height + 1;
 		return n;
 	}
 	case T_LBRACE: {
@@ -309,7 +342,7 @@ static struct node *primary(struct P *p)
 		struct vec v = {0};
 		while (TOK.t != T_RBRACE) {
 			struct node *e = expr(p);
-			if (!e)
+			if (!up(p, n, e))
 				return NULL;
 			push(p, &v, e);
 			if (TOK.t == T_PERIOD)
@@ -343,7 +376,7 @@ static struct node *mksend(struct P *p, struct node *rcv, const char *sel, int l
 static struct node *unary_tail(struct P *p, struct node *r)
 {
 	while (r && TOK.t == T_IDENT) {
-		r = mksend(p, r, tokstr(p), TOK.line, TOK.col);
+		r = up(p, mksend(p, r, tokstr(p), TOK.line, TOK.col), r);
 		next(p);
 	}
 	return r;
@@ -356,7 +389,7 @@ static struct node *binary_tail(struct P *p, struct node *r)
 		struct node *s = mksend(p, r, tokstr(p), TOK.line, TOK.col);
 		next(p);
 		struct node *a = unary_tail(p, primary(p));
-		if (!a)
+		if (!up(p, s, a) || !up(p, s, r))
 			return NULL;
 		s->args = arena_alloc(p->a, sizeof(struct node *));
 		s->args[0] = a;
@@ -391,7 +424,10 @@ static struct node *keyword_tail(struct P *p, struct node *r)
 	struct node *s = mksend(p, r, arena_strdup(p->a, sel, sl), line, col);
 	s->args = (struct node **)args.v;
 	s->nargs = args.n;
-	return s;
+	for (int i = 0; i < args.n; i++)
+		if (!up(p, s, s->args[i]))
+			return NULL;
+	return up(p, s, r);
 }
 
 /* The innermost send of a chain: the one whose receiver the cascade shares. */
@@ -430,10 +466,24 @@ static struct node *cascade(struct P *p, struct node *first)
 	}
 	c->args = (struct node **)v.v;
 	c->nargs = v.n;
-	return c;
+	for (int i = 0; i < v.n; i++)
+		if (!up(p, c, c->args[i]))
+			return NULL;
+	return up(p, c, first);
 }
 
+static struct node *expr1(struct P *p);
+
 static struct node *expr(struct P *p)
+{
+	if (!enter(p))
+		return NULL;
+	struct node *n = expr1(p);
+	p->depth--;
+	return n;
+}
+
+static struct node *expr1(struct P *p)
 {
 	if (TOK.t == T_IDENT) {
 		struct lex_mark m;
@@ -448,7 +498,7 @@ static struct node *expr(struct P *p)
 			a->col = col;
 			a->name = name;
 			a->value = expr(p);
-			return a->value ? a : NULL;
+			return up(p, a, a->value);
 		}
 		lex_reset(p->lx, &m);
 	}
@@ -471,7 +521,7 @@ static struct node *statement(struct P *p)
 		struct node *n = mk(p, N_RETURN);
 		next(p);
 		n->value = expr(p);
-		return n->value ? n : NULL;
+		return up(p, n, n->value);
 	}
 	return expr(p);
 }
@@ -589,6 +639,8 @@ static struct block *block_body(struct P *p, int method, struct method_ast *m, e
 		struct node *s = statement(p);
 		if (!s)
 			return NULL;
+		if (s->height >= b->height)
+			b->height = s->height + 1;
 		push(p, &st, s);
 		if (TOK.t == T_PERIOD) {
 			while (TOK.t == T_PERIOD)
@@ -669,7 +721,7 @@ static struct method_ast *method_def(struct P *p, int class_side)
 
 struct method_ast *parse_method_source(struct lexer *lx)
 {
-	struct P pp = {lx, lx->arena}, *p = &pp;
+	struct P pp = {lx, lx->arena, 0}, *p = &pp;
 	struct method_ast *m = method_def(p, 0);
 	if (m && TOK.t != T_EOF) {
 		err(p, "end of input expected after the method");
@@ -992,7 +1044,7 @@ static struct class_ast *method_item(struct P *p)
 
 struct unit_ast *parse_unit(struct lexer *lx)
 {
-	struct P pp = {lx, lx->arena}, *p = &pp;
+	struct P pp = {lx, lx->arena, 0}, *p = &pp;
 	struct unit_ast *u = arena_alloc(p->a, sizeof *u);
 	struct vec items = {0};
 	struct item *cur = NULL; /* open run of statements */

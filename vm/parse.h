@@ -44,6 +44,7 @@ struct node {
 	int super;                /* N_SEND to super */
 	int inlined;              /* N_SEND compiled inline (ifTrue: ...) */
 	struct block *block;      /* N_BLOCK */
+	int height;               /* of the subtree: 0 for a leaf */
 };
 
 struct block {
@@ -54,6 +55,7 @@ struct block {
 	struct node **stmts;
 	int nstmts;
 	int line, col, end_line;
+	int height;               /* 1 + the tallest statement */
 	int inlined;              /* set by the compiler's resolve pass */
 	struct scope *scope;      /* compiler's */
 };

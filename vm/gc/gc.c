@@ -500,3 +500,65 @@ long gc_verify(struct gc_heap *g, char *msg, size_t len)
 	free(v.objs.v);
 	return v.errs;
 }
+
+/* ---- become ---------------------------------------------------------------- */
+
+struct bec {
+	oop from, to;
+};
+
+static void bec_slot(oop *s, void *ud)
+{
+	struct bec *b = ud;
+	if (*s == b->from)
+		*s = b->to;
+}
+
+/* Dead objects are walked too: they are intact, and only compared. */
+static void bec_area(struct bec *b, char *lo, char *hi)
+{
+	for (char *p = lo; p < hi; p += gc_chunk_size(p)) {
+		if (((struct obj_header *)p)->fmt == GC_FREE)
+			continue;
+		oop *s;
+		size_t n = obj_ptr_slots((oop)p, &s);
+		for (size_t i = 0; i < n; i++)
+			bec_slot(&s[i], b);
+	}
+}
+
+static void each_area(char *lo, char *hi, void (*fn)(oop, void *), void *ud)
+{
+	for (char *p = lo; p < hi; p += gc_chunk_size(p))
+		if (((struct obj_header *)p)->fmt != GC_FREE)
+			fn((oop)p, ud);
+}
+
+void gc_each_object(struct gc_heap *g, void (*fn)(oop o, void *ud), void *ud)
+{
+	struct gc *c = g->priv;
+	gc_old_seal(c);
+	each_area(c->eden_lo, g->top, fn, ud);
+	each_area(c->surv[c->from], c->from_top, fn, ud);
+	for (size_t i = 0; i < c->nsegs; i++)
+		each_area(c->segs[i].base, c->segs[i].end, fn, ud);
+	for (struct gc_large *l = c->large; l; l = l->next)
+		fn((oop)(l + 1), ud);
+}
+
+void gc_become_forward(struct gc_heap *g, oop from, oop to)
+{
+	struct gc *c = g->priv;
+	struct bec b = { from, to };
+	gc_old_seal(c);
+	if (g->roots)
+		g->roots(g->owner, bec_slot, &b);
+	if (c->pin_ref)
+		bec_slot(c->pin_ref, &b);
+	bec_area(&b, c->eden_lo, g->top);
+	bec_area(&b, c->surv[c->from], c->from_top);
+	for (size_t i = 0; i < c->nsegs; i++)
+		bec_area(&b, c->segs[i].base, c->segs[i].end);
+	for (struct gc_large *l = c->large; l; l = l->next)
+		bec_area(&b, (char *)(l + 1), (char *)(l + 1) + obj_size((oop)(l + 1)));
+}

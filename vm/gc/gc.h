@@ -191,6 +191,19 @@ void gc_full(struct gc_heap *g);     /* everything */
 int gc_charge(struct gc_heap *g, size_t bytes, int force);
 void gc_uncharge(struct gc_heap *g, size_t bytes);
 
+/*
+ * Replaces every reference to [from] by [to], in every object and root:
+ * one walk over the heap, no collection. [to] must be old (then no store
+ * needs a barrier). For reshaping an object that cannot grow in place, such
+ * as a class that gains class-instance variables.
+ */
+void gc_become_forward(struct gc_heap *g, oop from, oop to);
+
+/* Calls [fn] on every object in the heap, dead ones included until the next
+ * collection frees them (gc_full() first to see only the live ones). [fn]
+ * must not allocate. */
+void gc_each_object(struct gc_heap *g, void (*fn)(oop o, void *ud), void *ud);
+
 /* ---- pinning ------------------------------------------------------------ */
 
 /*
