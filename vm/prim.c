@@ -87,9 +87,8 @@ static oop instantiate(struct st_vm *vm, oop cls, size_t n)
 	return st_alloc(vm, ci, fmt, named + n, 0);
 }
 
-int prim_basicNew(struct st_vm *vm, oop *args, int nargs)
+PRIM(basicNew)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]))
 		return PRIM_FAIL;
 	intptr_t f = obj_int(st_slot(args[0], CLS_FORMAT));
@@ -103,9 +102,8 @@ int prim_basicNew(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_basicNewSize(struct st_vm *vm, oop *args, int nargs)
+PRIM(basicNewSize)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]) || !obj_is_int(args[1]) || obj_int(args[1]) < 0)
 		return PRIM_FAIL;
 	intptr_t f = obj_int(st_slot(args[0], CLS_FORMAT));
@@ -132,16 +130,14 @@ static size_t indexed_size(struct st_vm *vm, oop o)
 	}
 }
 
-int prim_basicSize(struct st_vm *vm, oop *args, int nargs)
+PRIM(basicSize)
 {
-	(void)nargs;
 	args[0] = obj_from_int((intptr_t)indexed_size(vm, args[0]));
 	return PRIM_OK;
 }
 
-int prim_basicAt(struct st_vm *vm, oop *args, int nargs)
+PRIM(basicAt)
 {
-	(void)nargs;
 	oop o = args[0];
 	size_t i;
 	if (obj_is_int(o) || !to_index(args[1], indexed_size(vm, o), &i))
@@ -168,9 +164,8 @@ int prim_basicAt(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_FAIL;
 }
 
-int prim_basicAtPut(struct st_vm *vm, oop *args, int nargs)
+PRIM(basicAtPut)
 {
-	(void)nargs;
 	oop o = args[0], v = args[2];
 	size_t i;
 	if (obj_is_int(o) || !to_index(args[1], indexed_size(vm, o), &i))
@@ -209,9 +204,8 @@ int prim_basicAtPut(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_instVarAt(struct st_vm *vm, oop *args, int nargs)
+PRIM(instVarAt)
 {
-	(void)nargs;
 	oop o = args[0];
 	size_t i;
 	if (obj_is_int(o) || !obj_has_ptrs(o) || !to_index(args[1], ninst(vm, o), &i))
@@ -220,9 +214,8 @@ int prim_instVarAt(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_instVarAtPut(struct st_vm *vm, oop *args, int nargs)
+PRIM(instVarAtPut)
 {
-	(void)nargs;
 	oop o = args[0];
 	size_t i;
 	if (obj_is_int(o) || !obj_has_ptrs(o) || !to_index(args[1], ninst(vm, o), &i))
@@ -232,16 +225,14 @@ int prim_instVarAtPut(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_identityHash(struct st_vm *vm, oop *args, int nargs)
+PRIM(identityHash)
 {
-	(void)nargs;
 	args[0] = obj_from_int(st_hash(vm, args[0]));
 	return PRIM_OK;
 }
 
-int prim_shallowCopy(struct st_vm *vm, oop *args, int nargs)
+PRIM(shallowCopy)
 {
-	(void)nargs;
 	oop o = args[0];
 	if (obj_is_int(o) || o == vm->nil || o == vm->true_ || o == vm->false_ ||
 	    obj_cls(o) == CI_SYMBOL || obj_cls(o) == CI_CHARACTER)
@@ -256,24 +247,21 @@ int prim_shallowCopy(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_identical(struct st_vm *vm, oop *args, int nargs)
+PRIM(identical)
 {
-	(void)nargs;
 	args[0] = st_bool(vm, args[0] == args[1]);
 	return PRIM_OK;
 }
 
-int prim_classOf(struct st_vm *vm, oop *args, int nargs)
+PRIM(classOf)
 {
-	(void)nargs;
 	args[0] = st_class_of(vm, args[0]);
 	return PRIM_OK;
 }
 
 /* replaceFrom: start to: stop with: src startingAt: srcStart */
-int prim_replaceFrom(struct st_vm *vm, oop *args, int nargs)
+PRIM(replaceFrom)
 {
-	(void)nargs;
 	oop d = args[0], s = args[3];
 	if (obj_is_int(d) || obj_is_int(s) || !obj_is_int(args[1]) || !obj_is_int(args[2]) ||
 	    !obj_is_int(args[4]))
@@ -302,27 +290,24 @@ int prim_replaceFrom(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_respondsTo(struct st_vm *vm, oop *args, int nargs)
+PRIM(respondsTo)
 {
-	(void)nargs;
 	if (!obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	args[0] = st_bool(vm, st_lookup(vm, st_class_of(vm, args[0]), args[1]) != 0);
 	return PRIM_OK;
 }
 
-int prim_instSize(struct st_vm *vm, oop *args, int nargs)
+PRIM(instSize)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]))
 		return PRIM_FAIL;
 	args[0] = obj_from_int(st_instsize(args[0]));
 	return PRIM_OK;
 }
 
-int prim_pin(struct st_vm *vm, oop *args, int nargs)
+PRIM(pin)
 {
-	(void)nargs;
 	if (obj_is_int(args[0]))
 		return PRIM_FAIL;
 	if (!gc_pin(&vm->gc, &args[0]))
@@ -330,34 +315,30 @@ int prim_pin(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_unpin(struct st_vm *vm, oop *args, int nargs)
+PRIM(unpin)
 {
-	(void)nargs;
 	if (obj_is_int(args[0]))
 		return PRIM_FAIL;
 	gc_unpin(&vm->gc, args[0]);
 	return PRIM_OK;
 }
 
-int prim_isPinned(struct st_vm *vm, oop *args, int nargs)
+PRIM(isPinned)
 {
-	(void)nargs;
 	args[0] = st_bool(vm, obj_is_ptr(args[0]) && gc_is_pinned(args[0]));
 	return PRIM_OK;
 }
 
-int prim_becomeForward(struct st_vm *vm, oop *args, int nargs)
+PRIM(becomeForward)
 {
 	(void)vm;
 	(void)args;
-	(void)nargs;
 	return PRIM_FAIL;
 }
 
 /* Behavior>>primSubclass: #Name instanceVariableNames: 'a b' classVariableNames: 'C' */
-int prim_makeClass(struct st_vm *vm, oop *args, int nargs)
+PRIM(makeClass)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]) || !obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL ||
 	    !is_stringish(args[2]) || !is_stringish(args[3]))
 		return PRIM_FAIL;
@@ -388,18 +369,16 @@ int prim_makeClass(struct st_vm *vm, oop *args, int nargs)
 
 /* ---- classes --------------------------------------------------------------- */
 
-int prim_className(struct st_vm *vm, oop *args, int nargs)
+PRIM(className)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]) || obj_cls(args[0]) == CI_METACLASS)
 		return PRIM_FAIL;
 	args[0] = st_slot(args[0], CLS_NAME);
 	return PRIM_OK;
 }
 
-int prim_selectors(struct st_vm *vm, oop *args, int nargs)
+PRIM(selectors)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]))
 		return PRIM_FAIL;
 	oop d = st_slot(args[0], CLS_MDICT);
@@ -418,9 +397,8 @@ int prim_selectors(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_includesSelector(struct st_vm *vm, oop *args, int nargs)
+PRIM(includesSelector)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]) || !obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	oop d = st_slot(args[0], CLS_MDICT);
@@ -433,9 +411,8 @@ int prim_includesSelector(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_lookupSelector(struct st_vm *vm, oop *args, int nargs)
+PRIM(lookupSelector)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]) || !obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	oop m = st_lookup(vm, args[0], args[1]);
@@ -445,9 +422,8 @@ int prim_lookupSelector(struct st_vm *vm, oop *args, int nargs)
 
 /* Behavior>>compile: 'source' — answers the selector, or nil after
  * printing the error. */
-int prim_compileMethod(struct st_vm *vm, oop *args, int nargs)
+PRIM(compileMethod)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]) || !is_stringish(args[1]))
 		return PRIM_FAIL;
 	char *src = st_cstring(args[1]);
@@ -467,27 +443,24 @@ int prim_compileMethod(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_classFormat(struct st_vm *vm, oop *args, int nargs)
+PRIM(classFormat)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]))
 		return PRIM_FAIL;
 	args[0] = st_slot(args[0], CLS_FORMAT);
 	return PRIM_OK;
 }
 
-int prim_instVarNames(struct st_vm *vm, oop *args, int nargs)
+PRIM(instVarNames)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]))
 		return PRIM_FAIL;
 	args[0] = st_slot(args[0], CLS_IVARS);
 	return PRIM_OK;
 }
 
-int prim_classVarAt(struct st_vm *vm, oop *args, int nargs)
+PRIM(classVarAt)
 {
-	(void)nargs;
 	if (!prim_is_class(vm, args[0]))
 		return PRIM_FAIL;
 	oop pool = st_slot(args[0], CLS_POOL);
@@ -507,9 +480,8 @@ int prim_classVarAt(struct st_vm *vm, oop *args, int nargs)
 
 /* ---- strings and symbols -------------------------------------------------------- */
 
-int prim_stringEq(struct st_vm *vm, oop *args, int nargs)
+PRIM(stringEq)
 {
-	(void)nargs;
 	oop a = args[0], b = args[1];
 	if (!is_stringish(a) || !is_stringish(b)) {
 		args[0] = vm->false_;
@@ -520,10 +492,9 @@ int prim_stringEq(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_stringCompare(struct st_vm *vm, oop *args, int nargs)
+PRIM(stringCompare)
 {
 	(void)vm;
-	(void)nargs;
 	oop a = args[0], b = args[1];
 	if (!prim_is_bytes(a) || !prim_is_bytes(b))
 		return PRIM_FAIL;
@@ -535,10 +506,9 @@ int prim_stringCompare(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_stringHash(struct st_vm *vm, oop *args, int nargs)
+PRIM(stringHash)
 {
 	(void)vm;
-	(void)nargs;
 	oop a = args[0];
 	if (!prim_is_bytes(a))
 		return PRIM_FAIL;
@@ -549,9 +519,8 @@ int prim_stringHash(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_asSymbol(struct st_vm *vm, oop *args, int nargs)
+PRIM(asSymbol)
 {
-	(void)nargs;
 	if (!prim_is_bytes(args[0]))
 		return PRIM_FAIL;
 	if (obj_cls(args[0]) == CI_SYMBOL)
@@ -565,9 +534,8 @@ int prim_asSymbol(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_symbolAsString(struct st_vm *vm, oop *args, int nargs)
+PRIM(symbolAsString)
 {
-	(void)nargs;
 	if (!prim_is_bytes(args[0]))
 		return PRIM_FAIL;
 	size_t n = obj_byte_size(args[0]);
@@ -580,10 +548,9 @@ int prim_symbolAsString(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* indexOf: aCharacter startingAt: i (0 when absent) */
-int prim_stringIndexOf(struct st_vm *vm, oop *args, int nargs)
+PRIM(stringIndexOf)
 {
 	(void)vm;
-	(void)nargs;
 	oop s = args[0], c = args[1];
 	if (!prim_is_bytes(s) || !obj_is_int(args[2]))
 		return PRIM_FAIL;
@@ -607,9 +574,8 @@ int prim_stringIndexOf(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* String>>asNumber: integer (any size, radix), float, or nil */
-int prim_stringAsNumber(struct st_vm *vm, oop *args, int nargs)
+PRIM(stringAsNumber)
 {
-	(void)nargs;
 	if (!prim_is_bytes(args[0]))
 		return PRIM_FAIL;
 	char *s = st_cstring(args[0]), *p = s;
@@ -653,10 +619,9 @@ int prim_stringAsNumber(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_symbolNumArgs(struct st_vm *vm, oop *args, int nargs)
+PRIM(symbolNumArgs)
 {
 	(void)vm;
-	(void)nargs;
 	oop s = args[0];
 	if (!prim_is_bytes(s))
 		return PRIM_FAIL;
@@ -673,9 +638,8 @@ int prim_symbolNumArgs(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* String class>>fromByteArray: / ByteArray>>asString and back */
-int prim_stringFromBytes(struct st_vm *vm, oop *args, int nargs)
+PRIM(stringFromBytes)
 {
-	(void)nargs;
 	/* args[0]: target class, args[1]: a byte object */
 	if (!prim_is_class(vm, args[0]) || !prim_is_bytes(args[1]))
 		return PRIM_FAIL;
@@ -693,19 +657,17 @@ int prim_stringFromBytes(struct st_vm *vm, oop *args, int nargs)
 
 /* ---- characters ---------------------------------------------------------------- */
 
-int prim_charValue(struct st_vm *vm, oop *args, int nargs)
+PRIM(charValue)
 {
 	(void)vm;
-	(void)nargs;
 	if (!obj_is_ptr(args[0]) || obj_cls(args[0]) != CI_CHARACTER)
 		return PRIM_FAIL;
 	args[0] = obj_body(args[0])[CHAR_VALUE];
 	return PRIM_OK;
 }
 
-int prim_charFromValue(struct st_vm *vm, oop *args, int nargs)
+PRIM(charFromValue)
 {
-	(void)nargs;
 	oop v = args[1];
 	if (!obj_is_int(v) || obj_int(v) < 0 || obj_int(v) > 0x10ffff)
 		return PRIM_FAIL;
@@ -718,9 +680,8 @@ int prim_charFromValue(struct st_vm *vm, oop *args, int nargs)
 
 /* ---- system -------------------------------------------------------------------- */
 
-int prim_outString(struct st_vm *vm, oop *args, int nargs)
+PRIM(outString)
 {
-	(void)nargs;
 	oop s = args[1];
 	if (!prim_is_bytes(s))
 		return PRIM_FAIL;
@@ -728,9 +689,8 @@ int prim_outString(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_errString(struct st_vm *vm, oop *args, int nargs)
+PRIM(errString)
 {
-	(void)nargs;
 	oop s = args[1];
 	if (!prim_is_bytes(s))
 		return PRIM_FAIL;
@@ -740,15 +700,14 @@ int prim_errString(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_flushOut(struct st_vm *vm, oop *args, int nargs)
+PRIM(flushOut)
 {
 	(void)args;
-	(void)nargs;
 	st_out_flush(vm);
 	return PRIM_OK;
 }
 
-int prim_quit(struct st_vm *vm, oop *args, int nargs)
+PRIM(quit)
 {
 	int code = 0;
 	if (nargs == 1) {
@@ -761,9 +720,8 @@ int prim_quit(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_QUIT;
 }
 
-int prim_globalAt(struct st_vm *vm, oop *args, int nargs)
+PRIM(globalAt)
 {
-	(void)nargs;
 	if (!obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	oop a = st_global_binding(vm, args[1], 0);
@@ -773,9 +731,8 @@ int prim_globalAt(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_globalAtPut(struct st_vm *vm, oop *args, int nargs)
+PRIM(globalAtPut)
 {
-	(void)nargs;
 	if (!obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	oop a = st_global_binding(vm, args[1], 1);
@@ -786,9 +743,8 @@ int prim_globalAtPut(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_globalIncludes(struct st_vm *vm, oop *args, int nargs)
+PRIM(globalIncludes)
 {
-	(void)nargs;
 	if (!obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	oop a = st_global_binding(vm, args[1], 0);
@@ -797,9 +753,8 @@ int prim_globalIncludes(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_globalBindingOf(struct st_vm *vm, oop *args, int nargs)
+PRIM(globalBindingOf)
 {
-	(void)nargs;
 	if (!obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL)
 		return PRIM_FAIL;
 	oop a = st_global_binding(vm, args[1], 0);
@@ -807,26 +762,23 @@ int prim_globalBindingOf(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_garbageCollect(struct st_vm *vm, oop *args, int nargs)
+PRIM(garbageCollect)
 {
 	(void)args;
-	(void)nargs;
 	gc_full(&vm->gc);
 	return PRIM_OK;
 }
 
-int prim_scavenge(struct st_vm *vm, oop *args, int nargs)
+PRIM(scavenge)
 {
 	(void)args;
-	(void)nargs;
 	gc_scavenge(&vm->gc);
 	return PRIM_OK;
 }
 
 /* Smalltalk vmStats: an Array of name/value pairs (see the kernel). */
-int prim_vmStats(struct st_vm *vm, oop *args, int nargs)
+PRIM(vmStats)
 {
-	(void)nargs;
 	struct gc_stats g;
 	gc_get_stats(&vm->gc, &g);
 	struct baton_stats b;
@@ -886,9 +838,8 @@ int prim_vmStats(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_arguments(struct st_vm *vm, oop *args, int nargs)
+PRIM(arguments)
 {
-	(void)nargs;
 	oop a = st_new_array(vm, (size_t)vm->nargs);
 	if (!a)
 		return PRIM_OOM;
@@ -909,9 +860,8 @@ int prim_arguments(struct st_vm *vm, oop *args, int nargs)
  * the sleep and owned again; if the heartbeat saw it blocked, another
  * thread ran other processes meanwhile and restore() reinstalled ours.
  */
-int prim_blockingSleep(struct st_vm *vm, oop *args, int nargs)
+PRIM(blockingSleep)
 {
-	(void)nargs;
 	if (!obj_is_int(args[1]) || obj_int(args[1]) < 0)
 		return PRIM_FAIL;
 	intptr_t ms = obj_int(args[1]);
@@ -929,32 +879,28 @@ int prim_blockingSleep(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_nanoClock(struct st_vm *vm, oop *args, int nargs)
+PRIM(nanoClock)
 {
-	(void)nargs;
 	uint64_t ns = baton_now_ns() - vm->start_ns;
 	args[0] = obj_from_int((intptr_t)ns);
 	return PRIM_OK;
 }
 
-int prim_milliClock(struct st_vm *vm, oop *args, int nargs)
+PRIM(milliClock)
 {
-	(void)nargs;
 	args[0] = obj_from_int((intptr_t)((baton_now_ns() - vm->start_ns) / 1000000));
 	return PRIM_OK;
 }
 
-int prim_wallClock(struct st_vm *vm, oop *args, int nargs)
+PRIM(wallClock)
 {
 	(void)vm;
-	(void)nargs;
 	args[0] = obj_from_int((intptr_t)time(NULL));
 	return PRIM_OK;
 }
 
-int prim_getenv(struct st_vm *vm, oop *args, int nargs)
+PRIM(getenv)
 {
-	(void)nargs;
 	if (!prim_is_bytes(args[1]))
 		return PRIM_FAIL;
 	char *k = st_cstring(args[1]);
@@ -972,9 +918,8 @@ int prim_getenv(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* stdin nextLine: a String without the newline, or nil at the end. */
-int prim_readLine(struct st_vm *vm, oop *args, int nargs)
+PRIM(readLine)
 {
-	(void)nargs;
 	char *line = NULL;
 	size_t cap = 0;
 	st_out_flush(vm);

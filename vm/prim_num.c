@@ -66,21 +66,20 @@ static int int_op(struct st_vm *vm, oop *args, enum big_op op)
 	return PRIM_OK;
 }
 
-int prim_intAdd(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_ADD); }
-int prim_intSub(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_SUB); }
-int prim_intMul(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_MUL); }
-int prim_intQuo(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_QUO); }
-int prim_intRem(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_REM); }
-int prim_intDiv(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_DIV); }
-int prim_intMod(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_MOD); }
-int prim_intAnd(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_AND); }
-int prim_intOr(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_OR); }
-int prim_intXor(struct st_vm *vm, oop *a, int n) { (void)n; return int_op(vm, a, BIG_XOR); }
+PRIM(intAdd) { return int_op(vm, args, BIG_ADD); }
+PRIM(intSub) { return int_op(vm, args, BIG_SUB); }
+PRIM(intMul) { return int_op(vm, args, BIG_MUL); }
+PRIM(intQuo) { return int_op(vm, args, BIG_QUO); }
+PRIM(intRem) { return int_op(vm, args, BIG_REM); }
+PRIM(intDiv) { return int_op(vm, args, BIG_DIV); }
+PRIM(intMod) { return int_op(vm, args, BIG_MOD); }
+PRIM(intAnd) { return int_op(vm, args, BIG_AND); }
+PRIM(intOr) { return int_op(vm, args, BIG_OR); }
+PRIM(intXor) { return int_op(vm, args, BIG_XOR); }
 
 /* / : exact quotients only; otherwise the Smalltalk side makes a Fraction */
-int prim_intDivide(struct st_vm *vm, oop *args, int nargs)
+PRIM(intDivide)
 {
-	(void)nargs;
 	if (!big_is_int(args[0]) || !big_is_int(args[1]) || args[1] == obj_from_int(0))
 		return PRIM_FAIL;
 	oop r = big_op(vm, args[0], args[1], BIG_REM);
@@ -137,34 +136,31 @@ static int int_cmp(struct st_vm *vm, oop *args, int want)
 	return cmp_answer(vm, args, c, want);
 }
 
-int prim_intLess(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 0); }
-int prim_intGreater(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 1); }
-int prim_intLessEq(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 2); }
-int prim_intGreaterEq(struct st_vm *vm, oop *a, int n) { (void)n; return int_cmp(vm, a, 3); }
-int prim_intEq(struct st_vm *vm, oop *a, int n)
+PRIM(intLess) { return int_cmp(vm, args, 0); }
+PRIM(intGreater) { return int_cmp(vm, args, 1); }
+PRIM(intLessEq) { return int_cmp(vm, args, 2); }
+PRIM(intGreaterEq) { return int_cmp(vm, args, 3); }
+PRIM(intEq)
 {
-	(void)n;
-	if (big_is_int(a[0]) && !big_is_int(a[1]) && !is_float(a[1]) &&
-	    !(obj_is_ptr(a[1]) && obj_cls(a[1]) == CI_FRACTION)) {
-		a[0] = vm->false_;
+	if (big_is_int(args[0]) && !big_is_int(args[1]) && !is_float(args[1]) &&
+	    !(obj_is_ptr(args[1]) && obj_cls(args[1]) == CI_FRACTION)) {
+		args[0] = vm->false_;
 		return PRIM_OK;
 	}
-	return int_cmp(vm, a, 4);
+	return int_cmp(vm, args, 4);
 }
-int prim_intNe(struct st_vm *vm, oop *a, int n)
+PRIM(intNe)
 {
-	(void)n;
-	if (big_is_int(a[0]) && !big_is_int(a[1]) && !is_float(a[1]) &&
-	    !(obj_is_ptr(a[1]) && obj_cls(a[1]) == CI_FRACTION)) {
-		a[0] = vm->true_;
+	if (big_is_int(args[0]) && !big_is_int(args[1]) && !is_float(args[1]) &&
+	    !(obj_is_ptr(args[1]) && obj_cls(args[1]) == CI_FRACTION)) {
+		args[0] = vm->true_;
 		return PRIM_OK;
 	}
-	return int_cmp(vm, a, 5);
+	return int_cmp(vm, args, 5);
 }
 
-int prim_intShift(struct st_vm *vm, oop *args, int nargs)
+PRIM(intShift)
 {
-	(void)nargs;
 	if (!big_is_int(args[0]) || !obj_is_int(args[1]))
 		return PRIM_FAIL;
 	intptr_t s = obj_int(args[1]);
@@ -177,9 +173,8 @@ int prim_intShift(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_intAsFloat(struct st_vm *vm, oop *args, int nargs)
+PRIM(intAsFloat)
 {
-	(void)nargs;
 	if (!big_is_int(args[0]))
 		return PRIM_FAIL;
 	oop f = st_new_float(vm, big_to_double(args[0]));
@@ -190,7 +185,7 @@ int prim_intAsFloat(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* printString: base */
-int prim_intPrintBase(struct st_vm *vm, oop *args, int nargs)
+PRIM(intPrintBase)
 {
 	int base = 10;
 	if (nargs == 1) {
@@ -219,10 +214,9 @@ int prim_intPrintBase(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_intHighBit(struct st_vm *vm, oop *args, int nargs)
+PRIM(intHighBit)
 {
 	(void)vm;
-	(void)nargs;
 	/* negative: the fallback raises the error */
 	if (!big_is_int(args[0]) || big_sign(args[0]) < 0)
 		return PRIM_FAIL;
@@ -230,10 +224,9 @@ int prim_intHighBit(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_intHash(struct st_vm *vm, oop *args, int nargs)
+PRIM(intHash)
 {
 	(void)vm;
-	(void)nargs;
 	if (obj_is_int(args[0]))
 		return PRIM_OK;
 	if (!big_is_int(args[0]))
@@ -243,9 +236,8 @@ int prim_intHash(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_intNegated(struct st_vm *vm, oop *args, int nargs)
+PRIM(intNegated)
 {
-	(void)nargs;
 	if (!big_is_int(args[0]))
 		return PRIM_FAIL;
 	oop r = big_negated(vm, args[0]);
@@ -256,10 +248,9 @@ int prim_intNegated(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* floor of the square root of a non-negative SmallInteger */
-int prim_intSqrt(struct st_vm *vm, oop *args, int nargs)
+PRIM(intSqrt)
 {
 	(void)vm;
-	(void)nargs;
 	if (!obj_is_int(args[0]) || obj_int(args[0]) < 0)
 		return PRIM_FAIL;
 	intptr_t v = obj_int(args[0]);
@@ -314,10 +305,10 @@ static int float_op(struct st_vm *vm, oop *args, int op)
 	}
 }
 
-int prim_floatAdd(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 0); }
-int prim_floatSub(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 1); }
-int prim_floatMul(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 2); }
-int prim_floatDiv(struct st_vm *vm, oop *a, int n) { (void)n; return float_op(vm, a, 3); }
+PRIM(floatAdd) { return float_op(vm, args, 0); }
+PRIM(floatSub) { return float_op(vm, args, 1); }
+PRIM(floatMul) { return float_op(vm, args, 2); }
+PRIM(floatDiv) { return float_op(vm, args, 3); }
 
 static int float_cmp(struct st_vm *vm, oop *args, int want)
 {
@@ -343,12 +334,12 @@ static int float_cmp(struct st_vm *vm, oop *args, int want)
 	return cmp_answer(vm, args, c, want);
 }
 
-int prim_floatLess(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 0); }
-int prim_floatGreater(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 1); }
-int prim_floatLessEq(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 2); }
-int prim_floatGreaterEq(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 3); }
-int prim_floatEq(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 4); }
-int prim_floatNe(struct st_vm *vm, oop *a, int n) { (void)n; return float_cmp(vm, a, 5); }
+PRIM(floatLess) { return float_cmp(vm, args, 0); }
+PRIM(floatGreater) { return float_cmp(vm, args, 1); }
+PRIM(floatLessEq) { return float_cmp(vm, args, 2); }
+PRIM(floatGreaterEq) { return float_cmp(vm, args, 3); }
+PRIM(floatEq) { return float_cmp(vm, args, 4); }
+PRIM(floatNe) { return float_cmp(vm, args, 5); }
 
 static int int_result(struct st_vm *vm, oop *args, double d)
 {
@@ -361,31 +352,26 @@ static int int_result(struct st_vm *vm, oop *args, double d)
 	return PRIM_OK;
 }
 
-int prim_floatTruncated(struct st_vm *vm, oop *a, int n)
+PRIM(floatTruncated)
 {
-	(void)n;
-	return is_float(a[0]) ? int_result(vm, a, trunc(fval(a[0]))) : PRIM_FAIL;
+	return is_float(args[0]) ? int_result(vm, args, trunc(fval(args[0]))) : PRIM_FAIL;
 }
-int prim_floatFloor(struct st_vm *vm, oop *a, int n)
+PRIM(floatFloor)
 {
-	(void)n;
-	return is_float(a[0]) ? int_result(vm, a, floor(fval(a[0]))) : PRIM_FAIL;
+	return is_float(args[0]) ? int_result(vm, args, floor(fval(args[0]))) : PRIM_FAIL;
 }
-int prim_floatCeiling(struct st_vm *vm, oop *a, int n)
+PRIM(floatCeiling)
 {
-	(void)n;
-	return is_float(a[0]) ? int_result(vm, a, ceil(fval(a[0]))) : PRIM_FAIL;
+	return is_float(args[0]) ? int_result(vm, args, ceil(fval(args[0]))) : PRIM_FAIL;
 }
-int prim_floatRound(struct st_vm *vm, oop *a, int n)
+PRIM(floatRound)
 {
-	(void)n;
-	return is_float(a[0]) ? int_result(vm, a, round(fval(a[0]))) : PRIM_FAIL;
+	return is_float(args[0]) ? int_result(vm, args, round(fval(args[0]))) : PRIM_FAIL;
 }
 
 #define FLOAT_FN(name, expr)                                                   \
-	int prim_##name(struct st_vm *vm, oop *args, int nargs)                \
+	PRIM(name)                \
 	{                                                                      \
-		(void)nargs;                                                   \
 		if (!is_float(args[0]))                                        \
 			return PRIM_FAIL;                                      \
 		double x = fval(args[0]);                                      \
@@ -402,9 +388,8 @@ FLOAT_FN(floatFractionPart, x - trunc(x))
 FLOAT_FN(floatNegated, -x) /* 0.0 negated is -0.0, as in IEEE 754 */
 FLOAT_FN(floatAbs, fabs(x))
 
-int prim_floatRaisedTo(struct st_vm *vm, oop *args, int nargs)
+PRIM(floatRaisedTo)
 {
-	(void)nargs;
 	double b;
 	if (!is_float(args[0]) || !num_arg(args[1], &b))
 		return PRIM_FAIL;
@@ -413,35 +398,32 @@ int prim_floatRaisedTo(struct st_vm *vm, oop *args, int nargs)
 
 /* equal numbers hash equal: an integral Float as the Integer, any other
  * finite one as its exact Fraction (see big_hash_double) */
-int prim_floatHash(struct st_vm *vm, oop *args, int nargs)
+PRIM(floatHash)
 {
 	(void)vm;
-	(void)nargs;
 	if (!is_float(args[0]))
 		return PRIM_FAIL;
 	args[0] = obj_from_int(big_hash_double(fval(args[0])));
 	return PRIM_OK;
 }
 
-int prim_floatIsNaN(struct st_vm *vm, oop *args, int nargs)
+PRIM(floatIsNaN)
 {
-	(void)nargs;
 	args[0] = st_bool(vm, is_float(args[0]) && isnan(fval(args[0])));
 	return PRIM_OK;
 }
 
-int prim_floatIsInf(struct st_vm *vm, oop *args, int nargs)
+PRIM(floatIsInf)
 {
-	(void)nargs;
 	args[0] = st_bool(vm, is_float(args[0]) && isinf(fval(args[0])));
 	return PRIM_OK;
 }
 
-int prim_floatInfinity(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, INFINITY); }
-int prim_floatNaN(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, NAN); }
-int prim_floatEpsilon(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, 2.220446049250313e-16); }
-int prim_floatMax(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, 1.7976931348623157e308); }
-int prim_floatMin(struct st_vm *vm, oop *a, int n) { (void)n; return float_result(vm, a, 2.2250738585072014e-308); }
+PRIM(floatInfinity) { return float_result(vm, args, INFINITY); }
+PRIM(floatNaN) { return float_result(vm, args, NAN); }
+PRIM(floatEpsilon) { return float_result(vm, args, 2.220446049250313e-16); }
+PRIM(floatMax) { return float_result(vm, args, 1.7976931348623157e308); }
+PRIM(floatMin) { return float_result(vm, args, 2.2250738585072014e-308); }
 
 /* Shortest digits that read back the same double; see language.md. */
 static void format_double(double d, char *out, size_t cap)
@@ -502,9 +484,8 @@ static void format_double(double d, char *out, size_t cap)
 #undef EMIT
 }
 
-int prim_floatPrint(struct st_vm *vm, oop *args, int nargs)
+PRIM(floatPrint)
 {
-	(void)nargs;
 	if (!is_float(args[0]))
 		return PRIM_FAIL;
 	char buf[64];

@@ -22,9 +22,8 @@ static int maybe_preempt(struct st_vm *vm, struct st_proc *p)
 }
 
 /* BlockClosure>>newProcessAt: priority (suspended) */
-int prim_procNewFor(struct st_vm *vm, oop *args, int nargs)
+PRIM(procNewFor)
 {
-	(void)nargs;
 	oop b = args[0];
 	if (!obj_is_ptr(b) || obj_cls(b) != CI_BLOCK || !obj_is_int(args[1]) ||
 	    obj_int(args[1]) < 1 || obj_int(args[1]) > ST_PRIO_MAX)
@@ -41,7 +40,7 @@ int prim_procNewFor(struct st_vm *vm, oop *args, int nargs)
 
 /* BlockClosure>>forkOnMainThread: a process that only ever runs (and
  * calls out) on the VM's main OS thread. */
-int prim_procForkMain(struct st_vm *vm, oop *args, int nargs)
+PRIM(procForkMain)
 {
 	int r = prim_procNewFor(vm, args, nargs);
 	if (r != PRIM_OK)
@@ -52,7 +51,7 @@ int prim_procForkMain(struct st_vm *vm, oop *args, int nargs)
 	return maybe_preempt(vm, p);
 }
 
-int prim_procFork(struct st_vm *vm, oop *args, int nargs)
+PRIM(procFork)
 {
 	int r = prim_procNewFor(vm, args, nargs);
 	if (r != PRIM_OK)
@@ -62,9 +61,8 @@ int prim_procFork(struct st_vm *vm, oop *args, int nargs)
 	return maybe_preempt(vm, p);
 }
 
-int prim_procResume(struct st_vm *vm, oop *args, int nargs)
+PRIM(procResume)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]);
 	if (!p)
 		return PRIM_FAIL;
@@ -74,9 +72,8 @@ int prim_procResume(struct st_vm *vm, oop *args, int nargs)
 	return maybe_preempt(vm, p);
 }
 
-int prim_procSuspend(struct st_vm *vm, oop *args, int nargs)
+PRIM(procSuspend)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]);
 	if (!p)
 		return PRIM_FAIL;
@@ -101,9 +98,8 @@ int prim_procSuspend(struct st_vm *vm, oop *args, int nargs)
  * run queue or semaphore (a signal its unwind blocks send goes to the
  * next waiter) and never runs again, while the terminator runs the unwind
  * blocks it entered. Fails for a process in a callout (its thread runs C). */
-int prim_procStop(struct st_vm *vm, oop *args, int nargs)
+PRIM(procStop)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]);
 	if (!p || p == vm->active)
 		return PRIM_OK;
@@ -119,9 +115,8 @@ int prim_procStop(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* Process>>primTerminate: the unwind blocks already ran. */
-int prim_procTerminate(struct st_vm *vm, oop *args, int nargs)
+PRIM(procTerminate)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]);
 	if (!p)
 		return PRIM_OK; /* already terminated */
@@ -132,10 +127,9 @@ int prim_procTerminate(struct st_vm *vm, oop *args, int nargs)
 	return active ? PRIM_SWITCH : PRIM_OK;
 }
 
-int prim_procYield(struct st_vm *vm, oop *args, int nargs)
+PRIM(procYield)
 {
 	(void)args;
-	(void)nargs;
 	struct st_proc *p = vm->active;
 	if (!p || !vm->runq[p->prio])
 		return PRIM_OK;
@@ -143,26 +137,23 @@ int prim_procYield(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_SWITCH;
 }
 
-int prim_procActive(struct st_vm *vm, oop *args, int nargs)
+PRIM(procActive)
 {
-	(void)nargs;
 	args[0] = vm->active ? vm->active->self : vm->nil;
 	return PRIM_OK;
 }
 
-int prim_procPriority(struct st_vm *vm, oop *args, int nargs)
+PRIM(procPriority)
 {
 	(void)vm;
-	(void)nargs;
 	if (!obj_is_ptr(args[0]) || obj_cls(args[0]) != CI_PROCESS)
 		return PRIM_FAIL;
 	args[0] = obj_body(args[0])[PROC_PRIORITY];
 	return PRIM_OK;
 }
 
-int prim_procSetPriority(struct st_vm *vm, oop *args, int nargs)
+PRIM(procSetPriority)
 {
-	(void)nargs;
 	if (!obj_is_ptr(args[0]) || obj_cls(args[0]) != CI_PROCESS || !obj_is_int(args[1]) ||
 	    obj_int(args[1]) < 1 || obj_int(args[1]) > ST_PRIO_MAX)
 		return PRIM_FAIL;
@@ -183,9 +174,8 @@ int prim_procSetPriority(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_procState(struct st_vm *vm, oop *args, int nargs)
+PRIM(procState)
 {
-	(void)nargs;
 	static const char *const names[] = {"suspended", "runnable", "running", "waiting",
 					    "suspended", "callout", "terminated"};
 	struct st_proc *p = proc_arg(vm, args[0]);
@@ -194,26 +184,23 @@ int prim_procState(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_OK;
 }
 
-int prim_semSignal(struct st_vm *vm, oop *args, int nargs)
+PRIM(semSignal)
 {
-	(void)nargs;
 	if (!is_sem(args[0]))
 		return PRIM_FAIL;
 	return maybe_preempt(vm, sched_signal(vm, args[0]));
 }
 
-int prim_semWait(struct st_vm *vm, oop *args, int nargs)
+PRIM(semWait)
 {
-	(void)nargs;
 	if (!is_sem(args[0]) || !vm->active)
 		return PRIM_FAIL;
 	return sched_wait(vm, vm->active, args[0]) ? PRIM_SWITCH : PRIM_OK;
 }
 
 /* Semaphore>>wait: ms — answers true when it timed out */
-int prim_semWaitTimeout(struct st_vm *vm, oop *args, int nargs)
+PRIM(semWaitTimeout)
 {
-	(void)nargs;
 	if (!is_sem(args[0]) || !vm->active || !obj_is_int(args[1]) || obj_int(args[1]) < 0)
 		return PRIM_FAIL;
 	oop sem = args[0];
@@ -230,9 +217,8 @@ int prim_semWaitTimeout(struct st_vm *vm, oop *args, int nargs)
 	return PRIM_SWITCH;
 }
 
-int prim_semInit(struct st_vm *vm, oop *args, int nargs)
+PRIM(semInit)
 {
-	(void)nargs;
 	if (!is_sem(args[0]))
 		return PRIM_FAIL;
 	obj_body(args[0])[SEM_SIGNALS] = obj_from_int(0);
@@ -242,9 +228,8 @@ int prim_semInit(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* Semaphore>>size: the processes waiting on it */
-int prim_semSize(struct st_vm *vm, oop *args, int nargs)
+PRIM(semSize)
 {
-	(void)nargs;
 	if (!is_sem(args[0]))
 		return PRIM_FAIL;
 	args[0] = obj_from_int(sched_sem_size(vm, args[0]));
@@ -252,9 +237,8 @@ int prim_semSize(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* Processor signal: aSemaphore afterMilliseconds: ms */
-int prim_timerSignal(struct st_vm *vm, oop *args, int nargs)
+PRIM(timerSignal)
 {
-	(void)nargs;
 	if (!is_sem(args[1]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0)
 		return PRIM_FAIL;
 	uint64_t at = baton_now_ns() + (uint64_t)obj_int(args[2]) * 1000000u;
@@ -269,9 +253,8 @@ int prim_timerSignal(struct st_vm *vm, oop *args, int nargs)
  * ensure:/ifCurtailed: frame above it not yet unwound; marks it done and
  * answers its block, or nil. Fails unless aContext is nil or a live context
  * of the receiver. */
-int prim_nextUnwindBlock(struct st_vm *vm, oop *args, int nargs)
+PRIM(nextUnwindBlock)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]), *cp = NULL;
 	if (!p) { /* terminated: nothing left to unwind */
 		args[0] = vm->nil;
@@ -300,9 +283,8 @@ int prim_nextUnwindBlock(struct st_vm *vm, oop *args, int nargs)
 }
 
 /* Process>>printTraceFrom: aContext (nil, or a dead one: the top) */
-int prim_printTrace(struct st_vm *vm, oop *args, int nargs)
+PRIM(printTrace)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]), *cp = NULL;
 	if (args[1] != vm->nil && !ctx_is(args[1]))
 		return PRIM_FAIL;
@@ -317,33 +299,29 @@ int prim_printTrace(struct st_vm *vm, oop *args, int nargs)
 
 /* The active process dies of an unhandled error: the exit status says so
  * if it is the main program. */
-int prim_procMainFailed(struct st_vm *vm, oop *args, int nargs)
+PRIM(procMainFailed)
 {
 	(void)args;
-	(void)nargs;
 	if (vm->active && vm->active->is_main)
 		vm->main_failed = 1;
 	return PRIM_OK;
 }
 
-int prim_procIsMain(struct st_vm *vm, oop *args, int nargs)
+PRIM(procIsMain)
 {
-	(void)nargs;
 	struct st_proc *p = proc_arg(vm, args[0]);
 	args[0] = st_bool(vm, p && p->is_main);
 	return PRIM_OK;
 }
 
-int prim_procWaitingCount(struct st_vm *vm, oop *args, int nargs)
+PRIM(procWaitingCount)
 {
-	(void)nargs;
 	args[0] = obj_from_int(sched_count_waiting(vm));
 	return PRIM_OK;
 }
 
-int prim_procOsThread(struct st_vm *vm, oop *args, int nargs)
+PRIM(procOsThread)
 {
-	(void)nargs;
 	args[0] = obj_from_int(vm->cur_thread ? baton_thread_tid(vm->cur_thread) : 0);
 	return PRIM_OK;
 }
