@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -775,7 +776,7 @@ static int expected_exit(const struct test *t)
 	if (t->has_exit)
 		return t->exit_code;
 	if (t->nerrs)
-		return 65;
+		return EX_DATAERR;
 	return t->rt_msg ? 1 : 0;
 }
 
@@ -994,7 +995,7 @@ static void add_cli_tests(struct test ***tests, size_t *n)
 {
 	static const char missing[] = "/nonexistent-st-test-dir/missing.st";
 	static const char *const a1[] = { missing, NULL };
-	struct test *t = cli_test("cli/missing_file_exits_66", a1, 66);
+	struct test *t = cli_test("cli/missing_file_exits_66", a1, EX_NOINPUT);
 	struct expect *e = push(&t->serr, &t->nserr, sizeof *e);
 	e->line = 0;
 	e->text = xstrdup("baton: cannot open '/nonexistent-st-test-dir/missing.st': No such file or directory");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "vm/bigint.h"
 #include "vm/bytecode.h"
@@ -459,7 +460,7 @@ static void layout(struct C *c, struct fn *f)
 static void code_oom(void)
 {
 	fputs("baton: out of memory\n", stderr);
-	exit(70);
+	exit(EX_SOFTWARE);
 }
 
 static void need(struct fn *f, size_t k)

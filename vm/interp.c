@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "vm/bytecode.h"
 #include "vm/ctx.h"
@@ -732,7 +733,7 @@ dnu: { /* sel, nargs: no method; send doesNotUnderstand: aMessage */
 	if (!meth) {
 		st_out_flush(vm);
 		fprintf(stderr, "baton: doesNotUnderstand: is not understood\n");
-		exit(70);
+		exit(EX_SOFTWARE);
 	}
 	goto activate;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "vm/grow.h"
 #include "vm/lex.h"
@@ -33,7 +34,7 @@ void *arena_alloc(struct arena *a, size_t n)
 		b = malloc(sizeof *b + cap);
 		if (!b) {
 			fputs("baton: out of memory\n", stderr);
-			exit(70);
+			exit(EX_SOFTWARE);
 		}
 		b->next = a->blk;
 		b->used = 0;
@@ -53,7 +54,7 @@ void *arena_grow(struct arena *a, void *p, int n, int *cap, size_t elsz, size_t 
 	size_t nc = grow_cap((size_t)*cap, (size_t)n + 1, elsz, first);
 	if (!nc || nc > INT_MAX) {
 		fputs("baton: out of memory\n", stderr);
-		exit(70);
+		exit(EX_SOFTWARE);
 	}
 	void *q = arena_alloc(a, nc * elsz);
 	if (n)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "vm/comp.h"
@@ -132,7 +133,7 @@ static void run_main(struct st_vm *vm, oop doit)
 	struct st_proc *p = sched_new_proc(vm, 0, doit, PRIO_USER);
 	if (!p) {
 		fputs("baton: out of memory\n", stderr);
-		exit(70);
+		exit(EX_SOFTWARE);
 	}
 	p->is_main = 1;
 	vm->main_proc = p;
@@ -240,7 +241,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--heap-max") && i + 1 < argc) {
 			if (!parse_size(argv[++i], &sizes.heap_max)) {
 				fprintf(stderr, "baton: bad size '%s'\n", argv[i]);
-				return 64;
+				return EX_USAGE;
 			}
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
@@ -250,7 +251,7 @@ int main(int argc, char **argv)
 		} else if (a[0] == '-' && a[1] == '-' && a[2]) {
 			fprintf(stderr, "baton: unknown option '%s'\n", a);
 			usage(stderr);
-			return 64;
+			return EX_USAGE;
 		} else {
 			file = a;
 			i++;
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 	struct st_vm *vm = st_new();
 	if (!vm || gc_init(&vm->gc, &sizes, vm_roots, vm) < 0) {
 		fputs("baton: cannot initialise the heap\n", stderr);
-		return 70;
+		return EX_SOFTWARE;
 	}
 	vm->out_closed = stdout_closed;
 	vm->start_ns = baton_now_ns();
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
 			k--;
 		}
 	if (!st_boot(vm))
-		return 70;
+		return EX_SOFTWARE;
 	catch_fatal(vm);
 
 	cfg.hooks = &sched_hooks;
@@ -294,7 +295,7 @@ int main(int argc, char **argv)
 	vm->core = baton_vm_new(&cfg);
 	if (!vm->core) {
 		fprintf(stderr, "baton: cannot start the VM core: %s\n", strerror(errno));
-		return 70;
+		return EX_SOFTWARE;
 	}
 	vm->main_thread = baton_enter(vm->core);
 	vm->cur_thread = vm->main_thread;
@@ -308,7 +309,7 @@ int main(int argc, char **argv)
 		FILE *f = !strcmp(name, "-") ? stdin : fopen(name, "r");
 		if (!f) {
 			fprintf(stderr, "baton: cannot open '%s': %s\n", name, strerror(errno));
-			return finish(vm, 66);
+			return finish(vm, EX_NOINPUT);
 		}
 		size_t n = 0;
 		char *src = read_all(f, &n);
@@ -316,7 +317,7 @@ int main(int argc, char **argv)
 			fclose(f);
 		if (!src) {
 			fputs("baton: out of memory\n", stderr);
-			return 70;
+			return EX_SOFTWARE;
 		}
 		doit = comp_file(vm, !strcmp(name, "-") ? "stdin" : name, src, n, 0, err, sizeof err);
 		free(src);
@@ -331,7 +332,7 @@ int main(int argc, char **argv)
 	}
 	if (!doit) {
 		fprintf(stderr, "%s\n", err);
-		return finish(vm, 65);
+		return finish(vm, EX_DATAERR);
 	}
 	run_main(vm, doit);
 	st_out_flush(vm);

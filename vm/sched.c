@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "vm/grow.h"
@@ -677,7 +678,7 @@ void sched_run(struct st_vm *vm, baton_thread *t)
 		vm->thr = calloc((size_t)vm->max_threads + 1, sizeof *vm->thr);
 		if (!vm->thr) {
 			fputs("baton: out of memory\n", stderr);
-			exit(70);
+			exit(EX_SOFTWARE);
 		}
 	}
 	sched_reg_push(&reg, vm, t);
