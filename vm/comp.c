@@ -57,10 +57,10 @@ struct fn {
 	int depth, maxdepth;
 	size_t lastpos, label_at; /* peephole: last instruction, last jump target */
 	int lastop;
-	struct fn *all; /* next in C.fns */
+	struct fn *all; /* next in compiler.fns */
 };
 
-struct C {
+struct compiler {
 	struct st_vm *vm;
 	struct lexer *lx;
 	struct arena *a;
@@ -77,9 +77,9 @@ struct C {
 	struct fn *fns;           /* every fn made: buffers freed at the end */
 };
 
-static void cerr(struct C *c, int line, int col, const char *fmt, ...)
+static void cerr(struct compiler *c, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void cerr(struct C *c, int line, int col, const char *fmt, ...)
+static void cerr(struct compiler *c, int line, int col, const char *fmt, ...)
 {
 	if (c->failed)
 		return;
@@ -92,7 +92,7 @@ static void cerr(struct C *c, int line, int col, const char *fmt, ...)
 	lex_error_at(c->lx, line, col, "%s", buf);
 }
 
-static struct var *declare(struct C *c, struct scope *s, const char *name, int is_arg)
+static struct var *declare(struct compiler *c, struct scope *s, const char *name, int is_arg)
 {
 	for (int i = 0; name && i < s->nvars; i++)
 		if (s->vars[i]->name && !strcmp(s->vars[i]->name, name)) {
@@ -121,7 +121,7 @@ static struct var *lookup(struct scope *s, const char *name)
 	return NULL;
 }
 
-static struct scope *new_scope(struct C *c, struct scope *outer, struct fn *f)
+static struct scope *new_scope(struct compiler *c, struct scope *outer, struct fn *f)
 {
 	struct scope *s = arena_alloc(c->a, sizeof *s);
 	s->outer = outer;
@@ -277,16 +277,16 @@ static int inline_ok(struct node *n)
 
 /* ---- pass 1: resolve names, find captures and non-local returns ------- */
 
-static void resolve_node(struct C *c, struct node *n, struct scope *s);
+static void resolve_node(struct compiler *c, struct node *n, struct scope *s);
 
-static void resolve_stmts(struct C *c, struct block *b, struct scope *s)
+static void resolve_stmts(struct compiler *c, struct block *b, struct scope *s)
 {
 	for (int i = 0; i < b->nstmts; i++)
 		resolve_node(c, b->stmts[i], s);
 }
 
 /* An inlined block: its parameters and temporaries join the enclosing fn. */
-static void resolve_inlined(struct C *c, struct node *bn, struct scope *s)
+static void resolve_inlined(struct compiler *c, struct node *bn, struct scope *s)
 {
 	struct block *b = bn->block;
 	b->inlined = 1;
@@ -301,7 +301,7 @@ static void resolve_inlined(struct C *c, struct node *bn, struct scope *s)
 	resolve_stmts(c, b, in);
 }
 
-static struct fn *new_fn(struct C *c, struct fn *outer, struct block *b, int is_block)
+static struct fn *new_fn(struct compiler *c, struct fn *outer, struct block *b, int is_block)
 {
 	struct fn *f = arena_alloc(c->a, sizeof *f);
 	f->all = c->fns;
@@ -312,7 +312,7 @@ static struct fn *new_fn(struct C *c, struct fn *outer, struct block *b, int is_
 	return f;
 }
 
-static void resolve_block(struct C *c, struct node *bn, struct scope *s)
+static void resolve_block(struct compiler *c, struct node *bn, struct scope *s)
 {
 	struct block *b = bn->block;
 	struct fn *f = new_fn(c, s->fn, b, 1);
@@ -338,7 +338,7 @@ static void mark_nlr(struct fn *f)
 	f->has_nlr = 1;
 }
 
-static void resolve_name(struct C *c, struct node *n, struct scope *s, int assign)
+static void resolve_name(struct compiler *c, struct node *n, struct scope *s, int assign)
 {
 	if (!n->name)
 		return; /* cascade placeholder */
@@ -366,7 +366,7 @@ static void resolve_name(struct C *c, struct node *n, struct scope *s, int assig
 	}
 }
 
-static void resolve_node(struct C *c, struct node *n, struct scope *s)
+static void resolve_node(struct compiler *c, struct node *n, struct scope *s)
 {
 	if (!n || c->failed)
 		return;
@@ -433,7 +433,7 @@ static void resolve_node(struct C *c, struct node *n, struct scope *s)
 
 /* ---- pass 2: slots -------------------------------------------------------- */
 
-static void layout(struct C *c, struct fn *f)
+static void layout(struct compiler *c, struct fn *f)
 {
 	int t = 0, e = 0;
 	for (int i = 0; i < f->nlocals; i++) {
@@ -548,7 +548,7 @@ static size_t jump_fwd(struct fn *f, int op)
 	op2(f, op, 0);
 	return f->n - 2;
 }
-static void patch(struct C *c, struct fn *f, size_t at)
+static void patch(struct compiler *c, struct fn *f, size_t at)
 {
 	f->label_at = f->n;
 	long d = (long)f->n - (long)(at + 2);
@@ -557,7 +557,7 @@ static void patch(struct C *c, struct fn *f, size_t at)
 	f->code[at] = (uint8_t)d;
 	f->code[at + 1] = (uint8_t)(d >> 8);
 }
-static void jump_back(struct C *c, struct fn *f, int op, size_t target)
+static void jump_back(struct compiler *c, struct fn *f, int op, size_t target)
 {
 	long d = (long)target - (long)(f->n + 3);
 	if (d < -32768)
@@ -567,7 +567,7 @@ static void jump_back(struct C *c, struct fn *f, int op, size_t target)
 
 /* ---- literals ---------------------------------------------------------------- */
 
-static int add_lit_slot(struct C *c, struct fn *f)
+static int add_lit_slot(struct compiler *c, struct fn *f)
 {
 	struct st_vm *vm = c->vm;
 	if (!f->lits || (size_t)f->nlits == obj_slots(f->lits)) {
@@ -598,7 +598,7 @@ static int find_lit(struct fn *f, oop o)
 	return -1;
 }
 
-static int lit_index(struct C *c, struct fn *f, oop o)
+static int lit_index(struct compiler *c, struct fn *f, oop o)
 {
 	int i = find_lit(f, o);
 	if (i >= 0)
@@ -611,7 +611,7 @@ static int lit_index(struct C *c, struct fn *f, oop o)
 	return i;
 }
 
-static oop make_lit(struct C *c, struct lit *l)
+static oop make_lit(struct compiler *c, struct lit *l)
 {
 	struct st_vm *vm = c->vm;
 	switch (l->k) {
@@ -671,7 +671,7 @@ static oop make_lit(struct C *c, struct lit *l)
 	return 0;
 }
 
-static int const_lit(struct C *c, struct fn *f, struct lit *l)
+static int const_lit(struct compiler *c, struct fn *f, struct lit *l)
 {
 	if (l->k == L_SYMBOL || l->k == L_CHAR || (l->k == L_INT && obj_int_fits(l->ival))) {
 		oop o = make_lit(c, l);
@@ -689,7 +689,7 @@ static int const_lit(struct C *c, struct fn *f, struct lit *l)
 	return i;
 }
 
-static int sym_lit(struct C *c, struct fn *f, const char *s)
+static int sym_lit(struct compiler *c, struct fn *f, const char *s)
 {
 	oop sym = st_symbol(c->vm, s, strlen(s));
 	return lit_index(c, f, sym);
@@ -738,7 +738,7 @@ static oop classvar(struct st_vm *vm, oop cls, const char *name)
 
 enum { NL_NONE, NL_IVAR, NL_BINDING };
 
-static int nonlocal(struct C *c, struct fn *f, const char *name, int *idx, int line, int col)
+static int nonlocal(struct compiler *c, struct fn *f, const char *name, int *idx, int line, int col)
 {
 	struct st_vm *vm = c->vm;
 	int iv = c->cls ? ivar_index(vm, c->cls, name) : -1;
@@ -940,11 +940,11 @@ static void quicken(uint8_t *b, size_t n)
 
 /* ---- pass 3: code ------------------------------------------------------------ */
 
-static void gen(struct C *c, struct fn *f, struct node *n);
-static void gen_stmts_value(struct C *c, struct fn *f, struct block *b);
-static oop gen_fn(struct C *c, struct fn *f, const char *sel, int prim, int line);
+static void gen(struct compiler *c, struct fn *f, struct node *n);
+static void gen_stmts_value(struct compiler *c, struct fn *f, struct block *b);
+static oop gen_fn(struct compiler *c, struct fn *f, const char *sel, int prim, int line);
 
-static void push_var(struct C *c, struct fn *f, struct node *n)
+static void push_var(struct compiler *c, struct fn *f, struct node *n)
 {
 	const char *nm = n->name;
 	if (n->var) {
@@ -975,7 +975,7 @@ static void push_var(struct C *c, struct fn *f, struct node *n)
 }
 
 /* Stores top into the variable; pops when [pop]. */
-static void store_var(struct C *c, struct fn *f, struct node *n, int pop)
+static void store_var(struct compiler *c, struct fn *f, struct node *n, int pop)
 {
 	if (n->var) {
 		struct var *v = n->var;
@@ -1008,7 +1008,7 @@ static void push_local_var(struct fn *f, struct var *v)
 }
 
 /* The body of an inlined block, leaving its value. */
-static void gen_inline_body(struct C *c, struct fn *f, struct node *bn)
+static void gen_inline_body(struct compiler *c, struct fn *f, struct node *bn)
 {
 	struct block *b = bn->block;
 	/* block temporaries start as nil at every evaluation */
@@ -1033,7 +1033,7 @@ static const struct {
 	{"notNil", OP_NOTNIL, 0}, {"class", OP_CLASS, 0}, {"==", OP_IDENT, 1},
 };
 
-static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, int super,
+static void gen_send_op(struct compiler *c, struct fn *f, const char *sel, int nargs, int super,
 			int line)
 {
 	note_line(f, line);
@@ -1088,11 +1088,11 @@ static void gen_send_op(struct C *c, struct fn *f, const char *sel, int nargs, i
 	depth(f, op_effect(op, nargs));
 }
 
-static void gen_effect(struct C *c, struct fn *f, struct node *n);
-static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn);
+static void gen_effect(struct compiler *c, struct fn *f, struct node *n);
+static void gen_inline_effect(struct compiler *c, struct fn *f, struct node *bn);
 
 /* [value]: leave the value of the construct (nil for loops) on the stack. */
-static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
+static void gen_inlined(struct compiler *c, struct fn *f, struct node *n, int value)
 {
 	struct node **a = n->args;
 	size_t j1, j2, top;
@@ -1265,7 +1265,7 @@ static void gen_inlined(struct C *c, struct fn *f, struct node *n, int value)
 }
 
 /* A send whose innermost receiver may be the cascade hole (rcv NULL). */
-static void gen_send(struct C *c, struct fn *f, struct node *n)
+static void gen_send(struct compiler *c, struct fn *f, struct node *n)
 {
 	if (n->inlined) {
 		gen_inlined(c, f, n, 1);
@@ -1278,7 +1278,7 @@ static void gen_send(struct C *c, struct fn *f, struct node *n)
 	gen_send_op(c, f, n->sel, n->nargs, n->super, n->line);
 }
 
-static void gen(struct C *c, struct fn *f, struct node *n)
+static void gen(struct compiler *c, struct fn *f, struct node *n)
 {
 	if (c->failed || !n)
 		return;
@@ -1357,7 +1357,7 @@ static void gen(struct C *c, struct fn *f, struct node *n)
 }
 
 /* Code for [n]'s side effects only: no value is left on the stack. */
-static void gen_effect(struct C *c, struct fn *f, struct node *n)
+static void gen_effect(struct compiler *c, struct fn *f, struct node *n)
 {
 	if (c->failed || !n)
 		return;
@@ -1408,7 +1408,7 @@ static void gen_effect(struct C *c, struct fn *f, struct node *n)
 }
 
 /* An inlined block evaluated for effect. */
-static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn)
+static void gen_inline_effect(struct compiler *c, struct fn *f, struct node *bn)
 {
 	struct block *b = bn->block;
 	struct scope *s = b->scope;
@@ -1423,7 +1423,7 @@ static void gen_inline_effect(struct C *c, struct fn *f, struct node *bn)
 }
 
 /* Statements of [b], leaving the value of the last (nil if none). */
-static void gen_stmts_value(struct C *c, struct fn *f, struct block *b)
+static void gen_stmts_value(struct compiler *c, struct fn *f, struct block *b)
 {
 	if (b->nstmts == 0) {
 		op0(f, OP_PUSH_NIL);
@@ -1462,7 +1462,7 @@ static void prologue(struct fn *f)
  * code it writes. Dead code (after a return) is not visited. Linear in the
  * code size, so every compile is checked.
  */
-static int check_depth(struct C *c, struct fn *f)
+static int check_depth(struct compiler *c, struct fn *f)
 {
 	size_t n = f->n, nw = 0;
 	const uint8_t *b = f->code;
@@ -1522,7 +1522,7 @@ static int check_depth(struct C *c, struct fn *f)
 	return !why;
 }
 
-static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t flags)
+static oop finish(struct compiler *c, struct fn *f, const char *sel, int prim, intptr_t flags)
 {
 	struct st_vm *vm = c->vm;
 	if (c->failed || !check_depth(c, f))
@@ -1584,7 +1584,7 @@ static oop finish(struct C *c, struct fn *f, const char *sel, int prim, intptr_t
 }
 
 /* Generates a method or block fn; answers its CompiledMethod. */
-static oop gen_fn(struct C *c, struct fn *f, const char *sel, int prim, int line)
+static oop gen_fn(struct compiler *c, struct fn *f, const char *sel, int prim, int line)
 {
 	struct st_vm *vm = c->vm;
 	layout(c, f);
@@ -1613,7 +1613,7 @@ static oop gen_fn(struct C *c, struct fn *f, const char *sel, int prim, int line
 	return m;
 }
 
-static oop compile_method(struct C *c, struct method_ast *ma)
+static oop compile_method(struct compiler *c, struct method_ast *ma)
 {
 	struct fn *f = new_fn(c, NULL, ma->body, 0);
 	struct scope *s = new_scope(c, NULL, f);
@@ -1663,13 +1663,13 @@ struct pend {
 	uint32_t index;
 };
 
-struct U {
-	struct C c;
+struct comp_unit {
+	struct compiler c;
 	struct pend *pend;
 	int npend, cpend;
 };
 
-static oop find_class(struct U *u, const char *name)
+static oop find_class(struct comp_unit *u, const char *name)
 {
 	struct st_vm *vm = u->c.vm;
 	for (int i = u->npend - 1; i >= 0; i--)
@@ -1768,7 +1768,7 @@ static int has_instances(struct st_vm *vm, oop cls)
  * methods). [fresh]: made by this declaration, so it has no instances. 0
  * after a compile error.
  */
-static int add_ivars(struct C *c, oop cls, const char **names, int n, struct class_ast *ca,
+static int add_ivars(struct compiler *c, oop cls, const char **names, int n, struct class_ast *ca,
 		     int meta, int fresh)
 {
 	struct st_vm *vm = c->vm;
@@ -1844,9 +1844,9 @@ static oop add_classvar(struct st_vm *vm, oop cls, const char *name)
 
 /* Compiles a class item; answers its declaration record (st_install_decl()
  * in vm/boot.c; rooted by the caller through the doit literals) or 0. */
-static oop compile_class(struct U *u, struct class_ast *ca)
+static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 {
-	struct C *c = &u->c;
+	struct compiler *c = &u->c;
 	struct st_vm *vm = c->vm;
 	oop cls = 0, binding = vm->nil, rec = 0;
 	int fresh = 0;
@@ -1955,9 +1955,9 @@ out:;
 
 /* ---- units ------------------------------------------------------------------ */
 
-static oop compile_unit(struct U *u, struct unit_ast *ua)
+static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 {
-	struct C *c = &u->c;
+	struct compiler *c = &u->c;
 	struct st_vm *vm = c->vm;
 	/* The main program: one method whose statements are every top-level
 	 * statement, with DECL bytecodes where class declarations were. */
@@ -2041,7 +2041,7 @@ static oop compile_unit(struct U *u, struct unit_ast *ua)
 	return m;
 }
 
-static void free_fns(struct C *c)
+static void free_fns(struct compiler *c)
 {
 	for (struct fn *f = c->fns; f; f = f->all) {
 		free(f->code);
@@ -2052,7 +2052,7 @@ static void free_fns(struct C *c)
 	c->fns = NULL;
 }
 
-static void init_c(struct C *c, struct st_vm *vm, struct lexer *lx, struct arena *a, unsigned flags)
+static void init_c(struct compiler *c, struct st_vm *vm, struct lexer *lx, struct arena *a, unsigned flags)
 {
 	memset(c, 0, sizeof *c);
 	c->vm = vm;
@@ -2071,7 +2071,7 @@ oop comp_file(struct st_vm *vm, const char *file, const char *src, size_t n,
 	struct unit_ast *ua = lx.has_err ? NULL : parse_unit(&lx);
 	oop m = 0;
 	if (ua) {
-		struct U u;
+		struct comp_unit u;
 		memset(&u, 0, sizeof u);
 		init_c(&u.c, vm, &lx, &a, flags);
 		u.c.file = st_new_string(vm, file, strlen(file));
@@ -2100,7 +2100,7 @@ oop comp_method(struct st_vm *vm, oop cls, const char *file, const char *src, si
 	struct method_ast *ma = lx.has_err ? NULL : parse_method_source(&lx);
 	oop m = 0;
 	if (ma) {
-		struct C c;
+		struct compiler c;
 		init_c(&c, vm, &lx, &a, 0);
 		ST_ROOT(vm, cls);
 		c.file = st_new_string(vm, file, strlen(file));

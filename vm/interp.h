@@ -32,16 +32,19 @@ typedef int (*prim_fn)(struct st_vm *vm, oop *args, int nargs);
  * stack), then the generic ones of vm/prim*.c. The number is the index in
  * this list; <primitive: name> in st/kernel uses the names.
  */
-#define PRIM_SPECIAL(P)                                                        \
-	P(markHandler) P(markEnsure) P(markCurtail) P(blockValue)              \
-	P(blockValueArgs) P(perform) P(performArgs) P(returnFrom)              \
-	P(restartFrame) P(methodValueWithReceiver) P(blockNumArgs)
+#define PRIM_SPECIAL                                                           \
+	PRIM_ENTRY(markHandler) PRIM_ENTRY(markEnsure)                         \
+	PRIM_ENTRY(markCurtail) PRIM_ENTRY(blockValue)                         \
+	PRIM_ENTRY(blockValueArgs) PRIM_ENTRY(perform)                         \
+	PRIM_ENTRY(performArgs) PRIM_ENTRY(returnFrom)                         \
+	PRIM_ENTRY(restartFrame) PRIM_ENTRY(methodValueWithReceiver)           \
+	PRIM_ENTRY(blockNumArgs)
 
 enum {
 	PRIM_NONE_ = 0,
-#define P(n) PRIM_##n,
-	PRIM_SPECIAL(P)
-#undef P
+#define PRIM_ENTRY(n) PRIM_##n,
+	PRIM_SPECIAL
+#undef PRIM_ENTRY
 	PRIM_GENERIC /* first generic primitive */
 };
 

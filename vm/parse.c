@@ -9,7 +9,7 @@
 
 #include "vm/parse.h"
 
-struct P {
+struct parser {
 	struct lexer *lx;
 	struct arena *a;
 	int depth; /* expressions and literal arrays open (parser recursion) */
@@ -23,15 +23,15 @@ struct vec {
 	void **v;
 	int n, cap;
 };
-static void push(struct P *p, struct vec *v, void *x)
+static void push(struct parser *p, struct vec *v, void *x)
 {
 	v->v = arena_grow(p->a, v->v, v->n, &v->cap, sizeof *v->v, 8);
 	v->v[v->n++] = x;
 }
 
-static void next(struct P *p) { lex_next(p->lx); }
+static void next(struct parser *p) { lex_next(p->lx); }
 
-static void err(struct P *p, const char *msg)
+static void err(struct parser *p, const char *msg)
 {
 	if (TOK.t == T_EOF)
 		lex_error_at(p->lx, TOK.line, TOK.col, "%s (found end of input)", msg);
@@ -40,21 +40,21 @@ static void err(struct P *p, const char *msg)
 			     (int)(TOK.len > 40 ? 40 : TOK.len), TOK.text);
 }
 
-static int is_bin(struct P *p, const char *s)
+static int is_bin(struct parser *p, const char *s)
 {
 	return TOK.t == T_BINARY && TOK.len == strlen(s) && !memcmp(TOK.text, s, TOK.len);
 }
-static int is_ident(struct P *p, const char *s)
+static int is_ident(struct parser *p, const char *s)
 {
 	return TOK.t == T_IDENT && TOK.len == strlen(s) && !memcmp(TOK.text, s, TOK.len);
 }
-static int is_kw(struct P *p, const char *s)
+static int is_kw(struct parser *p, const char *s)
 {
 	return TOK.t == T_KEYWORD && TOK.len == strlen(s) && !memcmp(TOK.text, s, TOK.len);
 }
-static char *tokstr(struct P *p) { return arena_strdup(p->a, TOK.text, TOK.len); }
+static char *tokstr(struct parser *p) { return arena_strdup(p->a, TOK.text, TOK.len); }
 
-static struct node *mk(struct P *p, enum node_kind k)
+static struct node *mk(struct parser *p, enum node_kind k)
 {
 	struct node *n = arena_alloc(p->a, sizeof *n);
 	n->k = k;
@@ -69,7 +69,7 @@ static struct node *mk(struct P *p, enum node_kind k)
  * counts those. The compiler recurses on the tree, whose height also grows
  * along message chains (1 + 1 + 1 ...): node heights count that.
  */
-static int enter(struct P *p)
+static int enter(struct parser *p)
 {
 	if (++p->depth <= PARSE_DEPTH_MAX)
 		return 1;
@@ -78,7 +78,7 @@ static int enter(struct P *p)
 }
 
 /* [n] is the parent of [kid]: NULL (a syntax error) when it gets too tall. */
-static struct node *up(struct P *p, struct node *n, struct node *kid)
+static struct node *up(struct parser *p, struct node *n, struct node *kid)
 {
 	if (!n || !kid)
 		return NULL;
@@ -91,13 +91,13 @@ static struct node *up(struct P *p, struct node *n, struct node *kid)
 	return NULL;
 }
 
-static struct node *expr(struct P *p);
-static struct block *block_body(struct P *p, int method, struct method_ast *m,
+static struct node *expr(struct parser *p);
+static struct block *block_body(struct parser *p, int method, struct method_ast *m,
 				enum tok close);
 
 /* ---- literals ---------------------------------------------------------------- */
 
-static struct lit *mklit(struct P *p, enum lit_kind k)
+static struct lit *mklit(struct parser *p, enum lit_kind k)
 {
 	struct lit *l = arena_alloc(p->a, sizeof *l);
 	l->k = k;
@@ -105,7 +105,7 @@ static struct lit *mklit(struct P *p, enum lit_kind k)
 }
 
 /* Number token (already known), with an optional preceding minus. */
-static struct lit *number_lit(struct P *p, int neg)
+static struct lit *number_lit(struct parser *p, int neg)
 {
 	struct lit *l;
 	if (TOK.t == T_INT) {
@@ -126,7 +126,7 @@ static struct lit *number_lit(struct P *p, int neg)
 }
 
 /* A '-' immediately followed by a number: a negative literal. */
-static int negative_ahead(struct P *p)
+static int negative_ahead(struct parser *p)
 {
 	if (!is_bin(p, "-"))
 		return 0;
@@ -134,9 +134,9 @@ static int negative_ahead(struct P *p)
 	return c >= '0' && c <= '9';
 }
 
-static struct lit *array_lit(struct P *p, enum tok close);
+static struct lit *array_lit(struct parser *p, enum tok close);
 
-static struct lit *bytes_lit(struct P *p)
+static struct lit *bytes_lit(struct parser *p)
 {
 	struct vec v = {0};
 	while (TOK.t != T_RBRACKET) {
@@ -157,7 +157,7 @@ static struct lit *bytes_lit(struct P *p)
 }
 
 /* An element inside #( ... ). */
-static struct lit *array_elem(struct P *p)
+static struct lit *array_elem(struct parser *p)
 {
 	struct lit *l;
 	if (negative_ahead(p)) {
@@ -231,7 +231,7 @@ static struct lit *array_elem(struct P *p)
 	}
 }
 
-static struct lit *array_lit(struct P *p, enum tok close)
+static struct lit *array_lit(struct parser *p, enum tok close)
 {
 	struct vec v = {0};
 	if (!enter(p))
@@ -256,7 +256,7 @@ static struct lit *array_lit(struct P *p, enum tok close)
 
 /* ---- expressions ----------------------------------------------------------- */
 
-static struct node *lit_node(struct P *p, struct lit *l, int line, int col)
+static struct node *lit_node(struct parser *p, struct lit *l, int line, int col)
 {
 	if (!l)
 		return NULL;
@@ -267,7 +267,7 @@ static struct node *lit_node(struct P *p, struct lit *l, int line, int col)
 	return n;
 }
 
-static struct node *primary(struct P *p)
+static struct node *primary(struct parser *p)
 {
 	int line = TOK.line, col = TOK.col;
 	struct node *n;
@@ -363,7 +363,7 @@ static struct node *primary(struct P *p)
 	}
 }
 
-static struct node *mksend(struct P *p, struct node *rcv, const char *sel, int line, int col)
+static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, int line, int col)
 {
 	struct node *s = mk(p, N_SEND);
 	s->rcv = rcv;
@@ -373,7 +373,7 @@ static struct node *mksend(struct P *p, struct node *rcv, const char *sel, int l
 	return s;
 }
 
-static struct node *unary_tail(struct P *p, struct node *r)
+static struct node *unary_tail(struct parser *p, struct node *r)
 {
 	while (r && TOK.t == T_IDENT) {
 		r = up(p, mksend(p, r, tokstr(p), TOK.line, TOK.col), r);
@@ -382,7 +382,7 @@ static struct node *unary_tail(struct P *p, struct node *r)
 	return r;
 }
 
-static struct node *binary_tail(struct P *p, struct node *r)
+static struct node *binary_tail(struct parser *p, struct node *r)
 {
 	r = unary_tail(p, r);
 	while (r && TOK.t == T_BINARY) {
@@ -399,7 +399,7 @@ static struct node *binary_tail(struct P *p, struct node *r)
 	return r;
 }
 
-static struct node *keyword_tail(struct P *p, struct node *r)
+static struct node *keyword_tail(struct parser *p, struct node *r)
 {
 	r = binary_tail(p, r);
 	if (!r || TOK.t != T_KEYWORD)
@@ -431,7 +431,7 @@ static struct node *keyword_tail(struct P *p, struct node *r)
 }
 
 /* The innermost send of a chain: the one whose receiver the cascade shares. */
-static struct node *cascade(struct P *p, struct node *first)
+static struct node *cascade(struct parser *p, struct node *first)
 {
 	if (first->k != N_SEND) {
 		err(p, "cascade needs a message send before ';'");
@@ -472,9 +472,9 @@ static struct node *cascade(struct P *p, struct node *first)
 	return up(p, c, first);
 }
 
-static struct node *expr1(struct P *p);
+static struct node *expr1(struct parser *p);
 
-static struct node *expr(struct P *p)
+static struct node *expr(struct parser *p)
 {
 	if (!enter(p))
 		return NULL;
@@ -483,7 +483,7 @@ static struct node *expr(struct P *p)
 	return n;
 }
 
-static struct node *expr1(struct P *p)
+static struct node *expr1(struct parser *p)
 {
 	if (TOK.t == T_IDENT) {
 		struct lex_mark m;
@@ -515,7 +515,7 @@ static struct node *expr1(struct P *p)
 	return r;
 }
 
-static struct node *statement(struct P *p)
+static struct node *statement(struct parser *p)
 {
 	if (TOK.t == T_CARET) {
 		struct node *n = mk(p, N_RETURN);
@@ -528,7 +528,7 @@ static struct node *statement(struct P *p)
 
 /* ---- blocks and method bodies ------------------------------------------- */
 
-static int temps(struct P *p, struct vec *out)
+static int temps(struct parser *p, struct vec *out)
 {
 	if (is_bin(p, "||")) {
 		next(p);
@@ -548,7 +548,7 @@ static int temps(struct P *p, struct vec *out)
 }
 
 /* <primitive: N> <primitive: name> <category: 'x'> ... */
-static int pragma(struct P *p, struct method_ast *m)
+static int pragma(struct parser *p, struct method_ast *m)
 {
 	next(p); /* < */
 	if (TOK.t == T_KEYWORD) {
@@ -586,7 +586,7 @@ static int pragma(struct P *p, struct method_ast *m)
 	return 1;
 }
 
-static struct block *block_body(struct P *p, int method, struct method_ast *m, enum tok close)
+static struct block *block_body(struct parser *p, int method, struct method_ast *m, enum tok close)
 {
 	struct block *b = arena_alloc(p->a, sizeof *b);
 	struct vec params = {0}, tv = {0}, st = {0};
@@ -663,7 +663,7 @@ static struct block *block_body(struct P *p, int method, struct method_ast *m, e
 }
 
 /* foo / + arg / at: a put: b, then [ body ]. */
-static struct method_ast *method_def(struct P *p, int class_side)
+static struct method_ast *method_def(struct parser *p, int class_side)
 {
 	struct method_ast *m = arena_alloc(p->a, sizeof *m);
 	struct vec params = {0};
@@ -721,7 +721,7 @@ static struct method_ast *method_def(struct P *p, int class_side)
 
 struct method_ast *parse_method_source(struct lexer *lx)
 {
-	struct P pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
 	struct method_ast *m = method_def(p, 0);
 	if (m && TOK.t != T_EOF) {
 		err(p, "end of input expected after the method");
@@ -732,7 +732,7 @@ struct method_ast *parse_method_source(struct lexer *lx)
 
 /* ---- class bodies ------------------------------------------------------- */
 
-static int ident_list(struct P *p, struct vec *v)
+static int ident_list(struct parser *p, struct vec *v)
 {
 	if (is_bin(p, "||")) {
 		next(p);
@@ -751,7 +751,7 @@ static int ident_list(struct P *p, struct vec *v)
 	return 1;
 }
 
-static int class_pragma(struct P *p, struct class_ast *c)
+static int class_pragma(struct parser *p, struct class_ast *c)
 {
 	next(p); /* < */
 	if (TOK.t != T_KEYWORD) {
@@ -787,7 +787,7 @@ static int class_pragma(struct P *p, struct class_ast *c)
 }
 
 /* At IDENT: is it "IDENT [class] >>" ? Consumes it when it is. */
-static int method_prefix(struct P *p, int *class_side)
+static int method_prefix(struct parser *p, int *class_side)
 {
 	struct lex_mark m;
 	lex_mark(p->lx, &m);
@@ -805,7 +805,7 @@ static int method_prefix(struct P *p, int *class_side)
 	return 0;
 }
 
-static int class_body(struct P *p, struct class_ast *c, int class_side)
+static int class_body(struct parser *p, struct class_ast *c, int class_side)
 {
 	struct vec iv = {0}, civ = {0}, ms = {0}, cv = {0};
 	for (int i = 0; i < c->nivars; i++)
@@ -940,7 +940,7 @@ static int class_body(struct P *p, struct class_ast *c, int class_side)
 
 /* Detects the start of a class definition; fills [c] and consumes up to
  * and including '['. Leaves the lexer untouched otherwise. */
-static int class_header(struct P *p, struct class_ast *c)
+static int class_header(struct parser *p, struct class_ast *c)
 {
 	struct lex_mark m;
 	lex_mark(p->lx, &m);
@@ -991,7 +991,7 @@ static int class_header(struct P *p, struct class_ast *c)
 }
 
 /* "Foo >> sel [ ]" / "Foo class >> sel [ ]" at top level. */
-static struct class_ast *method_item(struct P *p)
+static struct class_ast *method_item(struct parser *p)
 {
 	struct lex_mark m;
 	lex_mark(p->lx, &m);
@@ -1044,7 +1044,7 @@ static struct class_ast *method_item(struct P *p)
 
 struct unit_ast *parse_unit(struct lexer *lx)
 {
-	struct P pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
 	struct unit_ast *u = arena_alloc(p->a, sizeof *u);
 	struct vec items = {0};
 	struct item *cur = NULL; /* open run of statements */

@@ -18,9 +18,9 @@
 #include "vm/sched.h"
 
 const struct prim_entry prim_table[] = {
-#define P(n) {#n, prim_##n},
-#include "vm/prims.h"
-#undef P
+#define PRIM_ENTRY(n) {#n, prim_##n},
+#include "vm/primlist.h"
+#undef PRIM_ENTRY
 	{NULL, NULL}};
 
 int prim_count(void) { return (int)(sizeof prim_table / sizeof prim_table[0]) - 1; }
@@ -28,9 +28,9 @@ int prim_count(void) { return (int)(sizeof prim_table / sizeof prim_table[0]) - 
 int prim_index(const char *name)
 {
 	static const char *const special[] = {
-#define P(n) #n,
-		PRIM_SPECIAL(P)
-#undef P
+#define PRIM_ENTRY(n) #n,
+		PRIM_SPECIAL
+#undef PRIM_ENTRY
 	};
 	for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
 		if (!strcmp(special[i], name))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vm/prim.h: declarations of the generic primitives (vm/prims.h lists
+ * vm/prim.h: declarations of the generic primitives (vm/primlist.h lists
  * them) and helpers shared by vm/prim*.c.
  * See Documentation/vm/interpreter.md.
  */
@@ -9,9 +9,9 @@
 
 #include "vm/interp.h"
 
-#define P(n) int prim_##n(struct st_vm *vm, oop *args, int nargs);
-#include "vm/prims.h"
-#undef P
+#define PRIM_ENTRY(n) int prim_##n(struct st_vm *vm, oop *args, int nargs);
+#include "vm/primlist.h"
+#undef PRIM_ENTRY
 
 /* Defines primitive [n]: PRIM(intAdd) { ... }. Every primitive has this signature, and
  * most ignore [nargs] (a method's declaration fixes it), so it is marked unused once here

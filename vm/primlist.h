@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/primlist.h: the list of generic primitives, one X-macro entry each:
+ * PRIM_ENTRY(name) is implemented as prim_name() in vm/prim*.c and used from
+ * st/kernel as <primitive: name>. Numbers follow list order, so the
+ * order is part of nothing persistent (there is no image).
+ * See Documentation/vm/interpreter.md.
+ */
+/* clang-format off */
+#ifndef PRIM_ENTRY
+#error "define PRIM_ENTRY(name) before including vm/primlist.h"
+#endif
+/* objects (vm/prim.c) */
+PRIM_ENTRY(basicNew) PRIM_ENTRY(basicNewSize) PRIM_ENTRY(basicSize) PRIM_ENTRY(basicAt)
+PRIM_ENTRY(basicAtPut) PRIM_ENTRY(instVarAt) PRIM_ENTRY(instVarAtPut) PRIM_ENTRY(identityHash)
+PRIM_ENTRY(shallowCopy) PRIM_ENTRY(identical) PRIM_ENTRY(classOf) PRIM_ENTRY(replaceFrom)
+PRIM_ENTRY(respondsTo) PRIM_ENTRY(instSize) PRIM_ENTRY(pin) PRIM_ENTRY(unpin)
+PRIM_ENTRY(isPinned) PRIM_ENTRY(becomeForward) PRIM_ENTRY(makeClass)
+/* classes */
+PRIM_ENTRY(className) PRIM_ENTRY(selectors) PRIM_ENTRY(includesSelector)
+PRIM_ENTRY(compileMethod) PRIM_ENTRY(lookupSelector) PRIM_ENTRY(classFormat)
+PRIM_ENTRY(instVarNames) PRIM_ENTRY(classVarAt)
+/* strings and symbols */
+PRIM_ENTRY(stringEq) PRIM_ENTRY(stringCompare) PRIM_ENTRY(stringHash) PRIM_ENTRY(asSymbol)
+PRIM_ENTRY(symbolAsString) PRIM_ENTRY(stringIndexOf) PRIM_ENTRY(stringAsNumber)
+PRIM_ENTRY(symbolNumArgs) PRIM_ENTRY(stringFromBytes)
+/* characters */
+PRIM_ENTRY(charValue) PRIM_ENTRY(charFromValue)
+/* system */
+PRIM_ENTRY(outString) PRIM_ENTRY(errString) PRIM_ENTRY(flushOut) PRIM_ENTRY(quit)
+PRIM_ENTRY(globalAt) PRIM_ENTRY(globalAtPut) PRIM_ENTRY(globalIncludes)
+PRIM_ENTRY(globalBindingOf) PRIM_ENTRY(garbageCollect) PRIM_ENTRY(scavenge) PRIM_ENTRY(vmStats)
+PRIM_ENTRY(arguments) PRIM_ENTRY(blockingSleep) PRIM_ENTRY(nanoClock) PRIM_ENTRY(milliClock)
+PRIM_ENTRY(wallClock) PRIM_ENTRY(getenv) PRIM_ENTRY(readLine)
+/* numbers (vm/prim_num.c) */
+PRIM_ENTRY(intAdd) PRIM_ENTRY(intSub) PRIM_ENTRY(intMul) PRIM_ENTRY(intLess)
+PRIM_ENTRY(intGreater) PRIM_ENTRY(intLessEq) PRIM_ENTRY(intGreaterEq) PRIM_ENTRY(intEq)
+PRIM_ENTRY(intNe) PRIM_ENTRY(intQuo) PRIM_ENTRY(intRem) PRIM_ENTRY(intDiv) PRIM_ENTRY(intMod)
+PRIM_ENTRY(intDivide) PRIM_ENTRY(intAnd) PRIM_ENTRY(intOr) PRIM_ENTRY(intXor)
+PRIM_ENTRY(intShift) PRIM_ENTRY(intAsFloat) PRIM_ENTRY(intPrintBase) PRIM_ENTRY(intHighBit)
+PRIM_ENTRY(intHash) PRIM_ENTRY(intNegated) PRIM_ENTRY(intSqrt) PRIM_ENTRY(floatAdd)
+PRIM_ENTRY(floatSub) PRIM_ENTRY(floatMul) PRIM_ENTRY(floatDiv) PRIM_ENTRY(floatLess)
+PRIM_ENTRY(floatGreater) PRIM_ENTRY(floatLessEq) PRIM_ENTRY(floatGreaterEq) PRIM_ENTRY(floatEq)
+PRIM_ENTRY(floatNe) PRIM_ENTRY(floatTruncated) PRIM_ENTRY(floatPrint) PRIM_ENTRY(floatSqrt)
+PRIM_ENTRY(floatSin) PRIM_ENTRY(floatCos) PRIM_ENTRY(floatTan) PRIM_ENTRY(floatArcTan)
+PRIM_ENTRY(floatLn) PRIM_ENTRY(floatExp) PRIM_ENTRY(floatFloor) PRIM_ENTRY(floatCeiling)
+PRIM_ENTRY(floatFractionPart) PRIM_ENTRY(floatHash) PRIM_ENTRY(floatRaisedTo)
+PRIM_ENTRY(floatIsNaN) PRIM_ENTRY(floatIsInf) PRIM_ENTRY(floatRound) PRIM_ENTRY(floatInfinity)
+PRIM_ENTRY(floatNaN) PRIM_ENTRY(floatEpsilon) PRIM_ENTRY(floatMax) PRIM_ENTRY(floatMin)
+PRIM_ENTRY(floatNegated) PRIM_ENTRY(floatAbs)
+/* processes and exceptions (vm/prim_proc.c) */
+PRIM_ENTRY(procFork) PRIM_ENTRY(procResume) PRIM_ENTRY(procSuspend) PRIM_ENTRY(procTerminate)
+PRIM_ENTRY(procYield) PRIM_ENTRY(procActive) PRIM_ENTRY(procPriority)
+PRIM_ENTRY(procSetPriority) PRIM_ENTRY(procState) PRIM_ENTRY(procNewFor) PRIM_ENTRY(semSignal)
+PRIM_ENTRY(semWait) PRIM_ENTRY(semWaitTimeout) PRIM_ENTRY(semInit) PRIM_ENTRY(timerSignal)
+PRIM_ENTRY(nextUnwindBlock) PRIM_ENTRY(printTrace) PRIM_ENTRY(procMainFailed)
+PRIM_ENTRY(procIsMain) PRIM_ENTRY(procWaitingCount) PRIM_ENTRY(procOsThread)
+PRIM_ENTRY(procForkMain)
+/* contexts (vm/ctx.c) */
+PRIM_ENTRY(ctxParent) PRIM_ENTRY(ctxIsDead) PRIM_ENTRY(ctxLine) PRIM_ENTRY(ctxAt)
+PRIM_ENTRY(ctxMark) PRIM_ENTRY(ctxNextHandler) PRIM_ENTRY(unwoundHere)
+/* the unhandled-error report (vm/prim_report.c) */
+PRIM_ENTRY(basicPrintString) PRIM_ENTRY(excReportHeader) PRIM_ENTRY(excReportLine)
+PRIM_ENTRY(semSize) PRIM_ENTRY(procStop)
+/* the FFI (vm/ffi/prim_ffi.c) */
+PRIM_ENTRY(ffiOpen) PRIM_ENTRY(ffiDefine) PRIM_ENTRY(ffiCall) PRIM_ENTRY(ffiCallArgs)
+PRIM_ENTRY(ffiLastError) PRIM_ENTRY(ffiCbNew) PRIM_ENTRY(ffiCbAddress) PRIM_ENTRY(ffiCbPriority)
+PRIM_ENTRY(ffiCbFree) PRIM_ENTRY(ffiCbArgs) PRIM_ENTRY(ffiCbReturn) PRIM_ENTRY(eaNull)
+PRIM_ENTRY(eaAllocate) PRIM_ENTRY(eaFree) PRIM_ENTRY(eaPlus) PRIM_ENTRY(eaAddress)
+PRIM_ENTRY(eaFreed) PRIM_ENTRY(eaPeek) PRIM_ENTRY(eaPoke)
