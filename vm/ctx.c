@@ -88,18 +88,30 @@ oop *ctx_frame(struct st_vm *vm, oop c, struct st_proc **pp)
 
 /* ---- primitives: ContextPart ------------------------------------------------ */
 
+/* The live frame of the receiving context, for the primitives that answer
+ * nil for a dead one. NULL with [*rc] the primitive's result: it fails for
+ * a receiver that is no context, and answers nil for a dead one. */
+static oop *live_frame(struct st_vm *vm, oop *args, struct st_proc **p, int *rc)
+{
+	oop *f = ctx_frame(vm, args[0], p);
+	if (!f && ctx_is(args[0])) {
+		args[0] = vm->nil;
+		*rc = PRIM_OK;
+	} else if (!f) {
+		*rc = PRIM_FAIL;
+	}
+	return f;
+}
+
 /* ContextPart>>parentContext: the caller's context; nil at the bottom of
  * the stack or when the receiver is dead. */
 PRIM(ctxParent)
 {
 	struct st_proc *p;
-	oop *f = ctx_frame(vm, args[0], &p);
-	if (!f) {
-		if (!ctx_is(args[0]))
-			return PRIM_FAIL;
-		args[0] = vm->nil;
-		return PRIM_OK;
-	}
+	int rc;
+	oop *f = live_frame(vm, args, &p, &rc);
+	if (!f)
+		return rc;
 	oop *c = interp_frame_caller(p, f);
 	if (!c) {
 		args[0] = vm->nil;
@@ -126,13 +138,10 @@ PRIM(ctxIsDead)
 PRIM(ctxLine)
 {
 	struct st_proc *p;
-	oop *f = ctx_frame(vm, args[0], &p);
-	if (!f) {
-		if (!ctx_is(args[0]))
-			return PRIM_FAIL;
-		args[0] = vm->nil;
-		return PRIM_OK;
-	}
+	int rc;
+	oop *f = live_frame(vm, args, &p, &rc);
+	if (!f)
+		return rc;
 	/* a frame's ip is saved in the frame above it; the top one's in p */
 	uint8_t *ip = p->ip;
 	for (oop *g = p->fp; g != f; g = interp_frame_caller(p, g))

@@ -229,22 +229,36 @@ static const struct {
 };
 #define NACCS ((intptr_t)(sizeof accs / sizeof accs[0]))
 
-/* anAddress peek: offset kind: code (int32At: etc.) */
-PRIM(eaPeek)
+/* What peek and poke begin with: the accessor (code args[2]): its kind in
+ * [*kind], its selector (from [fmt], "%sAt:" or "%sAt:put:") in [sel]; and
+ * the address args[1] bytes into the ExternalAddress args[0] in [*at].
+ * PRIM_FAIL (the error raised where an argument is wrong) or PRIM_OK. */
+static int ea_target(struct st_vm *vm, oop *args, const char *fmt, char *sel, size_t n,
+		     int *kind, char **at)
 {
 	if (!cf_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
 	    obj_int(args[2]) >= NACCS)
 		return PRIM_FAIL;
-	int k = accs[obj_int(args[2])].kind;
-	char sel[32], *base;
-	snprintf(sel, sizeof sel, "%sAt:", accs[obj_int(args[2])].name);
+	*kind = accs[obj_int(args[2])].kind;
+	snprintf(sel, n, fmt, accs[obj_int(args[2])].name);
+	char *base;
 	if (!usable(vm, args[0], sel, &base))
 		return PRIM_FAIL;
 	int64_t off;
 	if (!int64_of(args[1], &off))
 		return cf_fail(vm, args[1], "ExternalAddress>>%s: argument 1: expected an Integer, got %O",
 				sel);
-	const char *p = base + off;
+	*at = base + off;
+	return PRIM_OK;
+}
+
+/* anAddress peek: offset kind: code (int32At: etc.) */
+PRIM(eaPeek)
+{
+	int k;
+	char sel[32], *p;
+	if (ea_target(vm, args, "%sAt:", sel, sizeof sel, &k, &p) != PRIM_OK)
+		return PRIM_FAIL;
 	union cf_val v;
 	memset(&v, 0, sizeof v);
 	if (k == FK_STRING)
@@ -261,20 +275,11 @@ PRIM(eaPeek)
 /* anAddress poke: offset kind: code value: v (int32At:put: etc.) */
 PRIM(eaPoke)
 {
-	if (!cf_is_address(args[0]) || !obj_is_int(args[2]) || obj_int(args[2]) < 0 ||
-	    obj_int(args[2]) >= NACCS)
+	int k;
+	char sel[40], *p;
+	if (ea_target(vm, args, "%sAt:put:", sel, sizeof sel, &k, &p) != PRIM_OK)
 		return PRIM_FAIL;
-	int k = accs[obj_int(args[2])].kind;
-	char sel[40], *base;
-	snprintf(sel, sizeof sel, "%sAt:put:", accs[obj_int(args[2])].name);
-	if (!usable(vm, args[0], sel, &base))
-		return PRIM_FAIL;
-	int64_t off;
-	if (!int64_of(args[1], &off))
-		return cf_fail(vm, args[1], "ExternalAddress>>%s: argument 1: expected an Integer, got %O",
-				sel);
 	oop x = args[3];
-	char *p = base + off;
 	union cf_val v;
 	if (k == FK_STRING) {
 		if (!obj_is_ptr(x) || (obj_cls(x) != CI_STRING && obj_cls(x) != CI_SYMBOL))
