@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+/*
+ * evio.h: event-driven I/O, one interface over two kernel APIs.
+ *
+ * Owns the interface of the per-VM I/O loop (struct kif_evio): operations
+ * are queued with a caller-chosen 64-bit tag, sent to the kernel in batches
+ * (kif_evio_flush, or the next wait), and come back as completions (tag,
+ * result, flags). Two backends implement it, one per kernel API, chosen when
+ * the loop is opened: evio_uring.c (io_uring, through liburing) and
+ * evio_epoll.c (epoll and non-blocking descriptors). Like Redis's ae.h.
+ * Conventions of kernel-iface: -errno, errno left alone, no global state.
+ * See Documentation/core/kernel-iface.md ("evio.h").
+ */
+#ifndef KIF_EVIO_H
+#define KIF_EVIO_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct statx; /* <sys/stat.h> with _GNU_SOURCE, or <linux/stat.h> */
+struct kif_evio;
+
+/* A deadline that never comes (kif_evio_wait). */
+#define KIF_EVIO_FOREVER UINT64_MAX
+
+/* Tags from here up are the loop's own: submitting one gives -EINVAL. */
+#define KIF_EVIO_TAG_RESERVED 0xffffffffffffff00ull
+
+enum kif_evio_backend {
+	KIF_EVIO_AUTO = 0,  /* io_uring when usable and BATON_URING is not 0 */
+	KIF_EVIO_URING = 1, /* io_uring or fail (-EOPNOTSUPP & co.) */
+	KIF_EVIO_EPOLL = 2, /* epoll, whatever io_uring could do */
+};
+
+struct kif_evio_opts {
+	int backend;      /* enum kif_evio_backend */
+	unsigned entries; /* submission queue size, 0: 256 (power of 2, <= 4096) */
+	unsigned flags;   /* KIF_EVIO_OPT_* */
+};
+/* io_uring: behave as if the kernel had no multishot accept (tests of
+ * the emulation that old kernels get). */
+#define KIF_EVIO_OPT_NO_MULTISHOT 0x1u
+
+/*
+ * Opens a loop. Any thread may call the other functions, but only one at a
+ * time (the VM's owner): the loop is not locked. The exception is
+ * kif_evio_wake, which any thread may call at any time. With [opts] NULL:
+ * KIF_EVIO_AUTO, 256 entries. [why] (may be NULL, >= 128 bytes) receives why
+ * io_uring was not used when the loop fell back to epoll.
+ */
+int kif_evio_open(struct kif_evio **out, const struct kif_evio_opts *opts, char *why,
+		  unsigned why_len);
+/* Closes the loop. Operations still pending are cancelled without
+ * completions; descriptors stay open (they are the caller's). */
+void kif_evio_close(struct kif_evio *ev);
+/* "uring" or "epoll" (for --stats io.backend). */
+const char *kif_evio_backend_name(const struct kif_evio *ev);
+
+/* ---- operations: each returns 0 (queued) or -errno (nothing queued) ---- */
+
+/* Whence for read and write: the descriptor's own position (as read(2)). */
+#define KIF_EVIO_CUR_POS (-1)
+
+int kif_evio_read(struct kif_evio *ev, uint64_t tag, int fd, void *buf, unsigned len,
+		  int64_t off);
+int kif_evio_write(struct kif_evio *ev, uint64_t tag, int fd, const void *buf,
+		   unsigned len, int64_t off);
+int kif_evio_recv(struct kif_evio *ev, uint64_t tag, int fd, void *buf, unsigned len,
+		  int flags);
+/* MSG_NOSIGNAL is always added: a reset peer gives -EPIPE, never SIGPIPE. */
+int kif_evio_send(struct kif_evio *ev, uint64_t tag, int fd, const void *buf,
+		  unsigned len, int flags);
+
+/* Multishot accept: one request, one completion per connection, each
+ * flagged KIF_EVIO_MORE, until one without (an error, or cancelled). */
+#define KIF_EVIO_MULTISHOT 0x1u
+/* [flags]: accept4 flags (SOCK_NONBLOCK, SOCK_CLOEXEC); [how]: 0 or
+ * KIF_EVIO_MULTISHOT (then [addr] and [addrlen] must be NULL). */
+int kif_evio_accept(struct kif_evio *ev, uint64_t tag, int fd, struct sockaddr *addr,
+		    socklen_t *addrlen, int flags, unsigned how);
+int kif_evio_connect(struct kif_evio *ev, uint64_t tag, int fd,
+		     const struct sockaddr *addr, socklen_t addrlen);
+int kif_evio_openat(struct kif_evio *ev, uint64_t tag, int dfd, const char *path,
+		    int flags, mode_t mode);
+/* Closes [fd]; use it (not close(2)) for descriptors the loop has seen. */
+int kif_evio_close_fd(struct kif_evio *ev, uint64_t tag, int fd);
+int kif_evio_statx(struct kif_evio *ev, uint64_t tag, int dfd, const char *path,
+		   int flags, unsigned mask, struct statx *out);
+#define KIF_EVIO_DATASYNC 0x1u
+int kif_evio_fsync(struct kif_evio *ev, uint64_t tag, int fd, unsigned how);
+/* Completes with -ETIME at [abs_ns] (CLOCK_MONOTONIC), or -ECANCELED. */
+int kif_evio_timeout(struct kif_evio *ev, uint64_t tag, uint64_t abs_ns);
+/* Completes with the ready events (POLLIN, POLLOUT, POLLERR, POLLHUP...)
+ * once one of [events] (or an error or hang-up) holds for [fd]. */
+int kif_evio_poll(struct kif_evio *ev, uint64_t tag, int fd, unsigned events);
+/*
+ * Cancels every pending operation with [tag]: each completes with
+ * -ECANCELED, unless it completed first (then with its own result). The
+ * cancel itself has no completion. Returns how many operations it asked to
+ * cancel (0: none with that tag).
+ */
+int kif_evio_cancel(struct kif_evio *ev, uint64_t tag);
+
+/* Sends what is queued to the kernel. Returns how many entries went (the
+ * loop's own included), or -errno. Queuing never fails for a full queue: it flushes and goes on. */
+int kif_evio_flush(struct kif_evio *ev);
+
+/* ---- completions ---- */
+
+#define KIF_EVIO_MORE 0x1u /* the request goes on (multishot): more will come */
+
+struct kif_evio_cqe {
+	uint64_t tag;
+	int32_t res;    /* -errno, or a count / fd / events mask (>= 0) */
+	uint32_t flags; /* KIF_EVIO_MORE */
+};
+
+/*
+ * Up to [max] completions that are already known, without a system call
+ * (io_uring: read from the completion ring; epoll: what earlier flushes and
+ * waits found, and expired timeouts). Returns how many.
+ */
+int kif_evio_harvest(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned max);
+
+/*
+ * Flushes, then returns up to [max] completions, waiting for the first one
+ * if there are none yet. The wait ends at the first of: a completion, the
+ * [deadline] (CLOCK_MONOTONIC ns; KIF_EVIO_FOREVER: none; 0 or past: do not
+ * sleep, only ask the kernel what is ready) or kif_evio_wake. Returns how
+ * many completions (> 0), 0 when woken with none, -ETIME at the deadline
+ * with none, or -errno. Signals never end it (no -EINTR).
+ */
+int kif_evio_wait(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned max,
+		  uint64_t deadline);
+
+/*
+ * Ends the loop's current or next kif_evio_wait (which returns 0 if it has
+ * no completions). Any thread, any time; async-signal-safe. Costs one
+ * write(2) on an eventfd only when the loop is asleep or about to be.
+ */
+int kif_evio_wake(struct kif_evio *ev);
+
+struct kif_evio_stats {
+	uint64_t submitted; /* operations handed to the kernel */
+	uint64_t completed; /* completions delivered to the caller */
+	uint64_t pending;   /* operations queued or in flight now */
+	uint64_t waits;     /* system calls made to wait or to submit */
+	uint64_t wakes;     /* kif_evio_wake calls that wrote the eventfd */
+	uint64_t flushes_full; /* flushes forced by a full submission queue */
+	uint64_t cq_overflows; /* io_uring: completions waited in the kernel
+				* for room in the ring (and were fetched) */
+};
+void kif_evio_stats(const struct kif_evio *ev, struct kif_evio_stats *out);
+
+#endif /* KIF_EVIO_H */
