@@ -385,6 +385,14 @@ int kif_evio_cancel(struct kif_evio *ev, uint64_t tag)
 	return n;
 }
 
+void kif_evio_forget_fd(struct kif_evio *ev, int fd)
+{
+	int saved = errno;
+	if (ev->be->forget)
+		ev->be->forget(ev, fd);
+	errno = saved;
+}
+
 int kif_evio_flush(struct kif_evio *ev)
 {
 	int saved = errno;

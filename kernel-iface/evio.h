@@ -85,8 +85,14 @@ int kif_evio_connect(struct kif_evio *ev, uint64_t tag, int fd,
 		     const struct sockaddr *addr, socklen_t addrlen);
 int kif_evio_openat(struct kif_evio *ev, uint64_t tag, int dfd, const char *path,
 		    int flags, mode_t mode);
-/* Closes [fd]; use it (not close(2)) for descriptors the loop has seen. */
+/* Closes [fd]; use it (not close(2)) for descriptors the loop has seen,
+ * after cancelling what still waits on them (io_uring keeps a request on a
+ * closed descriptor alive; epoll completes it with -ECANCELED). */
 int kif_evio_close_fd(struct kif_evio *ev, uint64_t tag, int fd);
+/* The caller closed (or will reuse) [fd] by other means: forget what the
+ * loop knows about it (epoll: its registration and kind). Nothing may
+ * still wait on it. */
+void kif_evio_forget_fd(struct kif_evio *ev, int fd);
 int kif_evio_statx(struct kif_evio *ev, uint64_t tag, int dfd, const char *path,
 		   int flags, unsigned mask, struct statx *out);
 #define KIF_EVIO_DATASYNC 0x1u

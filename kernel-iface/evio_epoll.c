@@ -650,6 +650,14 @@ static int ep_sleep(struct kif_evio *ev, uint64_t deadline)
 	return 0;
 }
 
+static void ep_forget(struct kif_evio *ev, int fd)
+{
+	struct ep *e = EP(ev);
+	if (fd >= 0 && (size_t)fd < e->nfds && e->fds[fd].added && !e->fds[fd].head)
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT/EBADF: gone already */
+	forget(e, fd);
+}
+
 const struct evio_backend kif_evio_epoll_backend = {
 	.name = "epoll",
 	.open = ep_open,
@@ -659,4 +667,5 @@ const struct evio_backend kif_evio_epoll_backend = {
 	.flush = ep_flush,
 	.harvest = ep_harvest,
 	.sleep = ep_sleep,
+	.forget = ep_forget,
 };

@@ -60,6 +60,7 @@ struct evio_backend {
 	/* One kernel wait until a completion or [deadline] (0: do not
 	 * sleep); 0 or -errno (never -EINTR). Wakes come through ev->efd. */
 	int (*sleep)(struct kif_evio *ev, uint64_t deadline);
+	void (*forget)(struct kif_evio *ev, int fd); /* may be NULL */
 };
 
 extern const struct evio_backend kif_evio_uring_backend;

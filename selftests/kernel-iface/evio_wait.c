@@ -142,6 +142,32 @@ TEST_F(evio, cancel_before_flush_and_of_a_timeout)
 	close(p[1]);
 }
 
+/* A descriptor closed behind the loop's back, its number reused: after
+ * kif_evio_forget_fd the loop treats the new one as new (epoll would
+ * otherwise trust a registration that went with the old one). */
+TEST_F(evio, descriptor_number_reused_after_forget)
+{
+	int p[2], q[2];
+	char buf[8];
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	ASSERT_EQ(0, kif_evio_read(self->ev, 1, p[0], buf, sizeof buf, KIF_EVIO_CUR_POS));
+	ASSERT_EQ(0, kif_evio_flush(self->ev) < 0);
+	ASSERT_EQ(1, kif_evio_cancel(self->ev, 1));
+	ASSERT_EQ(-ECANCELED, t_expect(self->ev, 1, 5, "the cancelled read"));
+	close(p[0]);
+	close(p[1]);
+	kif_evio_forget_fd(self->ev, p[0]);
+	kif_evio_forget_fd(self->ev, p[1]);
+	ASSERT_EQ(0, pipe2(q, O_CLOEXEC));
+	ASSERT_EQ(p[0], q[0]); /* the same number, a new pipe */
+	ASSERT_EQ(0, kif_evio_read(self->ev, 2, q[0], buf, sizeof buf, KIF_EVIO_CUR_POS));
+	ASSERT_EQ(0, kif_evio_flush(self->ev) < 0);
+	ASSERT_EQ(2, write(q[1], "ok", 2));
+	ASSERT_EQ(2, t_expect(self->ev, 2, 5, "a read of the reused descriptor number"));
+	close(q[0]);
+	close(q[1]);
+}
+
 TEST_F(evio, poll_reports_readiness)
 {
 	int p[2];
