@@ -28,7 +28,8 @@
 #   BATON_TEST_TIMEOUT=600  make check: per-program timeout in seconds
 #
 # Runtime switches (environment of the programs; make check/run/bench pass them through):
-#   BATON_URING=0        force the io_uring fallback (plain blocking read of the timerfd)
+#   BATON_URING=0        force the io_uring fallbacks (heartbeat: plain blocking read of the
+#                        timerfd; kernel-iface/evio: the epoll backend)
 #   BATON_TRACE=ftrace   also write every ownership handoff to the ftrace trace_marker
 #   BATON_GC_STRESS=1    collect garbage on every allocation
 #   BATON_TIMEOUT_SCALE=N  multiply every selftest's own timeout (SAN=1, TSAN=1 use 3)
