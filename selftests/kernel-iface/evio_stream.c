@@ -299,6 +299,7 @@ TEST_F_TIMEOUT(evio, echo_1000_connections, 60)
 {
 	static struct conn conns[NCONN];
 	struct clients cl = { 0 };
+	int fds_before = t_count_fds();
 	int l = t_listen(NCONN + 24, &cl.port);
 	ASSERT_LE(0, l);
 	ASSERT_EQ(0, kif_evio_accept(self->ev, TAG_ACCEPT, l, NULL, NULL, SOCK_CLOEXEC,
@@ -378,6 +379,7 @@ TEST_F_TIMEOUT(evio, echo_1000_connections, 60)
 	kif_evio_stats(self->ev, &st);
 	ASSERT_EQ(0u, st.pending);
 	close(l);
+	ASSERT_EQ(fds_before, t_count_fds()) TH_LOG("descriptors left open");
 }
 
 TEST_HARNESS_MAIN

@@ -14,6 +14,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -21,6 +22,7 @@
 #include "selftests/harness.h"
 #include "t_evio.h"
 #include "t_proc.h"
+#include "t_seccomp.h"
 
 TEST_F(evio, timeout_completes_at_its_time)
 {
@@ -351,6 +353,70 @@ TEST(backend_choice)
 	ASSERT_NE_NULL(strstr(why, "BATON_URING=0"));
 	unsetenv("BATON_URING");
 	ASSERT_EQ(-EINVAL, t_open(&ev, KIF_EVIO_AUTO, 100, 0, why, sizeof why));
+}
+
+/* Docker's default profile refuses io_uring_setup: the automatic choice
+ * falls back to epoll and says why; asking for io_uring fails. */
+TEST(io_uring_refused_by_seccomp_falls_back_to_epoll)
+{
+	char why[160];
+	unsetenv("BATON_URING");
+	if (t_seccomp_refuse(__NR_io_uring_setup, EPERM, 0, why, sizeof why))
+		SKIP(return, "%s", why);
+	struct kif_evio *ev;
+	ASSERT_EQ(-EPERM, t_open(&ev, KIF_EVIO_URING, 0, 0, why, sizeof why));
+	ASSERT_EQ(0, t_open(&ev, KIF_EVIO_AUTO, 0, 0, why, sizeof why));
+	ASSERT_STREQ("epoll", kif_evio_backend_name(ev));
+	TH_LOG("fell back: %s", why);
+	ASSERT_NE_NULL(strstr(why, "EPERM"));
+	ASSERT_EQ(0, kif_evio_timeout(ev, 1, kif_now_ns() + 1000000));
+	ASSERT_EQ(-ETIME, t_expect(ev, 1, 5, "a timeout on the fallback"));
+	kif_evio_close(ev);
+}
+
+struct hammer {
+	struct kif_evio *ev;
+	atomic_int done;
+	atomic_uint waits; /* the owner's, so that the race really happens */
+};
+
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+	for (int i = 0; i < 2000000 && atomic_load(&h->waits) < 2000; i++)
+		kif_evio_wake(h->ev);
+	atomic_store(&h->done, 1);
+	kif_evio_wake(h->ev);
+	return NULL;
+}
+
+/* Wakes racing with the owner's waits: none is lost (the last one, sent
+ * after "done", always ends a wait), and the loop stays usable. */
+TEST_F(evio, wakes_racing_with_waits_are_not_lost)
+{
+	struct hammer h = { .ev = self->ev };
+	pthread_t th;
+	struct kif_evio_cqe c;
+	ASSERT_EQ(0, pthread_create(&th, NULL, hammer_main, &h));
+	unsigned waits = 0;
+	for (;;) {
+		int r = kif_evio_wait(self->ev, &c, 1, kif_now_ns() + 10 * T_NS_PER_S);
+		ASSERT_EQ(0, r) TH_LOG("wait %u: %s", waits,
+				       r == -ETIME ? "no wake within 10 s" : strerror(-r));
+		waits++;
+		atomic_store(&h.waits, waits);
+		/* Read after the wait: "done" seen means the last wake was
+		 * sent before it, and this wait or an earlier one took it;
+		 * not seen means the last wake is still to come. */
+		if (atomic_load(&h.done))
+			break;
+	}
+	pthread_join(th, NULL);
+	struct kif_evio_stats st;
+	kif_evio_stats(self->ev, &st);
+	TH_LOG("%u waits ended by wakes, %lu eventfd writes", waits, (unsigned long)st.wakes);
+	ASSERT_EQ(0, kif_evio_timeout(self->ev, 1, kif_now_ns() + 1000000));
+	ASSERT_EQ(-ETIME, t_expect(self->ev, 1, 5, "a timeout after the wakes"));
 }
 
 TEST_F(evio, reserved_tags_and_bad_arguments)
