@@ -456,6 +456,9 @@ static int evio_wait(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned max
 		atomic_store(&ev->sleeping, 0);
 		if (r < 0)
 			return r;
+		/* The kernel was asked until the deadline: if it has passed,
+		 * there is no need to ask once more. */
+		asked = 1;
 	}
 }
 
