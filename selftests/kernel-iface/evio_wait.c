@@ -330,6 +330,30 @@ TEST(harvest_makes_no_syscall_epoll)
 	harvest_without_syscalls(_metadata, KIF_EVIO_EPOLL);
 }
 
+/* The witness for the two tests above: under the same filter, asking the
+ * epoll backend for news (one epoll_pwait2) kills the process. */
+TEST(seccomp_filter_kills_a_wait_that_asks_the_kernel)
+{
+	pid_t pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct kif_evio *ev;
+		struct kif_evio_cqe c;
+		if (t_open(&ev, KIF_EVIO_EPOLL, 0, 0, NULL, 0) < 0)
+			_exit(78);
+		if (allow_only_write_and_exit())
+			_exit(77);
+		kif_evio_wait(ev, &c, 1, 0);
+		_exit(0);
+	}
+	int st;
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		SKIP(return, "seccomp filters unavailable");
+	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("the child exited with %d", WEXITSTATUS(st));
+	ASSERT_EQ(SIGSYS, WTERMSIG(st));
+}
+
 TEST(backend_choice)
 {
 	struct kif_evio *ev;
