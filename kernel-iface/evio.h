@@ -156,6 +156,8 @@ struct kif_evio_stats {
 	uint64_t waits;     /* system calls made to wait or to submit */
 	uint64_t wakes;     /* kif_evio_wake calls that wrote the eventfd */
 	uint64_t flushes_full; /* flushes forced by a full submission queue */
+	uint64_t reissued;     /* io_uring: issued again after -EINTR, or after
+				* the kernel cancelled it (its submitter exited) */
 	uint64_t cq_overflows; /* io_uring: completions waited in the kernel
 				* for room in the ring (and were fetched) */
 };

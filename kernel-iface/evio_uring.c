@@ -15,6 +15,7 @@
 #endif
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +212,12 @@ static int ur_queue(struct kif_evio *ev, struct evio_op *op)
 		}
 		break;
 	case EV_CONNECT:
-		io_uring_prep_connect(sqe, op->fd, op->cbuf, op->addrlen);
+		/* Issued again after the kernel cancelled it (see harvest):
+		 * the connection is under way, so wait for it to finish. */
+		if (op->started)
+			io_uring_prep_poll_add(sqe, op->fd, POLLOUT);
+		else
+			io_uring_prep_connect(sqe, op->fd, op->cbuf, op->addrlen);
 		break;
 	case EV_OPENAT:
 		io_uring_prep_openat(sqe, op->fd, op->path, op->flags, op->mode);
@@ -262,6 +268,16 @@ static int ur_flush(struct kif_evio *ev)
 	return submit_now(ev);
 }
 
+/* The end of a connection attempt that was issued again as a poll. */
+static int connect_outcome(int fd)
+{
+	int err = 0;
+	socklen_t l = sizeof err;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		return -errno;
+	return -err;
+}
+
 static int ur_harvest(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned max)
 {
 	struct ur *u = UR(ev);
@@ -283,9 +299,22 @@ static int ur_harvest(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned ma
 			if (ud == UD_CANCEL || ud == LIBURING_UDATA_TIMEOUT)
 				continue;
 			struct evio_op *op = (struct evio_op *)(uintptr_t)ud;
-			/* EINTR never surfaces: issue the operation again. */
-			if (res == -EINTR && !op->cancelled && ur_queue(ev, op) == 0)
-				continue;
+			/*
+			 * EINTR never surfaces: issue the operation again. Nor
+			 * does a cancel nobody asked for: the kernel cancels a
+			 * thread's requests when that thread exits, and the VM
+			 * moves between threads. Issue it again from this one.
+			 */
+			if ((res == -EINTR || res == -ECANCELED) && !op->cancelled) {
+				if (op->kind == EV_CONNECT)
+					op->started = 1;
+				if (ur_queue(ev, op) == 0) {
+					ev->st.reissued++;
+					continue;
+				}
+			}
+			if (op->kind == EV_CONNECT && op->started && res >= 0)
+				res = connect_outcome(op->fd);
 			if (op->emulated && res >= 0 && !op->cancelled &&
 			    ur_queue(ev, op) == 0)
 				more = 1;

@@ -102,6 +102,77 @@ TEST_F(evio, wake_from_another_thread_ends_a_sleeping_wait)
 	ASSERT_EQ(-ETIME, t_expect(self->ev, 5, 5, "a timeout after the wake"));
 }
 
+struct submitter {
+	struct kif_evio *ev;
+	int fd;
+	char *buf; /* NULL: a multishot accept of [fd] */
+	int r;
+};
+
+static void *submitter_main(void *arg)
+{
+	struct submitter *s = arg;
+	if (s->buf)
+		s->r = kif_evio_read(s->ev, 11, s->fd, s->buf, 8, KIF_EVIO_CUR_POS);
+	else
+		s->r = kif_evio_accept(s->ev, 12, s->fd, NULL, NULL, SOCK_CLOEXEC,
+				       KIF_EVIO_MULTISHOT);
+	if (s->r == 0)
+		s->r = kif_evio_flush(s->ev) < 0 ? -1 : 0;
+	return NULL;
+}
+
+/* The VM moves between threads: a read submitted by a thread that has
+ * exited since completes in another thread's wait. */
+TEST_F(evio, operation_outlives_the_thread_that_submitted_it)
+{
+	int p[2];
+	char buf[8];
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	struct submitter s = { .ev = self->ev, .fd = p[0], .buf = buf };
+	pthread_t th;
+	ASSERT_EQ(0, pthread_create(&th, NULL, submitter_main, &s));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, s.r);
+	ASSERT_EQ(3, write(p[1], "hop", 3));
+	ASSERT_EQ(3, t_expect(self->ev, 11, 5, "a read whose submitter exited"));
+	ASSERT_EQ(0, memcmp(buf, "hop", 3));
+	close(p[0]);
+	close(p[1]);
+	struct kif_evio_stats st;
+	kif_evio_stats(self->ev, &st);
+	TH_LOG("%lu operations issued again", (unsigned long)st.reissued);
+	if (variant->backend == KIF_EVIO_URING) { /* the kernel did cancel it */
+		ASSERT_LT(0u, st.reissued);
+	}
+}
+
+TEST_F(evio, multishot_accept_outlives_the_thread_that_submitted_it)
+{
+	int port = 0, l = t_listen(8, &port);
+	ASSERT_LE(0, l);
+	struct submitter s = { .ev = self->ev, .fd = l };
+	pthread_t th;
+	ASSERT_EQ(0, pthread_create(&th, NULL, submitter_main, &s));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, s.r);
+	int c[3];
+	for (int i = 0; i < 3; i++) {
+		c[i] = t_dial(port);
+		ASSERT_LE(0, c[i]);
+		struct kif_evio_cqe e = t_next(self->ev, 5, "an accept whose submitter exited");
+		ASSERT_EQ(12u, e.tag);
+		ASSERT_LE(0, e.res) TH_LOG("accept: %s", strerror(-e.res));
+		ASSERT_EQ(KIF_EVIO_MORE, e.flags);
+		close(e.res);
+	}
+	ASSERT_EQ(1, kif_evio_cancel(self->ev, 12));
+	ASSERT_EQ(-ECANCELED, t_expect(self->ev, 12, 5, "the cancelled accept"));
+	for (int i = 0; i < 3; i++)
+		close(c[i]);
+	close(l);
+}
+
 TEST_F(evio, cancel_of_a_pending_read)
 {
 	int p[2];
