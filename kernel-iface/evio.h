@@ -54,7 +54,10 @@ struct kif_evio_opts {
 int kif_evio_open(struct kif_evio **out, const struct kif_evio_opts *opts, char *why,
 		  unsigned why_len);
 /* Closes the loop. Operations still pending are cancelled without
- * completions; descriptors stay open (they are the caller's). */
+ * completions; descriptors stay open (they are the caller's). On io_uring
+ * the kernel finishes that cancelling on its own time: memory of pending
+ * operations that is reused at once should be cancelled and its
+ * completions harvested first. */
 void kif_evio_close(struct kif_evio *ev);
 /* "uring" or "epoll" (for --stats io.backend). */
 const char *kif_evio_backend_name(const struct kif_evio *ev);
