@@ -173,6 +173,56 @@ TEST_F(evio, multishot_accept_outlives_the_thread_that_submitted_it)
 	close(l);
 }
 
+struct dialer {
+	struct kif_evio *ev;
+	int fd;
+	struct sockaddr_in a;
+	int r;
+};
+
+static void *dialer_main(void *arg)
+{
+	struct dialer *d = arg;
+	d->r = kif_evio_connect(d->ev, 13, d->fd, (struct sockaddr *)&d->a, sizeof d->a);
+	if (d->r == 0)
+		d->r = kif_evio_flush(d->ev) < 0 ? -1 : 0;
+	return NULL;
+}
+
+/* A connect still under way when its submitting thread exits: io_uring
+ * cancels it, the loop waits for the connection instead (POLLOUT and
+ * SO_ERROR). The listener's accept queue is full, so the handshake waits
+ * for the SYN to be sent again (about 1 s) after one is accepted. */
+TEST_F(evio, connect_outlives_the_thread_that_submitted_it)
+{
+	int port = 0, l = t_listen(0, &port);
+	ASSERT_LE(0, l);
+	int first = t_dial(port); /* fills the accept queue (backlog 0: one) */
+	ASSERT_LE(0, first);
+	struct dialer d = { .ev = self->ev, .a = t_addr(port) };
+	d.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ASSERT_LE(0, d.fd);
+	pthread_t th;
+	ASSERT_EQ(0, pthread_create(&th, NULL, dialer_main, &d));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(0, d.r);
+	struct kif_evio_cqe c;
+	int r = kif_evio_wait(self->ev, &c, 1, 0);
+	if (r == 1)
+		SKIP(goto out, "the connect completed before its thread exited (%d)", c.res);
+	int a = accept4(l, NULL, NULL, SOCK_CLOEXEC); /* room for the second */
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, t_expect(self->ev, 13, 10, "a connect whose submitter exited"));
+	close(a);
+	struct kif_evio_stats st;
+	kif_evio_stats(self->ev, &st);
+	TH_LOG("%lu operations issued again", (unsigned long)st.reissued);
+out:
+	close(d.fd);
+	close(first);
+	close(l);
+}
+
 TEST_F(evio, cancel_of_a_pending_read)
 {
 	int p[2];
