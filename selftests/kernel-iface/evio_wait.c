@@ -389,24 +389,6 @@ TEST_F(evio, many_completions_before_harvesting)
 	close(p[1]);
 }
 
-/* The fast_path.c technique: a seccomp filter that kills the process on
- * any system call but write and exit. */
-static int allow_only_write_and_exit(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 /*
  * Harvesting what is there, and finding nothing new, makes no system call.
  * Not a fixture test: after the filter, the teardown's close would be one.
@@ -429,7 +411,7 @@ static void harvest_without_syscalls(struct __test_metadata *_metadata, int back
 	ASSERT_LE(1, kif_evio_flush(ev));
 	struct kif_evio_cqe c[4];
 	int n = 0;
-	if (allow_only_write_and_exit())
+	if (t_seccomp_only_write_exit())
 		SKIP(return, "seccomp filters unavailable");
 	/* From here, any system call but write and exit kills the test. */
 	n = kif_evio_harvest(ev, c, 4);
@@ -462,7 +444,7 @@ TEST(seccomp_filter_kills_a_wait_that_asks_the_kernel)
 		struct kif_evio_cqe c;
 		if (t_open(&ev, KIF_EVIO_EPOLL, 0, 0, NULL, 0) < 0)
 			_exit(78);
-		if (allow_only_write_and_exit())
+		if (t_seccomp_only_write_exit())
 			_exit(77);
 		kif_evio_wait(ev, &c, 1, 0);
 		_exit(0);

@@ -7,15 +7,12 @@
  * system call at all (checked with a seccomp filter that kills the process
  * on any syscall but write and exit).
  */
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stddef.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "selftests/harness.h"
 #include "common.h"
+#include "selftests/kernel-iface/t_seccomp.h"
 
 /* A one-second beat and a one-second block delay: the heartbeat cannot
  * mistake a descheduled no-op callout for a blocked one during the test. */
@@ -46,24 +43,6 @@ TEST(fast_path_counts_and_saves_nothing)
 	baton_vm_free(vm, t);
 }
 
-static int allow_only_write_and_exit(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof f / sizeof f[0], .filter = f };
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -1;
-	/* Without SECCOMP_FILTER_FLAG_TSYNC this filters this thread only:
-	 * the heartbeat thread goes on as usual. */
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 TEST(fast_path_makes_no_syscall)
 {
 	baton_vm *vm = quiet_vm();
@@ -75,7 +54,7 @@ TEST(fast_path_makes_no_syscall)
 	if ((getenv("SAN") && strcmp(getenv("SAN"), "1") == 0) ||
 	    (getenv("TSAN") && strcmp(getenv("TSAN"), "1") == 0))
 		SKIP(return, "sanitizer build: its runtime makes syscalls");
-	if (allow_only_write_and_exit())
+	if (t_seccomp_only_write_exit())
 		SKIP(return, "seccomp filters unavailable");
 	/* Any syscall from here to the end of the loop kills the test. */
 	for (int i = 0; i < 100000; i++) {
@@ -91,7 +70,7 @@ TEST(seccomp_filter_really_kills_on_syscall)
 	pid_t pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (allow_only_write_and_exit())
+		if (t_seccomp_only_write_exit())
 			_exit(77);
 		syscall(SYS_getpid);
 		_exit(0);
