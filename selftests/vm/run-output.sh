@@ -118,6 +118,28 @@ EOF
 		"$want" pending
 done
 
+# first_line_while_waiting NAME EXPECTED PROGRAM [VMARGS...]: runs baton with stdout on a
+# fifo and passes when its first stdout line, read (at most 10 s) while baton still waits,
+# is EXPECTED; then ends baton with SIGTERM.
+first_line_while_waiting() {
+	local name=$1 want=$2 prog=$3 line=
+	shift 3
+	rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
+	"$baton" "$@" "$prog" >"$tmp/fifo" 2>"$tmp/err" &
+	pid=$!
+	exec 3<"$tmp/fifo"
+	read -r -t 10 line <&3
+	kill -TERM "$pid"
+	wait "$pid"
+	pid=
+	exec 3<&-
+	if [[ $line == "$want" ]]; then
+		ok "$name"
+	else
+		not_ok "$name" "stdout: expected '$want' within 10 s, got '$line'"
+	fi
+}
+
 # The only VM thread blocks in a callout: what was printed before it is written now (the
 # script sees it while baton still sleeps), not when the callout returns.
 cat >"$tmp/block.st" <<'EOF'
@@ -125,23 +147,8 @@ cat >"$tmp/block.st" <<'EOF'
 Smalltalk blockingSleep: 60000.
 'not reached' displayNl.
 EOF
-rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
-"$baton" --max-threads 1 "$tmp/block.st" >"$tmp/fifo" 2>"$tmp/err" &
-pid=$!
-exec 3<"$tmp/fifo"
-line=
-read -r -t 10 line <&3
-kill -TERM "$pid"
-wait "$pid"
-rc=$?
-pid=
-exec 3<&-
-if [[ $line == "before the callout" ]]; then
-	ok "output written while every VM thread is in a callout (--max-threads 1)"
-else
-	not_ok "output written while every VM thread is in a callout (--max-threads 1)" \
-		"stdout: expected 'before the callout' within 10 s, got '$line'"
-fi
+first_line_while_waiting "output written while every VM thread is in a callout (--max-threads 1)" \
+	"before the callout" "$tmp/block.st" --max-threads 1
 
 # The VM goes idle (every process waits on a Delay): what was printed is written now.
 cat >"$tmp/idle.st" <<'EOF'
@@ -149,22 +156,7 @@ cat >"$tmp/idle.st" <<'EOF'
 (Delay forSeconds: 60) wait.
 'not reached' displayNl.
 EOF
-rm -f "$tmp/fifo" && mkfifo "$tmp/fifo"
-"$baton" "$tmp/idle.st" >"$tmp/fifo" 2>"$tmp/err" &
-pid=$!
-exec 3<"$tmp/fifo"
-line=
-read -r -t 10 line <&3
-kill -TERM "$pid"
-wait "$pid"
-pid=
-exec 3<&-
-if [[ $line == "before going idle" ]]; then
-	ok "output written when the VM goes idle"
-else
-	not_ok "output written when the VM goes idle" \
-		"stdout: expected 'before going idle' within 10 s, got '$line'"
-fi
+first_line_while_waiting "output written when the VM goes idle" "before going idle" "$tmp/idle.st"
 
 # Write errors: reported once on stderr, status 74 (EX_IOERR).
 err_check() {
