@@ -41,10 +41,15 @@ void core_trace_handoff(baton_vm *vm, uint32_t from, uint32_t to)
 
 /* ---- the heartbeat's policy ---------------------------------------------- */
 
+/* Idle: free with nothing installed, or its owner asleep in the event loop
+ * (which keeps its own deadline); and nobody queued. */
 static int idle_now(baton_vm *vm)
 {
-	return atomic_load(&vm->hot.owner) == 0 && hot_load(vm, installed) == 0 &&
-	       atomic_load(&vm->top_prio) < 0;
+	if (atomic_load(&vm->top_prio) >= 0)
+		return 0;
+	if (atomic_load(&vm->loop_sleeping))
+		return 1;
+	return atomic_load(&vm->hot.owner) == 0 && hot_load(vm, installed) == 0;
 }
 
 static int still_idle(void *ud)
@@ -93,6 +98,8 @@ static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
 	atomic_fetch_add_explicit(&vm->beats, expirations, memory_order_relaxed);
 	if (atomic_load(&vm->quitting))
 		return HB_TICK;
+	if (atomic_load(&vm->loop_sleeping) && atomic_load(&vm->top_prio) < 0)
+		return HB_NO_DEADLINE; /* the owner waits in the loop, deadline included */
 	if (atomic_load_explicit(&vm->hot.owner, memory_order_acquire)) {
 		/* Busy: the owner polls this at its next send or jump. */
 		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
@@ -136,6 +143,7 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 		vm->max = 0xffff;
 	vm->hz = cfg->heartbeat_hz ? cfg->heartbeat_hz : 1000;
 	vm->period_ns = 1000000000ull / vm->hz;
+	vm->uring_off = cfg->uring == BATON_URING_OFF;
 	vm->block_ns = cfg->block_us ? cfg->block_us * 1000ull : vm->period_ns / 16;
 	atomic_store(&vm->top_prio, -1);
 	vm->trace_fd = -1;
@@ -199,6 +207,7 @@ void baton_vm_free(baton_vm *vm, baton_thread *main_thread)
 	atomic_store(&vm->quitting, 1);
 	hb_stop(vm->hb);
 	thr_join_all(vm);
+	io_close(vm);
 	for (unsigned i = 0; i <= vm->max; i++)
 		free(vm->table[i]);
 	free(vm->table);
@@ -221,6 +230,7 @@ void baton_wake(baton_vm *vm)
 	B_ASSERT(vm, "baton_wake: no VM");
 	if (atomic_load(&vm->hot.owner)) {
 		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+		own_kick_loop(vm);
 		return;
 	}
 	if (atomic_load(&vm->top_prio) >= 0 && own_release_free(vm))

@@ -17,6 +17,9 @@
 #include "baton/debug.h"
 #include "heartbeat/hb.h"
 
+struct kif_evio;
+struct baton_io_cqe;
+
 /* Values of baton_thread.wake, the per-thread futex word a sleeping
  * thread waits on. Only a thread holding vm->lock sets GRANTED or QUIT. */
 #define WAKE_NONE 0u
@@ -73,6 +76,20 @@ struct baton_vm {
 	 * hands the VM to another thread (a waiter, a parked one or a new one). */
 	int stress;
 
+	/* The event loop (vm/core/io.c), opened on first use by the owner. */
+	struct kif_evio *io;
+	int io_err;                   /* why it could not be opened (-errno), 0 */
+	int uring_off;                /* baton_config.uring == BATON_URING_OFF */
+	char io_why[128];             /* why io_uring was not used */
+	/* Completions an idle wait took from the loop, for baton_io_harvest. */
+	struct baton_io_cqe *stash;
+	unsigned nstash, stash_head;
+	/* The owner sleeps in the loop's wait (own.c, idle_on_loop): whoever
+	 * wants the VM or its attention then kicks the loop (kif_evio_wake),
+	 * and the heartbeat counts the VM as idle. seq_cst: see idle_on_loop. */
+	_Atomic int loop_sleeping;
+	_Atomic uint64_t io_idle_waits;
+
 	/* Slow-path counters (fetch_add, relaxed). */
 	_Atomic uint64_t owns_slow, handoffs, beats, blocked, hints,
 		activations, creations, creation_failures, max_hits, idles,
@@ -87,6 +104,13 @@ void own_wake_granted(baton_thread *to);
 int own_activate(baton_vm *vm, const char *why);
 int own_release_free(baton_vm *vm);
 int own_check(baton_vm *vm, const baton_thread *self, char *why, size_t len);
+/* vm/core/io.c */
+void io_close(baton_vm *vm);
+/* The owner sleeps in the event loop: make it look (any thread). */
+void own_kick_loop(baton_vm *vm);
+/* The idle owner's one kernel wait (completions go to the stash): > 0
+ * completions, 0 woken, -ETIME at [deadline], other -errno: not usable. */
+int io_idle_wait(baton_vm *vm, uint64_t deadline);
 
 /* vm/core/thread.c: the thread table and the threads the core creates. */
 baton_thread *thr_alloc(baton_vm *vm, int foreign);

@@ -189,8 +189,10 @@ static void acquire_queued(baton_vm *vm, baton_thread *t)
 	atomic_store_explicit(&t->wake, WAKE_NONE, memory_order_relaxed);
 	enqueue(vm, t);
 	pthread_mutex_unlock(&vm->lock);
-	/* Make the owner look at the queue at its next checkpoint. */
+	/* Make the owner look at the queue at its next checkpoint, or now if
+	 * it sleeps in the event loop. */
 	atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+	own_kick_loop(vm);
 	for (;;) {
 		if (atomic_load_explicit(&t->wake, memory_order_acquire) == WAKE_GRANTED)
 			break;
@@ -267,11 +269,54 @@ static void release(baton_vm *vm)
 		own_release_free(vm);
 }
 
+/*
+ * Idle on the event loop: the owner keeps the VM and sleeps in the loop's
+ * one kernel wait, which ends at the first of a completion, the timer
+ * deadline, or a kick. Keeping the word means that nobody else touches the
+ * loop meanwhile (it is not locked) and that a completion needs no grant;
+ * the price is that a thread wanting the VM cannot just CAS it: it queues
+ * (acquire_queued) and kicks the loop, and we hand the VM over. Dekker
+ * with those threads: we publish loop_sleeping, then look at top_prio; they
+ * publish top_prio (enqueue), then look at loop_sleeping; seq_cst, so one
+ * sees the other. The heartbeat counts a sleeping owner as idle (I7).
+ * Answers 1 with BATON_RUN/QUIT in *r, or 0 when the loop cannot be used.
+ */
+static int idle_on_loop(baton_vm *vm, baton_thread *t, int *res)
+{
+	for (;;) {
+		pthread_mutex_lock(&vm->lock);
+		baton_thread *to = dequeue(vm);
+		if (to) {
+			*res = hand_to(vm, t, to);
+			return 1;
+		}
+		pthread_mutex_unlock(&vm->lock);
+		atomic_store(&vm->loop_sleeping, 1);
+		int r = 0;
+		if (atomic_load(&vm->top_prio) < 0) {
+			count(vm, io_idle_waits);
+			r = io_idle_wait(vm, atomic_load(&vm->deadline));
+		}
+		atomic_store(&vm->loop_sleeping, 0);
+		hb_resume(vm->hb); /* busy again: the heartbeat may have gone tickless */
+		if (r < 0 && r != -ETIME)
+			return 0;
+		if (atomic_load(&vm->top_prio) >= 0)
+			continue; /* someone queued for the VM: hand it over */
+		run_timers(vm, t);
+		*res = BATON_RUN;
+		return 1;
+	}
+}
+
 int baton_idle(baton_vm *vm, baton_thread *t)
 {
 	OWN_ASSERT(vm, t);
 	count(vm, idles);
 	KIF_PROBE1(idle, t->hot.index);
+	int res;
+	if (vm->io && idle_on_loop(vm, t, &res))
+		return res;
 	pthread_mutex_lock(&vm->lock);
 	baton_thread *to = dequeue(vm);
 	if (to)
