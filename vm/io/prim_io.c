@@ -255,7 +255,7 @@ PRIM(ioClose) { return close_req(vm, args); }
 PRIM(ioCloseFinalized)
 {
 	int r = close_req(vm, args);
-	if (r != PRIM_FAIL)
+	if (r != PRIM_FAIL && vm->vio)
 		vm->vio->finalized_fds++;
 	return r;
 }
