@@ -673,6 +673,26 @@ PRIM(ioResolve)
 	return PRIM_OK;
 }
 
+int vio_raw(struct st_vm *vm, oop *args, vio_submit_fn submit, void *ud, void *buf, oop *obj,
+	    int closes_fd)
+{
+	uint32_t tmo = vio_take_tmo(vm);
+	struct vreq *r = vio_new(vm, closes_fd ? VR_RAW_FD : VR_RAW, -1);
+	if (!r) {
+		free(buf);
+		return PRIM_OOM;
+	}
+	r->buf = buf;
+	if (obj && *obj) {
+		r->obj = *obj;
+		if (!vio_pin(vm, r, &r->obj))
+			return discard(vm, r, -ENOMEM, args);
+		*obj = r->obj;
+	}
+	int e = submit(vm, vio_tag(vm, r), r->obj, ud);
+	return wait_on(vm, r, e, tmo, 0, args);
+}
+
 /* timeout: msOrNil -- for the active process's next async primitive */
 PRIM(ioTimeout)
 {

@@ -509,7 +509,7 @@ void vio_complete(struct st_vm *vm, struct vreq *r, int32_t res, int more)
 	}
 	if (!r->proc) {
 		/* its process is gone (or was answered already): only clean up */
-		if (r->kind == VR_OPEN && res >= 0)
+		if ((r->kind == VR_OPEN || r->kind == VR_RAW_FD) && res >= 0)
 			close(res);
 		settle(vm, r);
 		return;
