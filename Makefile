@@ -32,6 +32,7 @@
 #                        timerfd; kernel-iface/evio: the epoll backend)
 #   BATON_TRACE=ftrace   also write every ownership handoff to the ftrace trace_marker
 #   BATON_GC_STRESS=1    collect garbage on every allocation
+#   BATON_NOFILE=N       the VM's soft descriptor limit (default: raised to the hard one)
 #   BATON_TIMEOUT_SCALE=N  multiply every selftest's own timeout (SAN=1, TSAN=1 use 3)
 #   BATON_TEST_JOBS=N    make check: programs run at once (default nproc)
 #   BATON_STRESS_HANDOFF=1  hand the VM to another thread at every checkpoint
@@ -128,7 +129,7 @@ LIB_SRCS := $(sort $(wildcard kernel-iface/*.c heartbeat/*.c vm/core/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 # The Smalltalk VM (everything else under vm/): an internal static library that links the
 # core like any other embedder, through include/baton.h.
-VM_SRCS := $(sort $(filter-out vm/main.c,$(wildcard vm/*.c vm/gc/*.c vm/ffi/*.c)))
+VM_SRCS := $(sort $(filter-out vm/main.c,$(wildcard vm/*.c vm/gc/*.c vm/ffi/*.c vm/io/*.c)))
 VM_OBJS := $(VM_SRCS:%.c=$(B)/obj/%.o)
 MAIN_SRC := $(wildcard vm/main.c)
 BTOOLS_SRCS := $(sort $(wildcard tools/lib/*.c))
