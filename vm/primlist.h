@@ -32,6 +32,9 @@ PRIM_ENTRY(globalAt) PRIM_ENTRY(globalAtPut) PRIM_ENTRY(globalIncludes)
 PRIM_ENTRY(globalBindingOf) PRIM_ENTRY(garbageCollect) PRIM_ENTRY(scavenge) PRIM_ENTRY(vmStats)
 PRIM_ENTRY(arguments) PRIM_ENTRY(blockingSleep) PRIM_ENTRY(nanoClock) PRIM_ENTRY(milliClock)
 PRIM_ENTRY(wallClock) PRIM_ENTRY(getenv) PRIM_ENTRY(readLine)
+/* finalization (vm/final.c) */
+PRIM_ENTRY(finalAdd) PRIM_ENTRY(finalRemove) PRIM_ENTRY(finalNext) PRIM_ENTRY(finalSem)
+PRIM_ENTRY(finalSemSet)
 /* numbers (vm/prim_num.c) */
 PRIM_ENTRY(intAdd) PRIM_ENTRY(intSub) PRIM_ENTRY(intMul) PRIM_ENTRY(intLess)
 PRIM_ENTRY(intGreater) PRIM_ENTRY(intLessEq) PRIM_ENTRY(intGreaterEq) PRIM_ENTRY(intEq)

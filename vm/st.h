@@ -339,6 +339,7 @@ struct st_vm {
 	int cb_active;          /* callbacks now running, foreign or nested */
 	int ended;              /* main() is ending the process (atomic) */
 	struct cf_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
+	oop final_sem;          /* the finalizer process's Semaphore (vm/final.c), 0: none yet; a root */
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */
