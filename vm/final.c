@@ -73,10 +73,16 @@ PRIM(finalSem)
 
 /* Smalltalk primFinalizerSemaphore: aSemaphore — true when it is the
  * finalizer's now, false when there was one already (the caller lost a
- * race to start the finalizer). */
+ * race to start the finalizer). nil: the finalizer ended (terminated), the
+ * next registration starts another. Objects already ready are signalled. */
 PRIM(finalSemSet)
 {
 	oop s = args[1];
+	if (s == vm->nil) {
+		vm->final_sem = 0;
+		args[0] = vm->true_;
+		return PRIM_OK;
+	}
 	if (!obj_is_ptr(s) || obj_cls(s) != CI_SEMAPHORE)
 		return PRIM_FAIL;
 	if (vm->final_sem) {
@@ -85,6 +91,8 @@ PRIM(finalSemSet)
 	}
 	vm->final_sem = s;
 	gc_final_notify(&vm->gc, final_ready);
+	if (gc_final_ready(&vm->gc))
+		sched_signal(vm, s);
 	args[0] = vm->true_;
 	return PRIM_OK;
 }
