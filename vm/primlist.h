@@ -70,4 +70,4 @@ PRIM_ENTRY(ffiOpen) PRIM_ENTRY(ffiDefine) PRIM_ENTRY(ffiCall) PRIM_ENTRY(ffiCall
 PRIM_ENTRY(ffiLastError) PRIM_ENTRY(ffiCbNew) PRIM_ENTRY(ffiCbAddress) PRIM_ENTRY(ffiCbPriority)
 PRIM_ENTRY(ffiCbFree) PRIM_ENTRY(ffiCbArgs) PRIM_ENTRY(ffiCbReturn) PRIM_ENTRY(eaNull)
 PRIM_ENTRY(eaAllocate) PRIM_ENTRY(eaFree) PRIM_ENTRY(eaPlus) PRIM_ENTRY(eaAddress)
-PRIM_ENTRY(eaFreed) PRIM_ENTRY(eaPeek) PRIM_ENTRY(eaPoke)
+PRIM_ENTRY(eaFreed) PRIM_ENTRY(eaPeek) PRIM_ENTRY(eaPoke) PRIM_ENTRY(ffiLastErrno)

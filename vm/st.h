@@ -212,6 +212,7 @@ struct st_proc {
 	struct sched_wait *wait_rec; /* a callback's process: its C caller */
 	void *cb_inv;         /* a callback's process: its invocation (vm/ffi/ffi.h) */
 	char *err;            /* malloc'd text of the last FFI error, or NULL */
+	int last_errno;       /* errno after its last FFI call (ExternalFunction lastErrno) */
 	oop err_obj;          /* the object that error names, 0: none (a root) */
 };
 
