@@ -71,6 +71,7 @@ PRIM_ENTRY(ffiLastError) PRIM_ENTRY(ffiCbNew) PRIM_ENTRY(ffiCbAddress) PRIM_ENTR
 PRIM_ENTRY(ffiCbFree) PRIM_ENTRY(ffiCbArgs) PRIM_ENTRY(ffiCbReturn) PRIM_ENTRY(eaNull)
 PRIM_ENTRY(eaAllocate) PRIM_ENTRY(eaFree) PRIM_ENTRY(eaPlus) PRIM_ENTRY(eaAddress)
 PRIM_ENTRY(eaFreed) PRIM_ENTRY(eaPeek) PRIM_ENTRY(eaPoke) PRIM_ENTRY(ffiLastErrno)
+PRIM_ENTRY(ffiRingCheck) PRIM_ENTRY(ffiRing) PRIM_ENTRY(ffiRingDone)
 /* SystemIO (vm/io/prim_io.c: asynchronous; vm/io/prim_sys.c: synchronous) */
 PRIM_ENTRY(ioRead) PRIM_ENTRY(ioWrite) PRIM_ENTRY(ioRecv) PRIM_ENTRY(ioSend) PRIM_ENTRY(ioAccept)
 PRIM_ENTRY(ioConnect) PRIM_ENTRY(ioOpen) PRIM_ENTRY(ioClose) PRIM_ENTRY(ioCloseFinalized)

@@ -466,6 +466,8 @@ static inline const struct cf_fn *fn_of(struct st_vm *vm, oop fo, int *mode)
 	return s->fns[obj_int(h) - 1];
 }
 
+const struct cf_fn *cf_fn_of(struct st_vm *vm, oop fo, int *mode) { return fn_of(vm, fo, mode); }
+
 static int not_a_function(struct st_vm *vm, oop fo)
 {
 	return cf_fail(vm, fo, "ExternalFunction: %O is not a defined function");
@@ -478,6 +480,8 @@ PRIM(ffiCall)
 	const struct cf_fn *f = fn_of(vm, args[0], &mode);
 	if (st_unlikely(!f))
 		return not_a_function(vm, args[0]);
+	if (st_unlikely(mode == CF_RING))
+		return PRIM_FAIL; /* the fallback queues it (vm/ffi/ffi_ring.c) */
 	return call_fn(vm, f, mode, args + 1, nargs, NULL, &args[0]);
 }
 
@@ -488,6 +492,8 @@ PRIM(ffiCallArgs)
 	const struct cf_fn *f = fn_of(vm, args[0], &mode);
 	if (!f)
 		return not_a_function(vm, args[0]);
+	if (mode == CF_RING)
+		return PRIM_FAIL;
 	oop a = args[1];
 	if (!obj_is_ptr(a) || obj_cls(a) != CI_ARRAY)
 		return cf_fail(vm, a, "%s: callWithArguments: expected an Array, got %O", f->name);
