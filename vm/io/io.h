@@ -28,6 +28,10 @@ static inline void vio_poll(struct st_vm *vm)
 	if (st_unlikely(vm->io_inflight != 0))
 		vio_harvest(vm);
 }
+/* The interpreter's periodic check (every tick of a busy VM): sends what
+ * is queued, asks the kernel what is ready where harvesting alone cannot
+ * see it (epoll), and harvests. May allocate. */
+void vio_tick(struct st_vm *vm);
 /* Sends queued submissions to the kernel (before the VM yields or blocks). */
 void vio_flush(struct st_vm *vm);
 static inline void vio_flush_if(struct st_vm *vm)

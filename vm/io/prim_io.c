@@ -106,11 +106,20 @@ char *vio_scratch(struct st_vm *vm, size_t n)
 	return v->scratch;
 }
 
+/* A scratch buffer grown for one large receive is not kept. */
+#define SCRATCH_KEEP (1u << 20)
+
 oop vio_bytes(struct st_vm *vm, const char *s, size_t n, int binary)
 {
 	oop o = st_new_bytes(vm, binary ? CI_BYTEARRAY : CI_STRING, n);
 	if (o && n)
 		memcpy(obj_bytes(o), s, n);
+	struct vio *v = vm->vio;
+	if (v && s == v->scratch && v->scap > SCRATCH_KEEP) {
+		free(v->scratch);
+		v->scratch = NULL;
+		v->scap = 0;
+	}
 	return o;
 }
 
@@ -255,7 +264,7 @@ PRIM(ioClose) { return close_req(vm, args); }
 PRIM(ioCloseFinalized)
 {
 	int r = close_req(vm, args);
-	if (r != PRIM_FAIL)
+	if (r != PRIM_FAIL && vm->vio)
 		vm->vio->finalized_fds++;
 	return r;
 }

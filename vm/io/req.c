@@ -623,6 +623,16 @@ int vio_harvest(struct st_vm *vm)
 	return total;
 }
 
+void vio_tick(struct st_vm *vm)
+{
+	if (vm->io_unflushed)
+		vio_flush(vm);
+	if (vm->io_inflight) {
+		baton_io_check(vm->core);
+		vio_harvest(vm);
+	}
+}
+
 void vio_flush(struct st_vm *vm)
 {
 	vm->io_unflushed = 0;
