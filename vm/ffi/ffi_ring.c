@@ -433,6 +433,9 @@ PRIM(ffiRing)
 			       tmo, args);
 	}
 	case RO_CLOSE:
+		/* as SystemIO close: does: what SystemIO still has on fd (waiters,
+		 * a multishot accept, queued connections) ends with it */
+		vio_close_fd_requests(vm, fd);
 		if (!(r = vio_new(vm, VR_CONNECT, fd)))
 			return PRIM_OOM;
 		return wait_on(vm, r, baton_io_close_fd(vm->core, vio_tag(vm, r), fd), tmo, args);
