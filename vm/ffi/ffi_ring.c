@@ -25,10 +25,11 @@
 #include "vm/ffi/ffi_priv.h"
 #include "vm/io/io_int.h"
 
-/* What an argument must be: an integer, a buffer (#pointer or #bytes), or
- * a path (#string, #pointer or #bytes). An optional last argument (open's
- * and openat's mode) is marked by [nopt]. */
-enum { A_INT = 'i', A_BUF = 'b', A_PATH = 's' };
+/* What an argument must be: an integer, a buffer (#pointer or #bytes), a
+ * buffer C only reads (#string too: it is copied anyway), or a path
+ * (#string, #pointer or #bytes). An optional last argument (open's and
+ * openat's mode) is marked by [nopt]. */
+enum { A_INT = 'i', A_BUF = 'b', A_SRC = 'w', A_PATH = 's' };
 
 enum ring_op {
 	RO_READ, RO_WRITE, RO_PREAD, RO_PWRITE, RO_RECV, RO_SEND, RO_ACCEPT, RO_ACCEPT4,
@@ -41,9 +42,9 @@ static const struct {
 	const char *args; /* A_* per argument */
 	int nopt;         /* trailing arguments that may be left out */
 } ops[RO_COUNT] = {
-	[RO_READ] = {"read", "ibi", 0},        [RO_WRITE] = {"write", "ibi", 0},
-	[RO_PREAD] = {"pread", "ibii", 0},     [RO_PWRITE] = {"pwrite", "ibii", 0},
-	[RO_RECV] = {"recv", "ibii", 0},       [RO_SEND] = {"send", "ibii", 0},
+	[RO_READ] = {"read", "ibi", 0},        [RO_WRITE] = {"write", "iwi", 0},
+	[RO_PREAD] = {"pread", "ibii", 0},     [RO_PWRITE] = {"pwrite", "iwii", 0},
+	[RO_RECV] = {"recv", "ibii", 0},       [RO_SEND] = {"send", "iwii", 0},
 	[RO_ACCEPT] = {"accept", "ibb", 0},    [RO_ACCEPT4] = {"accept4", "ibbi", 0},
 	[RO_CONNECT] = {"connect", "ibi", 0},  [RO_OPEN] = {"open", "sii", 1},
 	[RO_OPENAT] = {"openat", "isii", 1},   [RO_CLOSE] = {"close", "i", 0},
@@ -73,7 +74,7 @@ static int kind_fits(int want, int kind)
 		return cf_kinds[kind].is_int;
 	if (want == A_BUF)
 		return kind == FK_POINTER || kind == FK_BYTES;
-	return kind == FK_STRING || kind == FK_POINTER || kind == FK_BYTES;
+	return kind == FK_STRING || kind == FK_POINTER || kind == FK_BYTES; /* A_SRC, A_PATH */
 }
 
 /* The ring operation of [f], or -1 after cf_fail() saying why not. */
@@ -94,7 +95,7 @@ static int ring_op(struct st_vm *vm, const struct cf_fn *f)
 					f->name, i + 1,
 					a[i] == A_INT ? "an integer type"
 					: a[i] == A_BUF ? "#pointer or #bytes"
-							: "#string, #pointer or #bytes",
+							: "#pointer, #bytes or #string",
 					cf_kinds[f->kinds[i]].name) - 1;
 	if (!cf_kinds[f->rkind].is_int)
 		return cf_fail(vm, 0, "%s: through the ring: the result must be an integer type, "
