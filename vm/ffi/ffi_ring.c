@@ -393,7 +393,9 @@ PRIM(ffiRing)
 		return PRIM_FAIL;
 	/* SystemIO timeout: applies to the next asynchronous call: this one */
 	uint32_t tmo = vio_take_tmo(vm);
-	int fd = (int)ival(f, &ra, 0);
+	/* the first argument is a descriptor for the rest: accept, connect,
+	 * close, fsync, fdatasync */
+	int fd = ops[op].args[0] == A_INT ? (int)ival(f, &ra, 0) : -1;
 	struct vreq *r;
 	switch (op) {
 	case RO_READ: case RO_WRITE: case RO_PREAD: case RO_PWRITE: case RO_RECV: case RO_SEND:
