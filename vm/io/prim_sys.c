@@ -376,7 +376,8 @@ PRIM(ioEntries)
 	closedir(d);
 	oop arr = err ? 0 : st_new_array(vm, n);
 	if (arr) {
-		qsort(names, n, sizeof *names, by_name);
+		if (n > 1) /* names is NULL for an empty directory */
+			qsort(names, n, sizeof *names, by_name);
 		ST_ROOT(vm, arr);
 		for (size_t i = 0; i < n && arr; i++) {
 			oop s = prim_string(vm, names[i]);
