@@ -13,6 +13,7 @@
 #include "vm/comp.h"
 #include "vm/ffi/ffi.h"
 #include "vm/grow.h"
+#include "vm/io/io.h"
 #include "vm/st.h"
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -705,6 +706,7 @@ int st_boot(struct st_vm *vm)
 void st_free(struct st_vm *vm)
 {
 	cf_free(vm);
+	vio_free(vm);
 	free(vm->thr);
 	free(vm->symtab);
 	free(vm->globals);
