@@ -28,6 +28,10 @@ static inline void vio_poll(struct st_vm *vm)
 	if (st_unlikely(vm->io_inflight != 0))
 		vio_harvest(vm);
 }
+/* The interpreter's periodic check (every tick of a busy VM): sends what
+ * is queued, asks the kernel what is ready where harvesting alone cannot
+ * see it (epoll), and harvests. May allocate. */
+void vio_tick(struct st_vm *vm);
 /* Sends queued submissions to the kernel (before the VM yields or blocks). */
 void vio_flush(struct st_vm *vm);
 static inline void vio_flush_if(struct st_vm *vm)
@@ -46,14 +50,35 @@ void vio_print_stats(struct st_vm *vm, FILE *f);
 /* Frees the table (after the loop is closed: baton_vm_free). */
 void vio_free(struct st_vm *vm);
 
+/*
+ * A ring request for other parts of the VM (the FFI's ring mode): the
+ * active process waits for one operation that [submit] queues with [tag]
+ * (a baton_io_* call; it answers 0 or -errno). [*obj] (may be NULL or 0:
+ * none) is pinned while the kernel may use it and given to [submit]
+ * pinned; [buf] (malloc'd, may be NULL) is freed once the kernel is done
+ * with it, also when the process is terminated meanwhile. The process's
+ * answer is the completion's result as an Integer (-errno on failure; an
+ * fd a terminated process's request opened is closed when [closes_fd]).
+ * Answers PRIM_SWITCH, PRIM_OK (the error answered at once in args[0]) or
+ * PRIM_OOM.
+ */
+typedef int (*vio_submit_fn)(struct st_vm *vm, uint64_t tag, oop pinned, void *ud);
+int vio_raw(struct st_vm *vm, oop *args, vio_submit_fn submit, void *ud, void *buf, oop *obj,
+	    int closes_fd);
+
 /* flushOut from a process: the shared stdout buffer goes through the ring,
  * only the asking process waits. PRIM_OK (nothing to wait for, or written
  * synchronously) or PRIM_SWITCH. */
 int vio_out_flush(struct st_vm *vm, oop *args);
-/* Before a synchronous write of the stdout buffer (st_out_flush): answers 1
- * when ring writes of earlier output are still in flight; then the buffer
- * was queued behind them instead, to keep the order. */
+/* Before the VM goes idle: answers 1 when ring writes of earlier output
+ * are still to come; then the buffer was queued behind them (the idle
+ * wait completes them), else 0 (write it synchronously). */
 int vio_out_queue(struct st_vm *vm);
+/* Before a synchronous write of the buffer (st_out_flush: stderr output,
+ * a callout, the exit): waits, blocking the VM, until the ring has written
+ * every chunk, so that nothing overtakes them. Allocates nothing in the
+ * heap: other completions it meets wait for the next harvest. */
+void vio_out_drain(struct st_vm *vm);
 /* Chunks of stdout are still to be written (the VM must not end yet). */
 int vio_out_pending(struct st_vm *vm);
 
