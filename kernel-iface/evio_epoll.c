@@ -9,7 +9,10 @@
  * waits in that descriptor's list (FIFO, so reads and writes keep their
  * order) and epoll is asked, one-shot, for the readiness it needs. Regular
  * files and other descriptors epoll cannot watch are served by plain calls
- * when flushed, as are openat, close, statx and fsync. Descriptors that are
+ * when flushed, as is close. openat, statx and fsync can block for as long
+ * as they like (a FIFO with no writer, a slow disk, NFS): they go to a pool
+ * of at most two threads, which post their results back through the loop's
+ * eventfd. Descriptors that are
  * not regular files are switched to O_NONBLOCK the first time the loop sees
  * them. See Documentation/core/kernel-iface.md ("evio.h").
  */
@@ -20,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,8 @@
 #include "kernel-iface/clock.h"
 #include "kernel-iface/evio_int.h"
 
-enum { ST_QUEUED = 1, ST_WAITING, ST_TIMER };
+enum { ST_QUEUED = 1, ST_WAITING, ST_TIMER, ST_POOL };
+#define POOL_MAX 2 /* threads for calls that may block (openat, statx, fsync) */
 #define AGAIN INT_MIN /* attempt(): not ready, wait for the descriptor */
 #define DIR_IN EPOLLIN
 #define DIR_OUT EPOLLOUT
@@ -44,8 +49,25 @@ struct fdst {
 	uint8_t plain;               /* regular file or unpollable: plain calls */
 };
 
+/*
+ * The pool. Shared with its threads, so it outlives the loop while a
+ * thread is still inside a system call (an openat of a FIFO nobody opens
+ * may never return): the last one out frees it. [mu] guards everything.
+ */
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct evio_op *todo, *todo_tail; /* waiting for a thread */
+	struct evio_op *done, *done_tail; /* finished, for the next harvest */
+	int efd;      /* the loop's eventfd, -1 once the loop is closed */
+	int threads;  /* started and not yet exited */
+	int idle;     /* of which waiting for work */
+	int refs;     /* the loop (1 while open) + threads */
+};
+
 struct ep {
 	int epfd;
+	struct pool *pool; /* NULL until the first blocking call */
 	int no_pwait2;
 	struct fdst *fds;
 	size_t nfds;
@@ -387,6 +409,178 @@ static void do_close(struct kif_evio *ev, struct evio_op *op)
 	post(ev, op, r, 0);
 }
 
+/* ---- the pool for calls that may block ----------------------------------- */
+
+static void pool_unref_locked(struct pool *p)
+{
+	if (--p->refs == 0) {
+		pthread_mutex_unlock(&p->mu);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->cv);
+		free(p);
+		return;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* [op] is a copy taken under the lock: the loop may free the original
+ * while the call blocks. */
+static long pool_call(const struct evio_op *op)
+{
+	switch (op->kind) {
+	case EV_OPENAT:
+		return RETRY(openat(op->fd, op->path, op->flags, (mode_t)op->mode));
+	case EV_STATX:
+		return RETRY(statx(op->fd, op->path, op->flags, op->len, op->buf));
+	default: /* EV_FSYNC */
+		return RETRY(op->len & KIF_EVIO_DATASYNC ? fdatasync(op->fd) : fsync(op->fd));
+	}
+}
+
+static void *pool_main(void *arg)
+{
+	struct pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->todo && p->efd >= 0) {
+			p->idle++;
+			pthread_cond_wait(&p->cv, &p->mu);
+			p->idle--;
+		}
+		struct evio_op *op = p->todo;
+		if (!op)
+			break; /* the loop is closed */
+		p->todo = op->next;
+		if (!p->todo)
+			p->todo_tail = NULL;
+		struct evio_op call = *op;
+		pthread_mutex_unlock(&p->mu);
+		long r = pool_call(&call);
+		pthread_mutex_lock(&p->mu);
+		if (p->efd < 0) {
+			/* The loop is gone and [op] with it: only the
+			 * descriptor is left to give back. */
+			if (call.kind == EV_OPENAT && r >= 0)
+				close((int)r);
+			continue;
+		}
+		op->off = r; /* the result, until harvested */
+		op->next = NULL;
+		if (p->done_tail)
+			p->done_tail->next = op;
+		else
+			__atomic_store_n(&p->done, op, __ATOMIC_RELAXED);
+		p->done_tail = op;
+		uint64_t one = 1;
+		/* Ends the owner's epoll_wait; EAGAIN: it is readable anyway. */
+		(void)!write(p->efd, &one, sizeof one);
+	}
+	p->threads--;
+	pool_unref_locked(p);
+	return NULL;
+}
+
+/* Hands [op] to the pool; a thread is started if none is free. */
+static int pool_put(struct kif_evio *ev, struct evio_op *op)
+{
+	struct ep *e = EP(ev);
+	if (!e->pool) {
+		struct pool *p = calloc(1, sizeof *p);
+		if (!p)
+			return -ENOMEM;
+		pthread_mutex_init(&p->mu, NULL);
+		pthread_cond_init(&p->cv, NULL);
+		p->efd = ev->efd;
+		p->refs = 1;
+		e->pool = p;
+	}
+	struct pool *p = e->pool;
+	pthread_mutex_lock(&p->mu);
+	if (!p->idle && p->threads < POOL_MAX) {
+		pthread_t th;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&a, 64 * 1024);
+		if (pthread_create(&th, &a, pool_main, p) == 0) {
+			p->threads++;
+			p->refs++;
+		}
+		pthread_attr_destroy(&a);
+		if (!p->threads) {
+			pthread_mutex_unlock(&p->mu);
+			return -EAGAIN;
+		}
+	}
+	op->state = ST_POOL;
+	op->next = NULL;
+	if (p->todo_tail)
+		p->todo_tail->next = op;
+	else
+		p->todo = op;
+	p->todo_tail = op;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* What the pool finished goes to the completion queue (the owner). */
+static void pool_reap(struct kif_evio *ev)
+{
+	struct ep *e = EP(ev);
+	struct pool *p = e->pool;
+	/* Most harvests find nothing: look before taking the lock (a racy
+	 * look is fine: what it misses comes with the eventfd's wake-up). */
+	if (!p || !__atomic_load_n(&p->done, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&p->mu);
+	struct evio_op *op = p->done;
+	__atomic_store_n(&p->done, NULL, __ATOMIC_RELAXED);
+	p->done_tail = NULL;
+	pthread_mutex_unlock(&p->mu);
+	for (struct evio_op *nx; op; op = nx) {
+		nx = op->next;
+		int32_t r = (int32_t)op->off;
+		op->state = 0;
+		if (op->kind == EV_OPENAT && r >= 0)
+			forget(e, r);
+		post(ev, op, r, 0);
+	}
+}
+
+/* Cancels [op] if no thread has taken it yet (1); else it completes with
+ * its own result (0). */
+static int pool_cancel(struct kif_evio *ev, struct evio_op *op)
+{
+	struct pool *p = EP(ev)->pool;
+	pthread_mutex_lock(&p->mu);
+	struct evio_op **pp = &p->todo, *prev = NULL;
+	while (*pp && *pp != op) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	int found = *pp == op;
+	if (found) {
+		*pp = op->next;
+		if (p->todo_tail == op)
+			p->todo_tail = prev;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return found;
+}
+
+static void pool_close(struct ep *e)
+{
+	struct pool *p = e->pool;
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->efd = -1;
+	p->todo = p->todo_tail = NULL;
+	pthread_cond_broadcast(&p->cv);
+	pool_unref_locked(p);
+}
+
 /* Flush one queued operation. */
 static void start(struct kif_evio *ev, struct evio_op *op)
 {
@@ -403,7 +597,9 @@ static void start(struct kif_evio *ev, struct evio_op *op)
 		return;
 	case EV_OPENAT:
 	case EV_STATX:
-		post(ev, op, attempt(ev, op, 1), 0);
+	case EV_FSYNC:
+		if (pool_put(ev, op) < 0) /* no thread: a plain call after all */
+			post(ev, op, attempt(ev, op, 1), 0);
 		return;
 	default:
 		break;
@@ -415,7 +611,7 @@ static void start(struct kif_evio *ev, struct evio_op *op)
 	}
 	if (!s->known)
 		learn(s, op->fd);
-	if (s->plain || op->kind == EV_FSYNC) {
+	if (s->plain) {
 		while ((r = attempt(ev, op, 1)) != AGAIN && finish(ev, op, r))
 			;
 		if (r == AGAIN) /* a plain descriptor that is not ready (poll) */
@@ -526,6 +722,7 @@ static int ep_open(struct kif_evio *ev, char *why, unsigned why_len)
 static void ep_close(struct kif_evio *ev)
 {
 	struct ep *e = EP(ev);
+	pool_close(e);
 	close(e->epfd);
 	free(e->fds);
 	free(e->heap);
@@ -569,6 +766,10 @@ static void ep_cancel(struct kif_evio *ev, struct evio_op *op)
 	case ST_TIMER:
 		heap_remove(e, op);
 		break;
+	case ST_POOL:
+		if (!pool_cancel(ev, op))
+			return; /* in a thread's system call: its own result comes */
+		break;
 	default:
 		return;
 	}
@@ -598,6 +799,7 @@ static int ep_harvest(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned ma
 {
 	struct ep *e = EP(ev);
 	expire_timers(ev);
+	pool_reap(ev);
 	unsigned n = 0;
 	while (n < max && e->cqlen) {
 		out[n++] = e->cq[e->cqhead];

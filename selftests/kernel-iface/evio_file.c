@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -153,6 +154,85 @@ TEST_F(evio, errors_of_paths_and_modes)
 	ASSERT_EQ(0, t_expect(self->ev, 3, 5, "close"));
 	ASSERT_EQ(0, kif_evio_close_fd(self->ev, 4, fd));
 	ASSERT_EQ(-EBADF, t_expect(self->ev, 4, 5, "close of a closed descriptor"));
+	close(d);
+}
+
+/* Opens the FIFO for writing once [arg] says the reader's open is queued. */
+static void *fifo_writer(void *arg)
+{
+	const char *path = arg;
+	int fd = open(path, O_WRONLY | O_CLOEXEC); /* blocks until the reader opens */
+	if (fd >= 0) {
+		(void)!write(fd, "hi", 2);
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * An openat that blocks (a FIFO nobody writes yet) must not block the
+ * loop: a timeout queued after it completes. On epoll the open waits in the
+ * backend's pool until the writer comes; io_uring opens FIFOs without
+ * waiting for a writer, so there the open may complete first.
+ */
+TEST_F(evio, a_blocking_open_does_not_block_the_loop)
+{
+	int d = tmpdir();
+	ASSERT_LE(0, d);
+	char path[128];
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	ASSERT_EQ(0, kif_evio_openat(self->ev, 1, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
+	ASSERT_EQ(0, kif_evio_timeout(self->ev, 2, kif_now_ns() + 20000000u));
+	int fd = -1;
+	struct kif_evio_cqe c = t_next(self->ev, 5, "the open or the timeout");
+	if (c.tag == 1) {
+		ASSERT_STREQ("uring", kif_evio_backend_name(self->ev))
+		TH_LOG("the epoll backend's open returned before a writer came");
+		fd = c.res;
+		c = t_next(self->ev, 5, "the timeout behind the open");
+	}
+	ASSERT_EQ(2u, c.tag);
+	ASSERT_EQ(-ETIME, c.res);
+	pthread_t th;
+	ASSERT_EQ(0, pthread_create(&th, NULL, fifo_writer, path));
+	if (fd < 0)
+		fd = t_expect(self->ev, 1, 5, "the FIFO's open, once a writer came");
+	pthread_join(th, NULL);
+	ASSERT_LE(0, fd) TH_LOG("openat: %s", strerror(-fd));
+	char buf[4] = { 0 };
+	ASSERT_EQ(0, kif_evio_read(self->ev, 3, fd, buf, sizeof buf, KIF_EVIO_CUR_POS));
+	ASSERT_EQ(2, t_expect(self->ev, 3, 5, "read of the FIFO"));
+	ASSERT_STREQ("hi", buf);
+	ASSERT_EQ(0, kif_evio_close_fd(self->ev, 4, fd));
+	ASSERT_EQ(0, t_expect(self->ev, 4, 5, "close"));
+	close(d);
+}
+
+/* Closing the loop while the pool (epoll) or the kernel's worker
+ * (io_uring) is stuck in an open leaks nothing and does not hang. */
+TEST_F(evio, closing_the_loop_during_a_blocked_open_returns)
+{
+	int d = tmpdir();
+	ASSERT_LE(0, d);
+	char path[128];
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	ASSERT_EQ(0, kif_evio_openat(self->ev, 1, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
+	ASSERT_EQ(0, kif_evio_timeout(self->ev, 2, kif_now_ns() + 10000000u));
+	struct kif_evio_cqe c = t_next(self->ev, 5, "the open or the timeout");
+	if (c.tag == 1) { /* io_uring: the open did not wait */
+		ASSERT_LE(0, c.res);
+		close(c.res);
+		c = t_next(self->ev, 5, "the timeout");
+	}
+	ASSERT_EQ(2u, c.tag);
+	kif_evio_close(self->ev);
+	self->ev = NULL;
+	/* Let the stuck open finish, so the test process can end cleanly. */
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
 	close(d);
 }
 
