@@ -259,6 +259,38 @@ else
 	fi
 fi
 
+# ---- 7. --stats: io.backend names the backend (epoll under BATON_URING=0) and
+# io.finalized_fds counts the streams the collector closed
+cat >"$tmp/stats.st" <<'ST'
+| tmp path |
+tmp := Smalltalk getenv: 'TMPDIR'. (tmp isNil or: [tmp isEmpty]) ifTrue: [tmp := '/tmp'].
+path := tmp, '/baton-io-stats-', Time nanosecondClock printString.
+(File name: path) contents: 'x'.
+5 timesRepeat: [FileStream open: path mode: #read].
+Smalltalk garbageCollect.
+Smalltalk finalizePending.
+(File name: path) remove.
+ST
+stat() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/err"; }
+for mode in default 0; do
+	name="--stats (BATON_URING=$mode): io.backend, and io.finalized_fds counts 5 streams collected without close"
+	if [[ $mode == 0 ]]; then
+		BATON_URING=0 timeout 10 "$baton" --stats "$tmp/stats.st" >"$tmp/out" 2>"$tmp/err"
+	else
+		timeout 10 "$baton" --stats "$tmp/stats.st" >"$tmp/out" 2>"$tmp/err"
+	fi
+	rc=$?
+	backend=$(stat io.backend)
+	fin=$(stat io.finalized_fds)
+	want_backend='^(uring|epoll)$'
+	[[ $mode == 0 ]] && want_backend='^epoll$'
+	if [[ $rc == 0 && $backend =~ $want_backend && $fin == 5 ]]; then
+		ok "$name"
+	else
+		not_ok "$name" "status $rc, io.backend '$backend', io.finalized_fds '$fin'"
+	fi
+done
+
 echo "1..$n"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skipped error:0"
 ((fail == 0))
