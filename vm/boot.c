@@ -13,6 +13,7 @@
 #include "vm/comp.h"
 #include "vm/ffi/ffi.h"
 #include "vm/grow.h"
+#include "vm/io/io.h"
 #include "vm/st.h"
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -643,6 +644,29 @@ struct st_vm *st_new(void)
 	return vm;
 }
 
+/*
+ * The globals stdin, stdout, stderr: StdStreams (st/kernel/84-StdStreams.st)
+ * on descriptors 0, 1, 2. Kernel statements do not run, so they are made
+ * here: the first instance variable is the descriptor, the rest start nil
+ * and the stream sets itself up on first use.
+ */
+static int boot_std_streams(struct st_vm *vm)
+{
+	static const char *const name[] = {"stdin", "stdout", "stderr"};
+	oop cls = st_global(vm, "StdStream");
+	if (cls == vm->nil)
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		oop o = st_alloc_old(vm, st_class_index(cls), OBJ_FMT_PTRS,
+				     (size_t)st_instsize(cls), 0, 0);
+		if (!o)
+			return 0;
+		obj_body(o)[0] = obj_from_int(i);
+		st_set_global(vm, st_symbol_c(vm, name[i]), o);
+	}
+	return 1;
+}
+
 int st_boot(struct st_vm *vm)
 {
 	if (!boot_classes(vm))
@@ -676,12 +700,13 @@ int st_boot(struct st_vm *vm)
 	};
 	for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
 		st_set_global(vm, st_symbol_c(vm, alias[i][0]), st_global(vm, alias[i][1]));
-	return 1;
+	return boot_std_streams(vm);
 }
 
 void st_free(struct st_vm *vm)
 {
 	cf_free(vm);
+	vio_free(vm);
 	free(vm->thr);
 	free(vm->symtab);
 	free(vm->globals);

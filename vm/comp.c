@@ -338,6 +338,14 @@ static void mark_nlr(struct fn *f)
 	f->has_nlr = 1;
 }
 
+/* A lowercase name that is already a global (stdin, stdout, stderr) names
+ * that global: it is not declared as a top-level temporary, nor an error. */
+static int lower_global(struct st_vm *vm, const char *name)
+{
+	oop sym = st_lookup_symbol(vm, name, strlen(name));
+	return sym && st_global_binding(vm, sym, 0);
+}
+
 static void resolve_name(struct compiler *c, struct node *n, struct scope *s, int assign)
 {
 	if (!n->name)
@@ -357,7 +365,7 @@ static void resolve_name(struct compiler *c, struct node *n, struct scope *s, in
 		return;
 	}
 	if (c->doit && c->doit_scope && !(c->flags & COMP_REPL) && n->name[0] >= 'a' &&
-	    n->name[0] <= 'z') {
+	    n->name[0] <= 'z' && !lower_global(c->vm, n->name)) {
 		/* an undeclared variable at top level: declare it there */
 		struct var *nv = declare(c, c->doit_scope, n->name, 0);
 		n->var = nv;
@@ -748,7 +756,8 @@ static int nonlocal(struct compiler *c, struct fn *f, const char *name, int *idx
 	}
 	oop b = classvar(vm, c->cls, name);
 	if (!b) {
-		if (name[0] >= 'a' && name[0] <= 'z' && !(c->flags & COMP_REPL) && !c->doit) {
+		if (name[0] >= 'a' && name[0] <= 'z' && !(c->flags & COMP_REPL) && !c->doit &&
+		    !lower_global(vm, name)) {
 			cerr(c, line, col, "undeclared variable '%s'", name);
 			return NL_NONE;
 		}

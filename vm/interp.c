@@ -1337,7 +1337,14 @@ interrupt: /* ip is where the process resumes */
 	}
 	if (vm->quit)
 		return INTERP_QUIT;
-	/* timers may have readied better processes */
+	if (vm->io_inflight | vm->io_unflushed) {
+		/* I/O: send what is queued, answer what completed (this may
+		 * allocate, so the registers are loaded again) */
+		vio_flush_if(vm);
+		vio_poll(vm);
+		LOAD();
+	}
+	/* timers or I/O may have readied better processes */
 	if (sched_best(vm) > proc->prio) {
 		sched_ready(vm, proc, 1);
 		vm->active = NULL;
@@ -1362,6 +1369,7 @@ reschedule: /* the active process's registers are saved */
 	}
 	vm->active = NULL;
 switch_best: {
+	vio_poll(vm); /* completed I/O readies processes before the pick */
 	struct st_proc *next = sched_pick(vm);
 	if (!next) {
 		vm->active = NULL;

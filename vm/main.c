@@ -17,6 +17,7 @@
 #include "vm/comp.h"
 #include "vm/ffi/ffi.h"
 #include "vm/interp.h"
+#include "vm/io/io.h"
 #include "vm/repl.h"
 #include "vm/sched.h"
 
@@ -32,7 +33,9 @@ static void usage(FILE *f)
 	      "  --heap-max SIZE     heap limit, with k/m/g suffix (default: none)\n"
 	      "  --stats             print VM counters on stderr at exit\n"
 	      "  -h, --help          this text\n"
-	      "Environment: BATON_GC_STRESS=N scavenges at every Nth allocation.\n",
+	      "Environment: BATON_GC_STRESS=N scavenges at every Nth allocation;\n"
+	      "  BATON_URING=0 uses epoll instead of io_uring; BATON_NOFILE=N sets the\n"
+	      "  descriptor limit (default: the hard limit).\n",
 	      f);
 }
 
@@ -124,7 +127,9 @@ static void print_stats(struct st_vm *vm)
 		(unsigned long long)b.activations, (unsigned long long)b.creations,
 		(unsigned long long)b.attaches, (unsigned long long)b.preemptions, b.threads_peak,
 		b.hb_backend ? b.hb_backend : "?");
+	vio_print_stats(vm, stderr);
 }
+
 
 /* Runs [doit] as the main program and everything it starts, until nothing
  * can run again. */
@@ -228,6 +233,7 @@ int main(int argc, char **argv)
 	const char *expr = NULL, *file = NULL;
 	int stats = 0, i;
 	int stdout_closed = hold_std_fds();
+	vio_setup_process();
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-e") && i + 1 < argc) {

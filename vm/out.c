@@ -16,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "vm/io/io.h"
 #include "vm/st.h"
 
 /* The signal handler may run between any two instructions: it writes
@@ -66,6 +67,9 @@ static int put(struct st_vm *vm, const char *s, size_t n, int buffered)
 
 void st_out_flush(struct st_vm *vm)
 {
+	/* ring writes of earlier output are in flight: queue behind them */
+	if (vm->vio && vio_out_queue(vm))
+		return;
 	if (vm->outoff < vm->outlen)
 		put(vm, vm->out + vm->outoff, vm->outlen - vm->outoff, 1);
 	vm->outlen = 0; /* first: the handler then writes nothing */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm/io/io.h"
 #include "vm/bigint.h"
 #include "vm/comp.h"
 #include "vm/interp.h"
@@ -700,12 +701,8 @@ PRIM(errString)
 	return PRIM_OK;
 }
 
-PRIM(flushOut)
-{
-	(void)args;
-	st_out_flush(vm);
-	return PRIM_OK;
-}
+/* Transcript flush: through the ring when a process asks (vm/io/stdout.c) */
+PRIM(flushOut) { return vio_out_flush(vm, args); }
 
 PRIM(quit)
 {

@@ -109,6 +109,8 @@ PRIM(procStop)
 		sched_unready(vm, p);
 	else if (p->state == PS_WAITING)
 		sched_unwait(vm, p);
+	else if (p->state == PS_IOWAIT)
+		vio_kill(vm, p); /* its request is cancelled */
 	p->state = PS_SUSPENDED;
 	p->ending = 1;
 	return PRIM_OK;
@@ -177,7 +179,7 @@ PRIM(procSetPriority)
 PRIM(procState)
 {
 	static const char *const names[] = {"suspended", "runnable", "running", "waiting",
-					    "suspended", "callout", "terminated"};
+					    "suspended", "callout",  "ioWait",  "terminated"};
 	struct st_proc *p = proc_arg(vm, args[0]);
 	const char *s = p ? names[p->state] : "terminated";
 	args[0] = st_symbol_c(vm, s);

@@ -10,6 +10,7 @@
 
 #include "vm/ffi/ffi.h"
 #include "vm/gc/gc.h"
+#include "vm/io/io.h"
 #include "vm/st.h"
 
 static void visit_slot(oop *s, gc_visit_fn visit, void *ud)
@@ -43,6 +44,7 @@ void vm_roots(void *owner, gc_visit_fn visit, void *ud)
 	for (unsigned i = 0; i < vm->nroots; i++)
 		visit_slot(vm->roots[i], visit, ud);
 	cf_roots(vm, visit, ud);
+	vio_roots(vm, visit, ud);
 	for (int i = 0; i < vm->ntimers; i++)
 		visit_slot(&vm->timers[i].sem, visit, ud);
 	/* process stacks: slot 1 up to sp; every slot is an oop */

@@ -330,6 +330,8 @@ void sched_kill(struct st_vm *vm, struct st_proc *p)
 			drop_timer(vm, p);
 		sched_unwait(vm, p);
 	}
+	if (p->io_req)
+		vio_kill(vm, p); /* cancels its I/O request */
 	p->state = PS_DEAD;
 	vm->nlive--;
 	if (p->wait_rec) {
@@ -541,13 +543,13 @@ void sched_exit_now(struct st_vm *vm)
 }
 
 /* Nothing can ever run again: no runnable process, no timer that can wake
- * one, no callout
- * in flight, nobody queued for the VM. (A callout in flight while this
- * thread owns the VM has been set aside: vm->in_callout counts it.) */
+ * one, no callout in flight, no process waiting for I/O, no stdout chunk
+ * still to write, nobody queued for the VM. (A callout in flight while
+ * this thread owns the VM has been set aside: vm->in_callout counts it.) */
 static int dead_end(struct st_vm *vm)
 {
 	return sched_best(vm) < 0 && !timer_can_wake(vm) && vm->in_callout == 0 &&
-	       baton_top_waiter(vm->core) < 0;
+	       vm->io_waiting == 0 && !vio_out_pending(vm) && baton_top_waiter(vm->core) < 0;
 }
 
 /* The active process belongs to a callback that has answered (its
@@ -565,6 +567,7 @@ static void reap(struct st_vm *vm)
 static int next(struct st_vm *vm, baton_thread *t)
 {
 	int r;
+	vio_poll(vm); /* completions make processes runnable */
 	struct st_proc *p = sched_pick(vm);
 	if (p) {
 		if (baton_top_waiter(vm->core) < p->prio) {
@@ -574,6 +577,7 @@ static int next(struct st_vm *vm, baton_thread *t)
 		}
 		/* a returning callout (or a foreign thread) carries work as good */
 		sched_ready(vm, p, 1);
+		vio_flush_if(vm);
 		r = baton_yield(vm->core, t);
 	} else if (vm->want) {
 		baton_thread *to = vm->want;
@@ -641,6 +645,14 @@ static void loop(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
 		reap(vm);
 		if (w && w->done)
 			return;
+		if (vm->quit && !w && vio_out_pending(vm)) {
+			/* quitting: stdout written through the ring comes first */
+			if (baton_idle(vm->core, t) == BATON_QUIT)
+				return;
+			sched_owned(vm, t);
+			vio_poll(vm);
+			continue;
+		}
 		if (vm->quit || (dead_end(vm) && !vm->active)) {
 			if (ending(vm, t, w))
 				return;
@@ -656,6 +668,7 @@ static void loop(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
 			continue;
 		}
 		if (interp_run(vm, t) == INTERP_YIELD) {
+			vio_flush_if(vm);
 			int r = baton_yield(vm->core, t);
 			if (r == BATON_QUIT) {
 				if (!w)

@@ -7,6 +7,7 @@
 #ifndef BATON_VM_SCHED_H
 #define BATON_VM_SCHED_H
 
+#include "vm/io/io.h"
 #include "vm/st.h"
 
 #define PRIO_USER 40
@@ -116,6 +117,8 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 	 * must not wait for the VM to run again */
 	if (vm->outlen)
 		st_out_flush(vm);
+	/* what processes queued on the ring must not wait for this call */
+	vio_flush_if(vm);
 	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
 

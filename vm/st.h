@@ -20,6 +20,7 @@
 struct sched_wait;
 struct sched_thr;
 struct cf_state;
+struct vio;
 
 #define st_likely(x) __builtin_expect(!!(x), 1)
 #define st_unlikely(x) __builtin_expect(!!(x), 0)
@@ -185,6 +186,7 @@ enum proc_state {
 	PS_WAITING,   /* on a semaphore */
 	PS_SUSPENDED, /* suspended */
 	PS_CALLOUT,   /* its thread is in a blocked callout */
+	PS_IOWAIT,    /* waits for a SystemIO request (vm/io/) */
 	PS_DEAD
 };
 
@@ -213,6 +215,8 @@ struct st_proc {
 	void *cb_inv;         /* a callback's process: its invocation (vm/ffi/ffi.h) */
 	char *err;            /* malloc'd text of the last FFI error, or NULL */
 	oop err_obj;          /* the object that error names, 0: none (a root) */
+	int io_req;           /* its SystemIO request (vm/io/): slot + 1, 0: none */
+	uint32_t io_tmo;      /* SystemIO timeout: for its next request, ms + 1; 0: none */
 };
 
 /* A pending timer: signal [sem] at [at], or time out [proc]'s wait. */
@@ -360,6 +364,14 @@ struct st_vm {
 	int interactive;
 	int out_closed;         /* stdout was closed at start-up (fd 1 is /dev/null) */
 	int out_errno;          /* first write error on stdout (reported once), 0: none */
+
+	/* SystemIO requests (vm/io/): the table, made on first use; loop
+	 * completions still to come (harvest when nonzero); submissions not
+	 * yet sent to the kernel; processes in PS_IOWAIT (keep the VM alive) */
+	struct vio *vio;
+	unsigned io_inflight;
+	unsigned io_unflushed;
+	int io_waiting;
 
 	/* interpreter counters */
 	uint64_t sends, bytecodes;

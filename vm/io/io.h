@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/io/io.h: I/O requests of Smalltalk processes (the SystemIO
+ * primitives). Owns the per-VM request table: a primitive queues an
+ * operation on the VM's event loop (include/baton/io.h) and parks the
+ * asking process in PS_IOWAIT; harvesting the loop's completions answers
+ * it and makes it runnable. Every other process runs on meanwhile.
+ * See Documentation/vm/io.md ("Inside the VM").
+ */
+#ifndef BATON_VM_IO_H
+#define BATON_VM_IO_H
+
+#include <stdio.h>
+
+#include "vm/st.h"
+
+/* Once per process, at start-up: the soft descriptor limit raised to the
+ * hard one (BATON_NOFILE=N: to N), SIGPIPE ignored. */
+void vio_setup_process(void);
+
+/* Handles the completions the loop already has (no system call): answers
+ * the waiting processes and makes them runnable. May allocate (and so
+ * collect): callers hold no raw oops across it. Answers how many. */
+int vio_harvest(struct st_vm *vm);
+/* Cheap enough for every process switch: one load. */
+static inline void vio_poll(struct st_vm *vm)
+{
+	if (st_unlikely(vm->io_inflight != 0))
+		vio_harvest(vm);
+}
+/* Sends queued submissions to the kernel (before the VM yields or blocks). */
+void vio_flush(struct st_vm *vm);
+static inline void vio_flush_if(struct st_vm *vm)
+{
+	if (st_unlikely(vm->io_unflushed != 0))
+		vio_flush(vm);
+}
+/* [p] (in PS_IOWAIT, or stopped while it was) will never take its answer:
+ * its request is cancelled; the completion that still comes frees what the
+ * request holds (and closes a descriptor it opened). Idempotent. */
+void vio_kill(struct st_vm *vm, struct st_proc *p);
+/* The request table's roots: target objects of pending operations. */
+void vio_roots(struct st_vm *vm, void (*visit)(oop *slot, void *ud), void *ud);
+/* --stats rows io.*. */
+void vio_print_stats(struct st_vm *vm, FILE *f);
+/* Frees the table (after the loop is closed: baton_vm_free). */
+void vio_free(struct st_vm *vm);
+
+/* flushOut from a process: the shared stdout buffer goes through the ring,
+ * only the asking process waits. PRIM_OK (nothing to wait for, or written
+ * synchronously) or PRIM_SWITCH. */
+int vio_out_flush(struct st_vm *vm, oop *args);
+/* Before a synchronous write of the stdout buffer (st_out_flush): answers 1
+ * when ring writes of earlier output are still in flight; then the buffer
+ * was queued behind them instead, to keep the order. */
+int vio_out_queue(struct st_vm *vm);
+/* Chunks of stdout are still to be written (the VM must not end yet). */
+int vio_out_pending(struct st_vm *vm);
+
+#endif /* BATON_VM_IO_H */
