@@ -221,6 +221,25 @@ else
 		"second line '$second' (want 'read typed late')" "status $rc"
 fi
 
+# ---- 5b. stdin on a regular file: the atEnd/nextLine idiom reads every line
+cat >"$tmp/lines.st" <<'ST'
+| n last |
+n := 0.
+[stdin atEnd] whileFalse: [last := stdin nextLine. n := n + 1].
+n printNl.
+last displayNl.
+ST
+name="stdin on a regular file: [stdin atEnd] whileFalse: [stdin nextLine] reads all 20,000 lines"
+seq 1 20000 | sed 's/$/ some text on the line/' >"$tmp/lines.txt"
+timeout 20 "$baton" "$tmp/lines.st" <"$tmp/lines.txt" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+want=$(printf '20000\n20000 some text on the line')
+if [[ $rc == 0 && $(cat "$tmp/out") == "$want" ]]; then
+	ok "$name"
+else
+	not_ok "$name" "status $rc, stdout '$(head -c 200 "$tmp/out")'"
+fi
+
 # ---- 6. EMFILE: accepts against a lowered descriptor limit; the server keeps serving
 cat >"$tmp/emfile.st" <<'ST'
 | srv held |
