@@ -1340,8 +1340,7 @@ interrupt: /* ip is where the process resumes */
 	if (vm->io_inflight | vm->io_unflushed) {
 		/* I/O: send what is queued, answer what completed (this may
 		 * allocate, so the registers are loaded again) */
-		vio_flush_if(vm);
-		vio_poll(vm);
+		vio_tick(vm);
 		LOAD();
 	}
 	/* timers or I/O may have readied better processes */

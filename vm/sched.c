@@ -596,6 +596,7 @@ static int next(struct st_vm *vm, baton_thread *t)
 		if (r == BATON_RUN) {
 			sched_owned(vm, t);
 			sched_run_timers(vm, baton_now_ns());
+			vio_poll(vm); /* what woke the idle wait */
 		}
 		return r;
 	}

@@ -79,6 +79,11 @@ BATON_API int baton_io_flush(baton_vm *vm);
 
 /* Completions already known, without a system call: how many (<= max). */
 BATON_API int baton_io_harvest(baton_vm *vm, baton_io_cqe *out, unsigned max);
+/* Asks the kernel, without sleeping, what is ready, for a backend whose
+ * harvest cannot see it alone (epoll: one epoll_wait with no timeout);
+ * with io_uring nothing (the completion ring is shared memory). For a
+ * busy owner's periodic check; answers how many completions wait. */
+BATON_API int baton_io_check(baton_vm *vm);
 /* Nonzero when operations are queued or in flight. */
 BATON_API int baton_io_pending(baton_vm *vm);
 BATON_API void baton_io_stats(baton_vm *vm, struct baton_io_stats *out);

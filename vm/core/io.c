@@ -213,6 +213,14 @@ void own_kick_loop(baton_vm *vm)
 		kif_evio_wake(vm->io);
 }
 
+int baton_io_check(baton_vm *vm)
+{
+	if (!vm->io || !strcmp(kif_evio_backend_name(vm->io), "uring"))
+		return 0;
+	int n = io_idle_wait(vm, 1); /* a deadline in the past: no sleep */
+	return n > 0 ? n : 0;
+}
+
 int baton_io_pending(baton_vm *vm)
 {
 	if (!vm->io)

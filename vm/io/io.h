@@ -28,6 +28,10 @@ static inline void vio_poll(struct st_vm *vm)
 	if (st_unlikely(vm->io_inflight != 0))
 		vio_harvest(vm);
 }
+/* The interpreter's periodic check (every tick of a busy VM): sends what
+ * is queued, asks the kernel what is ready where harvesting alone cannot
+ * see it (epoll), and harvests. May allocate. */
+void vio_tick(struct st_vm *vm);
 /* Sends queued submissions to the kernel (before the VM yields or blocks). */
 void vio_flush(struct st_vm *vm);
 static inline void vio_flush_if(struct st_vm *vm)
@@ -45,6 +49,22 @@ void vio_roots(struct st_vm *vm, void (*visit)(oop *slot, void *ud), void *ud);
 void vio_print_stats(struct st_vm *vm, FILE *f);
 /* Frees the table (after the loop is closed: baton_vm_free). */
 void vio_free(struct st_vm *vm);
+
+/*
+ * A ring request for other parts of the VM (the FFI's ring mode): the
+ * active process waits for one operation that [submit] queues with [tag]
+ * (a baton_io_* call; it answers 0 or -errno). [*obj] (may be NULL or 0:
+ * none) is pinned while the kernel may use it and given to [submit]
+ * pinned; [buf] (malloc'd, may be NULL) is freed once the kernel is done
+ * with it, also when the process is terminated meanwhile. The process's
+ * answer is the completion's result as an Integer (-errno on failure; an
+ * fd a terminated process's request opened is closed when [closes_fd]).
+ * Answers PRIM_SWITCH, PRIM_OK (the error answered at once in args[0]) or
+ * PRIM_OOM.
+ */
+typedef int (*vio_submit_fn)(struct st_vm *vm, uint64_t tag, oop pinned, void *ud);
+int vio_raw(struct st_vm *vm, oop *args, vio_submit_fn submit, void *ud, void *buf, oop *obj,
+	    int closes_fd);
 
 /* flushOut from a process: the shared stdout buffer goes through the ring,
  * only the asking process waits. PRIM_OK (nothing to wait for, or written

@@ -31,6 +31,8 @@ enum vr_kind {
 	VR_SENDTO,      /* ring poll POLLOUT, then sendto */
 	VR_OUT,         /* a process waiting for the stdout chunk [len] (not on the ring) */
 	VR_OUTW,        /* the ring write of stdout chunks (no process) */
+	VR_RAW,         /* vio_raw: the result as an Integer */
+	VR_RAW_FD,      /* vio_raw of an operation that opens a descriptor */
 };
 
 /* Tags: generation << 32 | slot; the timeout of a request sets TAG_TMO. */

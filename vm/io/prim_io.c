@@ -106,11 +106,20 @@ char *vio_scratch(struct st_vm *vm, size_t n)
 	return v->scratch;
 }
 
+/* A scratch buffer grown for one large receive is not kept. */
+#define SCRATCH_KEEP (1u << 20)
+
 oop vio_bytes(struct st_vm *vm, const char *s, size_t n, int binary)
 {
 	oop o = st_new_bytes(vm, binary ? CI_BYTEARRAY : CI_STRING, n);
 	if (o && n)
 		memcpy(obj_bytes(o), s, n);
+	struct vio *v = vm->vio;
+	if (v && s == v->scratch && v->scap > SCRATCH_KEEP) {
+		free(v->scratch);
+		v->scratch = NULL;
+		v->scap = 0;
+	}
 	return o;
 }
 
@@ -662,6 +671,26 @@ PRIM(ioResolve)
 		return PRIM_OOM;
 	args[0] = arr;
 	return PRIM_OK;
+}
+
+int vio_raw(struct st_vm *vm, oop *args, vio_submit_fn submit, void *ud, void *buf, oop *obj,
+	    int closes_fd)
+{
+	uint32_t tmo = vio_take_tmo(vm);
+	struct vreq *r = vio_new(vm, closes_fd ? VR_RAW_FD : VR_RAW, -1);
+	if (!r) {
+		free(buf);
+		return PRIM_OOM;
+	}
+	r->buf = buf;
+	if (obj && *obj) {
+		r->obj = *obj;
+		if (!vio_pin(vm, r, &r->obj))
+			return discard(vm, r, -ENOMEM, args);
+		*obj = r->obj;
+	}
+	int e = submit(vm, vio_tag(vm, r), r->obj, ud);
+	return wait_on(vm, r, e, tmo, 0, args);
 }
 
 /* timeout: msOrNil -- for the active process's next async primitive */

@@ -437,6 +437,9 @@ static const struct named constants[] = {
 	N(O_EXCL) N(O_DIRECTORY) N(O_NOFOLLOW) N(O_NONBLOCK) N(SHUT_RD) N(SHUT_WR) N(SHUT_RDWR)
 	N(POLLIN) N(POLLPRI) N(POLLOUT) N(POLLERR) N(POLLHUP) N(POLLNVAL) N(POLLRDHUP)
 	N(SOMAXCONN)
+	/* getaddrinfo's codes, as such (resolve: answers -10000 + the code) */
+	N(EAI_NONAME) N(EAI_AGAIN) N(EAI_FAIL) N(EAI_FAMILY) N(EAI_SERVICE) N(EAI_MEMORY)
+	N(EAI_SYSTEM) N(EAI_NODATA) N(EAI_ADDRFAMILY)
 };
 #undef N
 

@@ -34,7 +34,7 @@ struct vio *vio_get(struct st_vm *vm)
 
 struct vreq *vio_new(struct st_vm *vm, int kind, int fd)
 {
-	struct vio *v = vio_get(vm);
+	struct vio *v = vm->core ? vio_get(vm) : NULL; /* no loop without the core */
 	if (!v)
 		return NULL;
 	int s;
@@ -509,7 +509,7 @@ void vio_complete(struct st_vm *vm, struct vreq *r, int32_t res, int more)
 	}
 	if (!r->proc) {
 		/* its process is gone (or was answered already): only clean up */
-		if (r->kind == VR_OPEN && res >= 0)
+		if ((r->kind == VR_OPEN || r->kind == VR_RAW_FD) && res >= 0)
 			close(res);
 		settle(vm, r);
 		return;
@@ -621,6 +621,16 @@ int vio_harvest(struct st_vm *vm)
 			break;
 	}
 	return total;
+}
+
+void vio_tick(struct st_vm *vm)
+{
+	if (vm->io_unflushed)
+		vio_flush(vm);
+	if (vm->io_inflight) {
+		baton_io_check(vm->core);
+		vio_harvest(vm);
+	}
 }
 
 void vio_flush(struct st_vm *vm)

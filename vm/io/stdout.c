@@ -128,7 +128,7 @@ void vio_out_done(struct st_vm *vm, struct vreq *r, int32_t res)
 int vio_out_flush(struct st_vm *vm, oop *args)
 {
 	(void)args;
-	struct vio *v = vm->active && !vm->out_closed && !vm->out_errno ? vio_get(vm) : NULL;
+	struct vio *v = vm->core && vm->active && !vm->out_closed && !vm->out_errno ? vio_get(vm) : NULL;
 	if (!v || baton_io_open(vm->core) < 0) {
 		st_out_flush(vm);
 		return PRIM_OK;
