@@ -240,6 +240,23 @@ else
 	not_ok "$name" "status $rc, stdout '$(head -c 200 "$tmp/out")'"
 fi
 
+# ---- 6b. at start-up the soft RLIMIT_NOFILE is raised to the hard limit
+cat >"$tmp/rlimit.st" <<'ST'
+| getrlimit r |
+getrlimit := (ExternalLibrary open: 'libc.so.6') function: 'getrlimit' returns: #int32 arguments: #(#int32 #bytes).
+r := ByteArray new: 16.
+getrlimit callWith: 7 with: r.
+((r copyFrom: 1 to: 8) = (r copyFrom: 9 to: 16)) printNl.
+ST
+name="started with a soft descriptor limit of 256, the VM runs with soft = hard"
+hard=$(ulimit -H -n)
+if [[ $hard == unlimited || $hard -le 256 ]]; then
+	skip "$name" "hard limit $hard"
+else
+	out=$(ulimit -S -n 256 && timeout 10 "$baton" "$tmp/rlimit.st" 2>"$tmp/err")
+	if [[ $out == true ]]; then ok "$name"; else not_ok "$name" "stdout '$out' (want true)"; fi
+fi
+
 # ---- 6. EMFILE: accepts against a lowered descriptor limit; the server keeps serving
 cat >"$tmp/emfile.st" <<'ST'
 | srv held |
