@@ -240,6 +240,21 @@ else
 	not_ok "$name" "status $rc, stdout '$(head -c 200 "$tmp/out")'"
 fi
 
+# ---- 5c. stdin on a terminal: lines as they are typed, Ctrl-D is the end
+cat >"$tmp/tty.st" <<'ST'
+[ 'another process runs' displayNl. stdout flush ] fork.
+[stdin atEnd] whileFalse: [('got ', stdin nextLine) displayNl. stdout flush].
+'end' displayNl.
+ST
+name="stdin on a terminal: each line read as it is typed, other processes run, Ctrl-D ends it"
+if [[ -z $have_python ]]; then
+	skip "$name" "python3 missing"
+else
+	res=$(timeout 60 python3 "$clients" tty "$baton" "$tmp/tty.st" 2>&1)
+	crc=$?
+	if [[ $crc == 0 && $res == ok* ]]; then ok "$name"; else not_ok "$name" "$res (status $crc)"; fi
+fi
+
 # ---- 6b. at start-up the soft RLIMIT_NOFILE is raised to the hard limit
 cat >"$tmp/rlimit.st" <<'ST'
 | getrlimit r |

@@ -8,6 +8,9 @@
 #   clients.py emfile PORT CONNS   CONNS connections one after another (send b"x", wait
 #                                  for b"y", reset), then one more that must be served
 #   clients.py line PORT TEXT      one connection: send TEXT and a LF, print the reply line
+#   clients.py tty BATON PROGRAM   runs BATON PROGRAM with stdin on a terminal (a pty) and
+#                                  types two lines and Ctrl-D, each after the program has
+#                                  answered the one before
 # Prints one line saying what went wrong, or "ok ..."; exit 0 only when all is well.
 import asyncio
 import os
@@ -96,8 +99,58 @@ def line(port, text):
     return 0
 
 
+def tty(baton, prog):
+    import pty
+    import select
+    import subprocess
+    master, slave = pty.openpty()
+    p = subprocess.Popen([baton, prog], stdin=slave, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    os.close(slave)
+    buf = b""
+
+    def line():
+        nonlocal buf
+        while b"\n" not in buf:
+            r, _, _ = select.select([p.stdout], [], [], 10)
+            if not r:
+                raise AssertionError("no line from baton within 10 s (so far %r)" % buf)
+            b = os.read(p.stdout.fileno(), 4096)
+            if not b:
+                raise AssertionError("baton's stdout ended (so far %r)" % buf)
+            buf += b
+        l, buf = buf.split(b"\n", 1)
+        return l.decode()
+
+    def expect(want):
+        got = line()
+        if got != want:
+            raise AssertionError("expected %r, got %r" % (want, got))
+
+    try:
+        expect("another process runs")
+        os.write(master, b"one\n")
+        expect("got one")
+        os.write(master, b"two\n")
+        expect("got two")
+        os.write(master, b"\x04")
+        expect("end")
+        rc = p.wait(timeout=10)
+        if rc != 0:
+            raise AssertionError("status %d, stderr %r" % (rc, p.stderr.read()))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    print("ok a terminal's lines read as typed, Ctrl-D ends the input")
+    return 0
+
+
 def main():
     raise_nofile()
+    if sys.argv[1] == "tty":
+        return tty(sys.argv[2], sys.argv[3])
     cmd, port = sys.argv[1], int(sys.argv[2])
     if cmd == "echo":
         return asyncio.run(echo(port, int(sys.argv[3])))
