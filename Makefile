@@ -32,6 +32,7 @@
 #                        timerfd; kernel-iface/evio: the epoll backend)
 #   BATON_TRACE=ftrace   also write every ownership handoff to the ftrace trace_marker
 #   BATON_GC_STRESS=1    collect garbage on every allocation
+#   BATON_NOFILE=N       the VM's soft descriptor limit (default: raised to the hard one)
 #   BATON_TIMEOUT_SCALE=N  multiply every selftest's own timeout (SAN=1, TSAN=1 use 3)
 #   BATON_TEST_JOBS=N    make check: programs run at once (default nproc)
 #   BATON_STRESS_HANDOFF=1  hand the VM to another thread at every checkpoint

@@ -130,7 +130,6 @@ static void print_stats(struct st_vm *vm)
 	vio_print_stats(vm, stderr);
 }
 
-
 /* Runs [doit] as the main program and everything it starts, until nothing
  * can run again. */
 static void run_main(struct st_vm *vm, oop doit)

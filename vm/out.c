@@ -67,9 +67,9 @@ static int put(struct st_vm *vm, const char *s, size_t n, int buffered)
 
 void st_out_flush(struct st_vm *vm)
 {
-	/* ring writes of earlier output are in flight: queue behind them */
-	if (vm->vio && vio_out_queue(vm))
-		return;
+	/* ring writes of earlier output first: nothing overtakes them */
+	if (vm->vio)
+		vio_out_drain(vm);
 	if (vm->outoff < vm->outlen)
 		put(vm, vm->out + vm->outoff, vm->outlen - vm->outoff, 1);
 	vm->outlen = 0; /* first: the handler then writes nothing */

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vm/io/io.h"
 #include "vm/bigint.h"
 #include "vm/comp.h"
 #include "vm/interp.h"
+#include "vm/io/io.h"
 #include "vm/prim.h"
 #include "vm/sched.h"
 

@@ -591,7 +591,10 @@ static int next(struct st_vm *vm, baton_thread *t)
 	} else if (vm->cur_wait && vm->cur_wait->done) {
 		return BATON_RUN; /* the loop returns to C */
 	} else {
-		st_out_flush(vm);
+		/* behind ring writes still to come, output waits in the ring
+		 * too: the idle wait completes them */
+		if (!vio_out_queue(vm))
+			st_out_flush(vm);
 		r = baton_idle(vm->core, t);
 		if (r == BATON_RUN) {
 			sched_owned(vm, t);
@@ -646,14 +649,6 @@ static void loop(struct st_vm *vm, baton_thread *t, struct sched_wait *w)
 		reap(vm);
 		if (w && w->done)
 			return;
-		if (vm->quit && !w && vio_out_pending(vm)) {
-			/* quitting: stdout written through the ring comes first */
-			if (baton_idle(vm->core, t) == BATON_QUIT)
-				return;
-			sched_owned(vm, t);
-			vio_poll(vm);
-			continue;
-		}
 		if (vm->quit || (dead_end(vm) && !vm->active)) {
 			if (ending(vm, t, w))
 				return;

@@ -70,10 +70,15 @@ int vio_raw(struct st_vm *vm, oop *args, vio_submit_fn submit, void *ud, void *b
  * only the asking process waits. PRIM_OK (nothing to wait for, or written
  * synchronously) or PRIM_SWITCH. */
 int vio_out_flush(struct st_vm *vm, oop *args);
-/* Before a synchronous write of the stdout buffer (st_out_flush): answers 1
- * when ring writes of earlier output are still in flight; then the buffer
- * was queued behind them instead, to keep the order. */
+/* Before the VM goes idle: answers 1 when ring writes of earlier output
+ * are still to come; then the buffer was queued behind them (the idle
+ * wait completes them), else 0 (write it synchronously). */
 int vio_out_queue(struct st_vm *vm);
+/* Before a synchronous write of the buffer (st_out_flush: stderr output,
+ * a callout, the exit): waits, blocking the VM, until the ring has written
+ * every chunk, so that nothing overtakes them. Allocates nothing in the
+ * heap: other completions it meets wait for the next harvest. */
+void vio_out_drain(struct st_vm *vm);
 /* Chunks of stdout are still to be written (the VM must not end yet). */
 int vio_out_pending(struct st_vm *vm);
 

@@ -103,6 +103,9 @@ struct vio {
 	int out_live;
 	int out_waiters;    /* processes parked in flushOut (a hint: at least) */
 	uint64_t out_seq, out_done; /* chunks queued / written */
+	/* completions vio_out_drain met, for the next harvest */
+	baton_io_cqe *later;
+	int nlater, caplater;
 	/* counters for --stats */
 	uint64_t waits, finalized_fds, answered;
 };
@@ -163,6 +166,8 @@ int vio_accept_queued(struct st_vm *vm, int fd);
 int vio_accept_ready(struct st_vm *vm, int fd);
 /* Starts the multishot accept of [fd]: 0 or -errno. */
 int vio_start_accept(struct st_vm *vm, int fd);
+/* One completion: its request's handler (or nothing, for a late one). */
+void vio_dispatch(struct st_vm *vm, const baton_io_cqe *c);
 /* The ring write of a stdout chunk completed. */
 void vio_out_done(struct st_vm *vm, struct vreq *r, int32_t res);
 

@@ -590,32 +590,42 @@ static void tmo_done(struct st_vm *vm, struct vreq *r, int32_t res)
 	settle(vm, r);
 }
 
+void vio_dispatch(struct st_vm *vm, const baton_io_cqe *c)
+{
+	int more = (c->flags & BATON_IO_MORE) != 0;
+	if (!more && vm->io_inflight)
+		vm->io_inflight--;
+	uint32_t s = (uint32_t)c->tag & SLOT_MASK;
+	struct vio *v = vm->vio;
+	if (s >= (uint32_t)v->nr)
+		return;
+	struct vreq *r = &v->r[s];
+	if (!r->used || r->gen != (uint32_t)(c->tag >> 32))
+		return; /* a late completion of an ended request */
+	if ((uint32_t)c->tag & TAG_TMO)
+		tmo_done(vm, r, c->res);
+	else
+		vio_complete(vm, r, c->res, more);
+}
+
 int vio_harvest(struct st_vm *vm)
 {
 	baton_io_cqe c[64];
 	int total = 0;
-	if (!vm->vio)
+	struct vio *v = vm->vio;
+	if (!v)
 		return 0;
+	/* what vio_out_drain set aside came first */
+	for (int i = 0; i < v->nlater; i++)
+		vio_dispatch(vm, &v->later[i]);
+	total = v->nlater;
+	v->nlater = 0;
 	for (;;) {
 		int n = baton_io_harvest(vm->core, c, 64);
 		if (n <= 0)
 			break;
-		for (int i = 0; i < n; i++) {
-			int more = (c[i].flags & BATON_IO_MORE) != 0;
-			if (!more && vm->io_inflight)
-				vm->io_inflight--;
-			uint32_t s = (uint32_t)c[i].tag & SLOT_MASK;
-			struct vio *v = vm->vio;
-			if (s >= (uint32_t)v->nr)
-				continue;
-			struct vreq *r = &v->r[s];
-			if (!r->used || r->gen != (uint32_t)(c[i].tag >> 32))
-				continue; /* a late completion of an ended request */
-			if ((uint32_t)c[i].tag & TAG_TMO)
-				tmo_done(vm, r, c[i].res);
-			else
-				vio_complete(vm, r, c[i].res, more);
-		}
+		for (int i = 0; i < n; i++)
+			vio_dispatch(vm, &c[i]);
 		total += n;
 		if (n < 64)
 			break;
@@ -687,6 +697,7 @@ void vio_free(struct st_vm *vm)
 		n = c->next;
 		free(c);
 	}
+	free(v->later);
 	free(v->fds);
 	free(v->r);
 	free(v->pins);

@@ -4,16 +4,19 @@
  * ring. flushOut from a process cuts the buffer into a chunk, queues it
  * behind the chunks still being written (one write in flight on fd 1, so
  * the order holds) and parks only that process until its chunk is out.
- * A synchronous flush (vm/out.c) that finds chunks queued appends to them
- * instead of overtaking them; the VM does not end, and a quit waits
- * (vm/sched.c), until they are written. See Documentation/vm/io.md.
+ * A synchronous flush (vm/out.c: stderr output, a callout, the exit) first
+ * waits until the ring has written them; going idle queues the buffer
+ * behind them instead (the idle wait completes them), and the VM does not
+ * end while chunks are left. See Documentation/vm/io.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/grow.h"
 #include "vm/io/io_int.h"
 
 /* The buffer's unwritten bytes become a chunk at the end of the queue. */
@@ -154,11 +157,51 @@ int vio_out_queue(struct st_vm *vm)
 	if (!v || !v->oq)
 		return 0;
 	if (!cut(vm, v)) {
-		fail(vm, ENOMEM);
-		return 1;
+		vio_out_drain(vm); /* no memory for a chunk: write in order, now */
+		return 0;
 	}
 	kick(vm, v);
 	return 1;
+}
+
+/* Is [c] the completion of the stdout write in flight? */
+static int is_out_write(struct st_vm *vm, const baton_io_cqe *c)
+{
+	struct vio *v = vm->vio;
+	uint32_t s = (uint32_t)c->tag & SLOT_MASK;
+	if (((uint32_t)c->tag & TAG_TMO) || s >= (uint32_t)v->nr)
+		return 0;
+	struct vreq *r = &v->r[s];
+	return r->used && r->kind == VR_OUTW && r->gen == (uint32_t)(c->tag >> 32);
+}
+
+void vio_out_drain(struct st_vm *vm)
+{
+	struct vio *v = vm->vio;
+	while (v && v->oq) {
+		kick(vm, v);
+		if (!v->out_live)
+			return; /* failed: reported, the queue dropped */
+		vio_flush(vm);
+		baton_io_check(vm->core); /* epoll: what the kernel has done */
+		baton_io_cqe c[16];
+		int n = baton_io_harvest(vm->core, c, 16);
+		for (int i = 0; i < n; i++) {
+			if (is_out_write(vm, &c[i])) {
+				vio_dispatch(vm, &c[i]);
+			} else if (v->nlater < v->caplater ||
+				   GROW(v->later, v->caplater, (size_t)v->nlater + 1, 16)) {
+				v->later[v->nlater++] = c[i];
+			} else {
+				vio_dispatch(vm, &c[i]); /* no memory to wait: now */
+			}
+		}
+		if (n <= 0) {
+			/* the write waits for room (a full pipe) or for the kernel */
+			struct pollfd p = {.fd = 1, .events = POLLOUT};
+			poll(&p, 1, 1);
+		}
+	}
 }
 
 int vio_out_pending(struct st_vm *vm) { return vm->vio && vm->vio->oq; }
