@@ -102,6 +102,7 @@ static void print_stats(struct st_vm *vm)
 		"  gc.scavenge_max_us  %llu\n"
 		"  gc.scavenge_p99_us  %llu\n"
 		"  gc.pins             %llu\n"
+		"  gc.finalized        %llu\n"
 		"  proc.created        %llu\n"
 		"  proc.switches       %llu\n"
 		"  own.disowns         %llu\n"
@@ -120,6 +121,7 @@ static void print_stats(struct st_vm *vm)
 		(unsigned long long)g.full_gcs, (unsigned long long)g.allocated_bytes,
 		(unsigned long long)g.tenured_bytes, (unsigned long long)(g.scavenge_max_ns / 1000),
 		(unsigned long long)(g.scavenge_p99_ns / 1000), (unsigned long long)g.pins,
+		(unsigned long long)g.finalized,
 		(unsigned long long)vm->processes_created, (unsigned long long)vm->switches,
 		(unsigned long long)b.disowns, (unsigned long long)b.owns_fast,
 		(unsigned long long)b.owns_slow, (unsigned long long)b.handoffs,

@@ -80,8 +80,8 @@ _Static_assert(sizeof(struct obj_header) == 16, "header is two words");
 #define OBJ_F_REMEMBERED 0x04 /* old object in the remembered set */
 #define OBJ_F_PINNED 0x08     /* never moves */
 #define OBJ_F_TENURE 0x10     /* young: promote at the next scavenge */
-#define OBJ_F_GC1 0x20        /* free for the collector */
-#define OBJ_F_GC2 0x40        /* free for the collector */
+#define OBJ_F_GC1 0x20        /* the collector's: registered for finalization */
+#define OBJ_F_GC2 0x40        /* the collector's: seen in a finalization pass */
 #define OBJ_F_GC3 0x80        /* free for the collector */
 
 static inline struct obj_header *obj_hdr(oop o) { return (struct obj_header *)o; }

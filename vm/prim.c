@@ -565,12 +565,12 @@ PRIM(stringIndexOf)
 		return PRIM_OK;
 	}
 	size_t n = obj_byte_size(s);
-	for (intptr_t i = obj_int(args[2]) - 1; i >= 0 && (size_t)i < n; i++)
-		if (obj_bytes(s)[i] == v) {
-			args[0] = obj_from_int(i + 1);
-			return PRIM_OK;
-		}
-	args[0] = obj_from_int(0);
+	intptr_t i = obj_int(args[2]) - 1;
+	/* memchr: the scan of every nextLine (st/kernel/82-FileDescriptor.st) */
+	const uint8_t *hit = v >= 0 && v <= 255 && i >= 0 && (size_t)i < n
+				     ? memchr(obj_bytes(s) + i, (int)v, n - (size_t)i)
+				     : NULL;
+	args[0] = obj_from_int(hit ? hit - obj_bytes(s) + 1 : 0);
 	return PRIM_OK;
 }
 
@@ -798,6 +798,9 @@ PRIM(vmStats)
 		{"oldBytes", (int64_t)g.old_bytes},
 		{"heapBytes", (int64_t)g.heap_bytes},
 		{"pins", (int64_t)g.pins},
+		{"finalized", (int64_t)g.finalized},
+		{"finalizationRegistered", (int64_t)gc_final_registered(&vm->gc)},
+		{"finalizationReady", (int64_t)gc_final_ready(&vm->gc)},
 		{"processSwitches", (int64_t)vm->switches},
 		{"bytecodes", (int64_t)vm->bytecodes},
 		{"processesCreated", (int64_t)vm->processes_created},

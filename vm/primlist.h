@@ -32,6 +32,9 @@ PRIM_ENTRY(globalAt) PRIM_ENTRY(globalAtPut) PRIM_ENTRY(globalIncludes)
 PRIM_ENTRY(globalBindingOf) PRIM_ENTRY(garbageCollect) PRIM_ENTRY(scavenge) PRIM_ENTRY(vmStats)
 PRIM_ENTRY(arguments) PRIM_ENTRY(blockingSleep) PRIM_ENTRY(nanoClock) PRIM_ENTRY(milliClock)
 PRIM_ENTRY(wallClock) PRIM_ENTRY(getenv) PRIM_ENTRY(readLine)
+/* finalization (vm/final.c) */
+PRIM_ENTRY(finalAdd) PRIM_ENTRY(finalRemove) PRIM_ENTRY(finalNext) PRIM_ENTRY(finalSem)
+PRIM_ENTRY(finalSemSet)
 /* numbers (vm/prim_num.c) */
 PRIM_ENTRY(intAdd) PRIM_ENTRY(intSub) PRIM_ENTRY(intMul) PRIM_ENTRY(intLess)
 PRIM_ENTRY(intGreater) PRIM_ENTRY(intLessEq) PRIM_ENTRY(intGreaterEq) PRIM_ENTRY(intEq)
@@ -67,7 +70,8 @@ PRIM_ENTRY(ffiOpen) PRIM_ENTRY(ffiDefine) PRIM_ENTRY(ffiCall) PRIM_ENTRY(ffiCall
 PRIM_ENTRY(ffiLastError) PRIM_ENTRY(ffiCbNew) PRIM_ENTRY(ffiCbAddress) PRIM_ENTRY(ffiCbPriority)
 PRIM_ENTRY(ffiCbFree) PRIM_ENTRY(ffiCbArgs) PRIM_ENTRY(ffiCbReturn) PRIM_ENTRY(eaNull)
 PRIM_ENTRY(eaAllocate) PRIM_ENTRY(eaFree) PRIM_ENTRY(eaPlus) PRIM_ENTRY(eaAddress)
-PRIM_ENTRY(eaFreed) PRIM_ENTRY(eaPeek) PRIM_ENTRY(eaPoke)
+PRIM_ENTRY(eaFreed) PRIM_ENTRY(eaPeek) PRIM_ENTRY(eaPoke) PRIM_ENTRY(ffiLastErrno)
+PRIM_ENTRY(ffiRingCheck) PRIM_ENTRY(ffiRing) PRIM_ENTRY(ffiRingDone)
 /* SystemIO (vm/io/prim_io.c: asynchronous; vm/io/prim_sys.c: synchronous) */
 PRIM_ENTRY(ioRead) PRIM_ENTRY(ioWrite) PRIM_ENTRY(ioRecv) PRIM_ENTRY(ioSend) PRIM_ENTRY(ioAccept)
 PRIM_ENTRY(ioConnect) PRIM_ENTRY(ioOpen) PRIM_ENTRY(ioClose) PRIM_ENTRY(ioCloseFinalized)

@@ -29,6 +29,7 @@ void vm_roots(void *owner, gc_visit_fn visit, void *ud)
 	visit_slot(&vm->smalltalk, visit, ud);
 	visit_slot(&vm->processor, visit, ud);
 	visit_slot(&vm->transcript, visit, ud);
+	visit_slot(&vm->final_sem, visit, ud);
 	for (int i = 0; i < 256; i++)
 		visit_slot(&vm->chars[i], visit, ud);
 	for (int i = 0; i < SS_COUNT; i++)

@@ -12,6 +12,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "vm/final.h"
 #include "vm/grow.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
@@ -434,7 +435,8 @@ int sched_count_waiting(struct st_vm *vm)
 {
 	int n = 0;
 	for (int i = 1; i < vm->nprocs; i++)
-		if (vm->procs[i] && vm->procs[i]->state == PS_WAITING)
+		if (vm->procs[i] && vm->procs[i]->state == PS_WAITING &&
+		    !final_is_finalizer(vm, vm->procs[i]))
 			n++;
 	return n;
 }
@@ -542,14 +544,16 @@ void sched_exit_now(struct st_vm *vm)
 	_exit(st_out_status(vm, vm->quit ? vm->quit_code : vm->main_failed));
 }
 
-/* Nothing can ever run again: no runnable process, no timer that can wake
- * one, no callout in flight, no process waiting for I/O, no stdout chunk
- * still to write, nobody queued for the VM. (A callout in flight while
- * this thread owns the VM has been set aside: vm->in_callout counts it.) */
+/* Nothing can ever run again: no runnable process, no objects ready for
+ * the finalizer, no timer that can wake one, no callout in flight, no
+ * process waiting for I/O, no stdout chunk still to write, nobody queued
+ * for the VM. (A callout in flight while this thread owns the VM has been
+ * set aside: vm->in_callout counts it.) */
 static int dead_end(struct st_vm *vm)
 {
-	return sched_best(vm) < 0 && !timer_can_wake(vm) && vm->in_callout == 0 &&
-	       vm->io_waiting == 0 && !vio_out_pending(vm) && baton_top_waiter(vm->core) < 0;
+	return sched_best(vm) < 0 && !final_kick(vm) && !timer_can_wake(vm) &&
+	       vm->in_callout == 0 && vm->io_waiting == 0 && !vio_out_pending(vm) &&
+	       baton_top_waiter(vm->core) < 0;
 }
 
 /* The active process belongs to a callback that has answered (its

@@ -214,6 +214,7 @@ struct st_proc {
 	struct sched_wait *wait_rec; /* a callback's process: its C caller */
 	void *cb_inv;         /* a callback's process: its invocation (vm/ffi/ffi.h) */
 	char *err;            /* malloc'd text of the last FFI error, or NULL */
+	int last_errno;       /* errno after its last FFI call (ExternalFunction lastErrno) */
 	oop err_obj;          /* the object that error names, 0: none (a root) */
 	int io_req;           /* its SystemIO request (vm/io/): slot + 1, 0: none */
 	uint32_t io_tmo;      /* SystemIO timeout: for its next request, ms + 1; 0: none */
@@ -343,6 +344,7 @@ struct st_vm {
 	int cb_active;          /* callbacks now running, foreign or nested */
 	int ended;              /* main() is ending the process (atomic) */
 	struct cf_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
+	oop final_sem;          /* the finalizer process's Semaphore (vm/final.c), 0: none yet; a root */
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
 	uint32_t exc_index;     /* class index of Exception (traces) */

@@ -11,7 +11,11 @@
  * heap is verified. Variants: default sizes, a tiny new space with
  * immediate tenuring, stress mode, and a heap limit that makes requests
  * fail (a failed request must change nothing). BATON_GC_SEED=n runs other
- * random sequences.
+ * random sequences. Nodes are registered for finalization and unregistered
+ * at random too: every queued object must be unreachable in the model (and
+ * intact, with what it references), after a full collection every
+ * unreachable registered node must be queued, and some queued ones are
+ * resurrected into roots.
  */
 #include <stdlib.h>
 
@@ -32,6 +36,9 @@ struct shadow {
 	oop pinned_at[MAXID];
 	oop seen[MAXID];
 	unsigned stamp[MAXID], epoch;
+	uint8_t final[MAXID];      /* registered for finalization */
+	unsigned rstamp[MAXID], repoch; /* reachable() */
+	int work[MAXID];
 	int roots[NROOTS];        /* root -> id, 0: nil */
 	int next_id;
 };
@@ -147,6 +154,76 @@ static int check_graph(struct t_heap *th, struct shadow *sh, oop o, int id, char
 	return 1;
 }
 
+/* Marks the ids reachable from the model's roots, and from the [nq]
+ * objects [q], with rstamp == repoch. */
+static void reachable(struct shadow *sh, const oop *q, size_t nq)
+{
+	int n = 0;
+	sh->repoch++;
+	for (size_t r = 0; r < NROOTS + nq; r++) {
+		int id = r < NROOTS ? sh->roots[r] : (int)t_id(q[r - NROOTS]);
+		if (id && sh->rstamp[id] != sh->repoch) {
+			sh->rstamp[id] = sh->repoch;
+			sh->work[n++] = id;
+		}
+	}
+	while (n) {
+		int id = sh->work[--n];
+		if (sh->kind[id] != 1)
+			continue;
+		for (int k = 1; k < sh->nslots[id]; k++) {
+			int x = sh->ref[id][k];
+			if (x && sh->rstamp[x] != sh->repoch) {
+				sh->rstamp[x] = sh->repoch;
+				sh->work[n++] = x;
+			}
+		}
+	}
+}
+
+/*
+ * Takes every queued object: each was registered and is unreachable in the
+ * model, and is intact with what it references; [all]: (right after a
+ * full collection) every unreachable registered node is among them, or is
+ * reachable from one of them (queued objects are roots: a registered
+ * object they reference waits for a later collection). Some are
+ * resurrected into roots afterwards. 0 on a mismatch, in [why].
+ */
+static int take_ready(struct t_heap *th, oop *roots, struct shadow *sh, int all, char *why,
+		      size_t len)
+{
+	static oop got[MAXID];
+	size_t n = 0, want = 0;
+	oop o;
+	reachable(sh, NULL, 0);
+	sh->epoch++;
+	while ((o = gc_final_take(&th->gc))) {
+		int id = obj_is_ptr(o) && obj_fmt(o) == OBJ_FMT_IPTRS ? (int)t_id(o) : -1;
+		if (id <= 0 || id >= sh->next_id || sh->kind[id] != 1 || !sh->final[id])
+			return snprintf(why, len, "queued object %d was not registered", id), 0;
+		if (sh->rstamp[id] == sh->repoch)
+			return snprintf(why, len, "queued object %d is reachable", id), 0;
+		if (!check_graph(th, sh, o, id, why, len))
+			return 0;
+		sh->final[id] = 0;
+		got[n++] = o;
+	}
+	if (all)
+		reachable(sh, got, n);
+	if (all)
+		for (int id = 1; id < sh->next_id; id++)
+			want += sh->final[id] && sh->rstamp[id] != sh->repoch;
+	if (want)
+		return snprintf(why, len, "%zu unreachable registered objects not queued", want), 0;
+	for (size_t i = 0; i < n; i++)
+		if (rnd(3) == 0) {
+			int r = (int)rnd(NROOTS);
+			roots[r] = got[i];
+			sh->roots[r] = (int)t_id(got[i]);
+		}
+	return 1;
+}
+
 static oop new_object(struct t_heap *th, struct shadow *sh, int *idp, unsigned big)
 {
 	int id = sh->next_id;
@@ -178,7 +255,8 @@ static oop new_object(struct t_heap *th, struct shadow *sh, int *idp, unsigned b
 	return o;
 }
 
-static void step(struct t_heap *th, oop *roots, struct shadow *sh, unsigned big)
+static int step(struct t_heap *th, oop *roots, struct shadow *sh, unsigned big, char *why,
+		size_t len)
 {
 	unsigned op = rnd(1000), r = rnd(NROOTS), s = rnd(NROOTS);
 	int id = sh->roots[r];
@@ -192,14 +270,14 @@ static void step(struct t_heap *th, oop *roots, struct shadow *sh, unsigned big)
 	} else if (op < 600) {
 		/* roots[r].k := roots[s] */
 		if (sh->kind[id] != 1 || sh->nslots[id] < 2)
-			return;
+			return 1;
 		int k = 1 + (int)rnd((unsigned)sh->nslots[id] - 1);
 		gc_store(&th->gc, roots[r], (size_t)k, roots[s]);
 		sh->ref[id][k] = sh->roots[s];
 	} else if (op < 800) {
 		/* roots[s] := roots[r].k */
 		if (sh->kind[id] != 1 || sh->nslots[id] < 2)
-			return;
+			return 1;
 		int k = 1 + (int)rnd((unsigned)sh->nslots[id] - 1);
 		roots[s] = obj_body(roots[r])[k];
 		sh->roots[s] = sh->ref[id][k];
@@ -208,21 +286,33 @@ static void step(struct t_heap *th, oop *roots, struct shadow *sh, unsigned big)
 		sh->roots[r] = 0;
 	} else if (op < 930) {
 		if (!id)
-			return;
+			return 1;
 		if (sh->pinned_at[id]) {
 			gc_unpin(&th->gc, roots[r]);
 			sh->pinned_at[id] = 0;
 		} else if (gc_pin(&th->gc, &roots[r])) {
 			sh->pinned_at[id] = roots[r];
 		}
-	} else if (op < 960) {
+	} else if (op < 950) {
 		if (id && !sh->hash[id])
 			sh->hash[id] = t_hash(th, roots[r]);
+	} else if (op < 970) {
+		if (!id || sh->kind[id] != 1)
+			return 1;
+		int e = sh->final[id] ? gc_final_remove(&th->gc, roots[r])
+				      : gc_final_add(&th->gc, roots[r]);
+		if (e != 1)
+			return snprintf(why, len, "add/remove of %d answered %d", id, e), 0;
+		sh->final[id] ^= 1;
+	} else if (op < 975) {
+		return take_ready(th, roots, sh, 0, why, len);
 	} else if (op < 995) {
 		gc_scavenge(&th->gc);
 	} else {
 		gc_full(&th->gc);
+		return take_ready(th, roots, sh, 1, why, len);
 	}
+	return 1;
 }
 
 TEST_F_TIMEOUT(torture, random_mutation_matches_the_model, 120)
@@ -231,7 +321,8 @@ TEST_F_TIMEOUT(torture, random_mutation_matches_the_model, 120)
 	struct shadow *sh = self->sh;
 	char why[200];
 	for (int i = 1; i <= STEPS; i++) {
-		step(th, self->roots, sh, variant->big);
+		ASSERT_TRUE(step(th, self->roots, sh, variant->big, why, sizeof why))
+			TH_LOG("step %d: %s", i, why);
 		if (i % 500 && i != STEPS)
 			continue;
 		sh->epoch++;
@@ -244,9 +335,10 @@ TEST_F_TIMEOUT(torture, random_mutation_matches_the_model, 120)
 	ASSERT_LT(0u, st.scavenges);
 	ASSERT_LT(0u, st.full_gcs);
 	ASSERT_LT(0u, st.pins);
-	TH_LOG("%d objects, %llu scavenges, %llu full, %llu failures", sh->next_id - 1,
-	       (unsigned long long)st.scavenges, (unsigned long long)st.full_gcs,
-	       (unsigned long long)st.alloc_failures);
+	ASSERT_LT(0u, st.finalized);
+	TH_LOG("%d objects, %llu scavenges, %llu full, %llu failures, %llu finalized",
+	       sh->next_id - 1, (unsigned long long)st.scavenges, (unsigned long long)st.full_gcs,
+	       (unsigned long long)st.alloc_failures, (unsigned long long)st.finalized);
 }
 
 TEST_HARNESS_MAIN

@@ -22,13 +22,16 @@
  *   NE=n          the callout epoch (hot.disowns) counts modulo n; default 2
  *   CHECK_MUTEX   property 1: assert mutual exclusion (and I2)
  *   CHECK_SAVE    property 4: assert the save/restore pairing (I4)
- *   NO_FOREIGN, NO_BLOCKING, NO_YIELD, NO_HANDOFF, NO_PHANTOM, NO_FOREVER
- *                 leave out the foreign thread, BATON_BLOCKING callouts,
+ *   NO_FOREIGN, NO_BLOCKING, NO_YIELD, NO_HANDOFF, NO_PHANTOM, NO_FOREVER,
+ *   NO_LOOP       leave out the foreign thread, BATON_BLOCKING callouts,
  *                 yield, handoff, failed thread creation, callouts that
- *                 never return (smaller models, for experiments)
+ *                 never return, idle in the event loop (smaller models,
+ *                 for experiments)
  *   BROKEN_OWN    negative control: baton_own's CAS as a load then a store
  *   NO_I5_GRANT   negative control: beat() does not grant a free VM
  *   NO_RESUME     negative control: own_takeover() skips hb_resume()
+ *   NO_KICK       negative control: acquire_queued() does not kick the
+ *                 event loop of an owner asleep there
  */
 
 #ifndef NT
@@ -68,6 +71,12 @@ byte where[N];  /* baton_thread.where */
 bit ph_used;    /* the table slot PH is claimed (thr_spawn_locked) */
 bit tickless;   /* hb->state == TICKLESS */
 bit tmr_on = 1; /* the timerfd is armed periodic (deadlines not modelled) */
+/* idle_on_loop() (own.c): the owner keeps the word and sleeps in the event
+ * loop. Completions, deadlines and baton_wake are not modelled: the loop's
+ * wait ends only by a kick, so nothing else can rescue a queued waiter. */
+bit lsleep;     /* vm->loop_sleeping */
+bit kick;       /* the loop's wake_pending (+ its eventfd): a kick not yet taken */
+bit lasleep;    /* the owner is in the loop's kernel wait (kernel state) */
 
 /* ghosts, for the checks only */
 #ifdef CHECK_MUTEX
@@ -247,6 +256,21 @@ inline take_installed(fromc)
 	atomic { tmr_on = 1; goto cont }
 #endif
 
+/* own_kick_loop(), after acquire_queued() queued: the load of
+ * loop_sleeping, then kif_evio_wake(): set wake_pending; the eventfd write
+ * ends the kernel wait of an owner asleep there. */
+#if defined(NO_LOOP) || defined(NO_KICK)
+#define KICK_LOOP
+#else
+#define KICK_LOOP                                                              \
+	atomic {                                                               \
+		if                                                             \
+		:: lsleep -> kick = 1; lasleep = 0                             \
+		:: else                                                        \
+		fi                                                             \
+	}
+#endif
+
 /*
  * ACQUIRE_QUEUED(fromc, granted, won): acquire_queued(). Queue at the
  * work's priority, then loop: granted? else retry the CAS (I5), else
@@ -263,6 +287,7 @@ inline take_installed(fromc)
 		fi;                                                            \
 		enqueue(me)                                                    \
 	}                                                                      \
+	KICK_LOOP                                                              \
 	do                                                                     \
 	:: atomic {                                                            \
 		if                                                             \
@@ -324,6 +349,9 @@ choose:
 		:: else -> push_parked(me); goto idle_release
 		fi
 	   }
+#ifndef NO_LOOP
+	:: me != F -> goto loop_idle /* baton_idle() with the event loop open */
+#endif
 #ifndef NO_YIELD
 	:: atomic { /* baton_yield(); with top_prio < 0 it returns at once: no-op */
 		me != F && top != 0 ->
@@ -397,6 +425,38 @@ in_callout:	/* the C call returns (then baton_own()), or never does */
 end_blocked:	false
 #endif
 	fi;
+
+#ifndef NO_LOOP
+loop_idle:	/* idle_on_loop(): a waiter gets the VM; else sleep in the loop */
+	atomic {
+		!lk -> dequeue(to);
+		if
+		:: to != 0 -> hand_over(); goto handed
+		:: else
+		fi
+	}
+	lsleep = 1; /* atomic_store(&vm->loop_sleeping, 1), seq_cst */
+	if /* atomic_load(&vm->top_prio) */
+	:: top != 0 -> goto loop_woke
+	:: else
+	fi;
+	atomic { /* kif_evio_wait(): a kick already pending ends it at once */
+		if
+		:: kick -> kick = 0; goto loop_woke
+		:: else -> lasleep = 1
+		fi
+	}
+end_loop:	/* the kernel wait: only a kick ends it here */
+	atomic { !lasleep -> kick = 0 }
+loop_woke:
+	lsleep = 0;
+	RESUME(loop_check)
+loop_check:	/* someone queued: round again, and hand it over */
+	if
+	:: top != 0 -> goto loop_idle
+	:: else -> goto choose /* BATON_RUN: still the owner, work unchanged */
+	fi;
+#endif
 
 own_queue:	/* baton__own_slow(), seen != 0 */
 	ACQUIRE_QUEUED(1, own_resume, own_won);
@@ -490,6 +550,10 @@ end_wait:	/* hb.c run(): ops->wait() returns a timerfd expiration; beat() */
 		tmr_on;
 		assert(!tickless); /* so tick() after a beat() is a no-op */
 		if
+		:: lsleep && top == 0 -> suspect = 0; goto go_tickless /* rule 0 */
+		:: else
+		fi;
+		if
 		:: owner != 0 -> suspect = 0; periodic = 1 /* busy: interrupt = 1 */
 		:: else ->
 #ifndef NO_I5_GRANT
@@ -535,7 +599,15 @@ hb_spawn_failed:	/* thr_start(): give the word back */
 
 go_tickless:	/* hb.c go_tickless(), steps 1-4 */
 	tickless = 1;
-	if /* still_idle(): three separate loads */
+	if /* still_idle(): separate loads, in idle_now()'s order */
+	:: top != 0 -> goto tick
+	:: else
+	fi;
+	if
+	:: lsleep -> goto hb_off /* asleep in the loop, which keeps its own deadline */
+	:: else
+	fi;
+	if
 	:: owner != 0 -> goto tick
 	:: else
 	fi;
@@ -543,10 +615,7 @@ go_tickless:	/* hb.c go_tickless(), steps 1-4 */
 	:: installed != 0 -> goto tick
 	:: else
 	fi;
-	if
-	:: top != 0 -> goto tick
-	:: else
-	fi;
+hb_off:
 	tmr_on = 0; /* kif_timerfd_disarm() */
 	atomic {
 		if
@@ -575,7 +644,8 @@ tick:	/* hb.c tick(): the exchange, and arm_periodic() (model.md) */
 #else
 #define SOME_WAITER_ASLEEP (ASLEEP_Q(1) || ASLEEP_Q(2) || ASLEEP_Q(F))
 #endif
-#define STRANDED (owner == 0 && SOME_WAITER_ASLEEP)
+/* ... or while its owner sleeps in the event loop, which only a kick ends */
+#define STRANDED ((owner == 0 || lasleep) && SOME_WAITER_ASLEEP)
 
 ltl no_stranded_waiter { [] (STRANDED -> <> !STRANDED) }
 

@@ -32,8 +32,14 @@
  *    free VM to the best waiter at every beat.
  * I6 hot.disowns (callouts started: the heartbeat's callout epoch) and
  *    hot.installed are written only by the owner.
- * I7 Tickless. The heartbeat stops ticking only after seeing owner == 0,
- *    installed == 0 and nobody queued; every takeover calls hb_resume().
+ * I7 Tickless. The heartbeat stops ticking only after seeing nobody queued
+ *    and either owner == 0 and installed == 0, or the owner asleep in the
+ *    event loop (loop_sleeping); every takeover, and every owner waking from
+ *    the loop, calls hb_resume().
+ * I8 Loop sleep. An owner sleeps in the event loop (idle_on_loop) only
+ *    after publishing loop_sleeping and then seeing nobody queued; a thread
+ *    that queues kicks the loop if it sees loop_sleeping. So no waiter sleeps
+ *    behind an owner asleep in the loop (the model's loop-live run).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -7,6 +7,7 @@
  * call (no allocation, lock or syscall of ours). See Documentation/vm/ffi.md.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,55 +267,70 @@ static inline void invoke(const struct cf_fn *f, const struct regs *r, union cf_
 				     x[5], x[6], x[7]);
 }
 
-static void call_direct(struct st_vm *vm, const struct cf_fn *f, int mode,
-			const union cf_val *v, union cf_val *ret)
+static int call_direct(struct st_vm *vm, const struct cf_fn *f, int mode,
+		       const union cf_val *v, union cf_val *ret)
 {
 	struct regs r;
 	load(f, v, &r);
+	int e;
 	if (st_unlikely(mode == CF_UNTHREADED || !vm->cur_thread)) {
+		errno = 0;
 		invoke(f, &r, ret);
-		return;
+		return errno;
 	}
 	struct sched_callout c;
 	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0);
+	errno = 0;
 	invoke(f, &r, ret);
+	e = errno; /* before owning again: that may make system calls */
 	sched_callout_end(vm, &c);
+	return e;
 }
 #endif
 
-static void call_libffi(struct st_vm *vm, const struct cf_fn *f, int mode, union cf_val *v,
-			union cf_val *ret)
+static int call_libffi(struct st_vm *vm, const struct cf_fn *f, int mode, union cf_val *v,
+		       union cf_val *ret)
 {
 	void *av[CF_MAX_ARGS];
 	for (int i = 0; i < f->nargs; i++)
 		av[i] = &v[i];
 	ffi_cif *cif = (ffi_cif *)&f->cif;
+	int e;
 	if (mode == CF_UNTHREADED || !vm->cur_thread) {
+		errno = 0;
 		ffi_call(cif, FFI_FN(f->sym), ret, av);
-		return;
+		return errno;
 	}
 	struct sched_callout c;
 	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0);
+	errno = 0;
 	ffi_call(cif, FFI_FN(f->sym), ret, av);
+	e = errno;
 	sched_callout_end(vm, &c);
+	return e;
 }
 
 /*
  * The call in its mode. Threaded: the core's disown and own around the C
  * call and nothing else; the process's registers are saved already
  * (primitives run with them saved), so a collection on another thread
- * sees its stack while this thread is in C.
+ * sees its stack while this thread is in C. errno is 0 before the call and
+ * read right after it, on the thread that made it: the calling process
+ * keeps it (ExternalFunction lastErrno).
  */
 static inline void call(struct st_vm *vm, const struct cf_fn *f, int mode, union cf_val *v,
 			union cf_val *ret)
 {
+	struct st_proc *p = vm->active; /* a process in a callout cannot end */
+	int e;
 #if defined(__x86_64__) && defined(__linux__)
-	if (st_likely(f->direct)) {
-		call_direct(vm, f, mode, v, ret);
-		return;
-	}
+	if (st_likely(f->direct))
+		e = call_direct(vm, f, mode, v, ret);
+	else
 #endif
-	call_libffi(vm, f, mode, v, ret);
+		e = call_libffi(vm, f, mode, v, ret);
+	if (p)
+		p->last_errno = e;
 }
 
 static inline int finish(struct st_vm *vm, const struct cf_fn *f, union cf_val *ret,
@@ -450,6 +466,8 @@ static inline const struct cf_fn *fn_of(struct st_vm *vm, oop fo, int *mode)
 	return s->fns[obj_int(h) - 1];
 }
 
+const struct cf_fn *cf_fn_of(struct st_vm *vm, oop fo, int *mode) { return fn_of(vm, fo, mode); }
+
 static int not_a_function(struct st_vm *vm, oop fo)
 {
 	return cf_fail(vm, fo, "ExternalFunction: %O is not a defined function");
@@ -462,6 +480,8 @@ PRIM(ffiCall)
 	const struct cf_fn *f = fn_of(vm, args[0], &mode);
 	if (st_unlikely(!f))
 		return not_a_function(vm, args[0]);
+	if (st_unlikely(mode == CF_RING))
+		return PRIM_FAIL; /* the fallback queues it (vm/ffi/ffi_ring.c) */
 	return call_fn(vm, f, mode, args + 1, nargs, NULL, &args[0]);
 }
 
@@ -472,6 +492,8 @@ PRIM(ffiCallArgs)
 	const struct cf_fn *f = fn_of(vm, args[0], &mode);
 	if (!f)
 		return not_a_function(vm, args[0]);
+	if (mode == CF_RING)
+		return PRIM_FAIL;
 	oop a = args[1];
 	if (!obj_is_ptr(a) || obj_cls(a) != CI_ARRAY)
 		return cf_fail(vm, a, "%s: callWithArguments: expected an Array, got %O", f->name);

@@ -143,6 +143,7 @@ enum { CB_HANDLE, CB_PRIORITY, CB_BLOCK, CB_RUNNER };
 #define CF_THREADED 0
 #define CF_UNTHREADED 1
 #define CF_BLOCKING 2
+#define CF_RING 3 /* queued on the VM's event loop (ffi_ring.c) */
 
 /* ExternalAddress: a raw object of two words, the address and flags. */
 enum { EA_ADDR, EA_FLAGS, EA_SIZE };
@@ -179,6 +180,8 @@ int cf_int_parts(oop o, int *neg, uint64_t *mag);
 
 int cf_open_lib(struct st_vm *vm, oop name);
 int cf_define(struct st_vm *vm, oop lib, oop name, oop rtype, oop types);
+/* The function an ExternalFunction names, and its mode; NULL: none. */
+const struct cf_fn *cf_fn_of(struct st_vm *vm, oop fo, int *mode);
 
 /* ---- vm/ffi/ffi_cb.c -------------------------------------------------------- */
 

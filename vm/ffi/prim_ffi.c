@@ -47,6 +47,14 @@ PRIM(ffiLastError)
 	return PRIM_OK;
 }
 
+/* ExternalFunction class>>lastErrno: errno after the active process's last
+ * C call (0 if it set none, or made none). */
+PRIM(ffiLastErrno)
+{
+	args[0] = obj_from_int(vm->active ? vm->active->last_errno : 0);
+	return PRIM_OK;
+}
+
 /* ---- libraries and functions ---------------------------------------------------- */
 
 /* ExternalLibrary class>>primOpen: aString */

@@ -42,6 +42,7 @@ void gc_roots(struct gc *c, gc_visit_fn fn)
 		c->g->roots(c->g->owner, fn, c);
 	if (c->pin_ref && *c->pin_ref && obj_is_ptr(*c->pin_ref))
 		fn(c->pin_ref, c);
+	gc_final_roots(c, fn);
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -95,6 +96,7 @@ void gc_free(struct gc_heap *g)
 		return;
 	gc_new_free(c);
 	gc_old_free(c);
+	gc_final_free(c);
 	free(c->rem.v);
 	free(c->mark.v);
 	free(c->rootv.v);
@@ -377,6 +379,7 @@ struct vfy {
 	struct gc *c;
 	struct gc_vec objs;
 	long errs;
+	size_t flagged; /* objects registered for finalization */
 	char *msg;
 	size_t len;
 };
@@ -429,8 +432,9 @@ static void check(struct vfy *v, oop o)
 	int young = gc_young(c, o);
 	if (!h->cls)
 		complain(v, "object %p has class index 0", (void *)o);
-	if (h->flags & (OBJ_F_MARK | OBJ_F_FWD))
+	if (h->flags & (OBJ_F_MARK | OBJ_F_FWD | GC_F_SEEN))
 		complain(v, "object %p has collection bits %#x", (void *)o, h->flags);
+	v->flagged += (h->flags & GC_F_FINAL) != 0;
 	if (young && (h->flags & (OBJ_F_PINNED | OBJ_F_REMEMBERED)))
 		complain(v, "young object %p is pinned or remembered", (void *)o);
 	oop *s;
@@ -449,6 +453,43 @@ static void check(struct vfy *v, oop o)
 	}
 	if (!young && refs_young && !(h->flags & OBJ_F_REMEMBERED))
 		complain(v, "old %p refers to a young object and is not remembered", (void *)o);
+}
+
+/* The registry lists every registered object (in the list of its space),
+ * the ready queue holds objects, and the reservations hold. */
+static void verify_final(struct vfy *v)
+{
+	struct gc *c = v->c;
+	struct gc_final *f = &c->fin;
+	const struct gc_vec *lists[2] = { &f->young, &f->old };
+	size_t listed = 0;
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			oop o = lists[l]->v[i];
+			if (!known(v, o)) {
+				complain(v, "finalization entry %#lx is not an object", (unsigned long)o);
+				return;
+			}
+			if (gc_young(c, o) != !l)
+				complain(v, "finalization entry %p is in the wrong list", (void *)o);
+			struct obj_header *h = obj_hdr(o);
+			if ((h->flags & (GC_F_FINAL | GC_F_SEEN)) == GC_F_FINAL) {
+				h->flags |= GC_F_SEEN; /* count each object once */
+				listed++;
+			}
+		}
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			obj_hdr(lists[l]->v[i])->flags &= (uint8_t)~GC_F_SEEN;
+	if (listed != f->nreg || v->flagged != f->nreg)
+		complain(v, "%zu objects registered, %zu flagged, %zu listed", f->nreg, v->flagged,
+			 listed);
+	for (size_t i = f->head; i < f->ready.n; i++)
+		if (!known(v, f->ready.v[i]))
+			complain(v, "ready entry %#lx is not an object", (unsigned long)f->ready.v[i]);
+	size_t ent = f->young.n + f->old.n;
+	if (f->head > f->ready.n || (ent && (f->old.cap < ent || f->ready.cap < f->ready.n + ent)))
+		complain(v, "finalization reservations do not hold");
 }
 
 long gc_verify(struct gc_heap *g, char *msg, size_t len)
@@ -489,6 +530,7 @@ long gc_verify(struct gc_heap *g, char *msg, size_t len)
 	for (size_t i = 0; i < c->rem.n; i++)
 		if (!(obj_hdr(c->rem.v[i])->flags & OBJ_F_REMEMBERED))
 			complain(&v, "remembered set entry %p lacks its flag", (void *)c->rem.v[i]);
+	verify_final(&v);
 	for (int b = 0; b < GC_NBINS; b++)
 		for (char *p = c->bins[b]; p; p = *(char **)(p + 8)) {
 			struct obj_header *h = (struct obj_header *)p;
@@ -555,6 +597,7 @@ void gc_become_forward(struct gc_heap *g, oop from, oop to)
 		g->roots(g->owner, bec_slot, &b);
 	if (c->pin_ref)
 		bec_slot(c->pin_ref, &b);
+	gc_final_become(c, from, to);
 	bec_area(&b, c->eden_lo, g->top);
 	bec_area(&b, c->surv[c->from], c->from_top);
 	for (size_t i = 0; i < c->nsegs; i++)

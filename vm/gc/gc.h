@@ -66,6 +66,7 @@ struct gc_stats {
 	uint64_t full_max_ns;
 	uint64_t pins;             /* gc_pin() calls that pinned something */
 	uint64_t alloc_failures;   /* requests answered 0 (heap limit) */
+	uint64_t finalized;        /* ready objects the owner took (gc_final_take) */
 	size_t old_bytes;          /* old space in use after the last GC */
 	size_t heap_bytes;         /* bytes reserved for the heap now */
 };
@@ -216,6 +217,34 @@ void gc_each_object(struct gc_heap *g, void (*fn)(oop o, void *ud), void *ud);
 oop gc_pin(struct gc_heap *g, oop *ref);
 void gc_unpin(struct gc_heap *g, oop o);
 static inline int gc_is_pinned(oop o) { return obj_is_pinned(o); }
+
+/* ---- finalization ------------------------------------------------------- */
+
+/*
+ * A registry of objects the owner wants to hear about when they become
+ * unreachable. The registry does not keep them alive. A collection that
+ * finds a registered object unreachable (a scavenge: a young one it did not
+ * reach; a full collection: any one left unmarked) keeps it once more, with
+ * everything it references, unregisters it and appends it to the ready
+ * queue. Ready objects are roots until the owner takes them. Each
+ * collection costs O(registered objects it may free): a scavenge walks the
+ * young ones only. Registering reserves all the memory the collections will
+ * need for the entry, so a collection never fails for it.
+ */
+
+/* 1: registered now; 0: it already was; -EINVAL: not an object; -ENOMEM. */
+int gc_final_add(struct gc_heap *g, oop o);
+/* 1: it was registered (no longer); 0: it was not. O(1). */
+int gc_final_remove(struct gc_heap *g, oop o);
+/* The oldest ready object, removed from the queue (no longer a root), or
+ * 0: none. Counted in gc_stats.finalized. */
+oop gc_final_take(struct gc_heap *g);
+size_t gc_final_ready(struct gc_heap *g);      /* ready objects not taken yet */
+size_t gc_final_registered(struct gc_heap *g); /* registered objects */
+/* [fn](owner) runs at the end of every collection that made objects ready,
+ * on the collecting thread, before the allocation that triggered it
+ * returns; it must neither allocate nor collect. NULL: none. */
+void gc_final_notify(struct gc_heap *g, void (*fn)(void *owner));
 
 /* ---- statistics --------------------------------------------------------- */
 

@@ -4,7 +4,8 @@
  * from the roots, then slide the live unpinned old objects towards the
  * start of old space (Lisp 2 style), leaving pinned ones where they are
  * and their bodies untouched; free dead large objects and empty segments.
- * Owns the mark stack and the forwarding side table.
+ * Between marking and planning, gc_final.c marks the unreachable registered
+ * objects. Owns the mark stack and the forwarding side table.
  * See Documentation/vm/gc.md.
  */
 #include <stdlib.h>
@@ -52,6 +53,8 @@ static void mark_root(oop *slot, void *ud)
 		c->no_compact = 1;
 }
 
+void gc_full_mark_root(oop *slot, void *c) { mark_root(slot, c); }
+
 static void rescan(struct gc *c, oop o)
 {
 	if (obj_hdr(o)->flags & OBJ_F_MARK) {
@@ -78,6 +81,12 @@ static void remark(struct gc *c)
 		for (char *p = c->surv[c->from]; p < c->from_top; p += obj_size((oop)p))
 			rescan(c, (oop)p);
 	}
+}
+
+void gc_full_trace(struct gc *c)
+{
+	drain(c);
+	remark(c);
 }
 
 static int cmp_slot(const void *a, const void *b)
@@ -387,6 +396,7 @@ void gc_full_now(struct gc *c)
 	gc_roots(c, mark_root);
 	drain(c);
 	remark(c);
+	gc_final_full(c); /* marks the unreachable registered objects */
 	dedup_roots(c);
 	if (young_left)
 		young_left_after_mark(c);
@@ -394,8 +404,10 @@ void gc_full_now(struct gc *c)
 	/* 3. plan, update, move (sliding; pinned objects stay) */
 	size_t live = 0;
 	if (c->nsegs) {
-		if (plan(c))
+		if (plan(c)) {
 			update_all(c);
+			gc_final_forward(c);
+		}
 		live = move_all(c);
 		release_segments(c);
 		reverse_bins(c);
@@ -414,4 +426,5 @@ void gc_full_now(struct gc *c)
 	c->live_after_full = live + c->large_bytes;
 	c->st.full_gcs++;
 	gc_pause(c, baton_now_ns() - t0, 1);
+	gc_final_done(c);
 }

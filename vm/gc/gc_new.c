@@ -3,7 +3,8 @@
  * vm/gc/gc_new.c: new space and the scavenger: a Cheney copy of the live
  * young objects from eden and one survivor space into the other, ageing
  * them, and promoting the old enough (or those gc_pin wants tenured) into
- * old space. Roots: the owner's (gc_roots()) and the remembered set. Owns new space and
+ * old space. Roots: the owner's (gc_roots()) and the remembered set; then
+ * gc_final.c copies the unreachable registered objects. Owns new space and
  * the remembered set; never touches an old object it does not scan, and
  * writes into an old object only the slots that pointed at a young one.
  * See Documentation/vm/gc.md.
@@ -220,6 +221,8 @@ static void scan_remembered(struct gc *c)
 	c->rem.n = k;
 }
 
+oop gc_new_evacuate(struct gc *c, oop young) { return evacuate(c, young); }
+
 /* Cheney: scan the survivor copies and the promoted objects until both
  * scan pointers catch up with allocation. */
 static void drain(struct gc *c)
@@ -246,6 +249,8 @@ static void drain(struct gc *c)
 	}
 }
 
+void gc_new_drain(struct gc *c) { drain(c); }
+
 void gc_scavenge_now(struct gc *c, int tenure_all)
 {
 	uint64_t t0 = baton_now_ns();
@@ -263,6 +268,7 @@ void gc_scavenge_now(struct gc *c, int tenure_all)
 	gc_roots(c, visit_root);
 	scan_remembered(c);
 	drain(c);
+	gc_final_scavenge(c); /* may copy more: the unreachable registered */
 
 	c->scavenging = 0;
 	c->tenure_age = age;
@@ -276,6 +282,8 @@ void gc_scavenge_now(struct gc *c, int tenure_all)
 	g->top = c->eden_lo;
 	g->limit = c->stress ? c->eden_lo : c->eden_hi;
 	c->st.scavenges += !tenure_all;
-	if (!tenure_all)
+	if (!tenure_all) {
 		gc_pause(c, baton_now_ns() - t0, 0);
+		gc_final_done(c);
+	}
 }

@@ -66,6 +66,28 @@ struct gc_span {
 	char *lo, *hi;
 };
 
+/* Header flags of finalization (vm/obj.h leaves GC1..GC3 to the collector). */
+#define GC_F_FINAL OBJ_F_GC1 /* registered for finalization */
+#define GC_F_SEEN OBJ_F_GC2  /* inside a registry pass: entry already kept */
+
+/*
+ * The finalization registry (gc_final.c). [young] and [old] list the
+ * registered objects by space; an entry whose object lost GC_F_FINAL
+ * (gc_final_remove) is stale and dropped by the next pass over its list,
+ * and an object may be listed twice after a remove and an add (passes keep
+ * one). Entries are weak: collections update or drop them. [ready]'s
+ * entries from [head] on are roots. Capacities are reserved by
+ * gc_final_add: old.cap >= young.n + old.n and ready.cap >= ready.n +
+ * young.n + old.n, so a collection moves entries without allocating.
+ */
+struct gc_final {
+	struct gc_vec young, old, ready;
+	size_t head;  /* ready entries before it were taken */
+	size_t nreg;  /* objects with GC_F_FINAL */
+	int queued;   /* this collection made objects ready */
+	void (*notify)(void *owner);
+};
+
 struct gc {
 	struct gc_heap *g;
 
@@ -115,6 +137,7 @@ struct gc {
 	size_t nside, sidecap;
 
 	oop *pin_ref;      /* extra root during gc_pin */
+	struct gc_final fin;
 
 	unsigned stress, countdown;
 	unsigned stress_full, stress_n; /* BATON_GC_STRESS_FULL */
@@ -165,9 +188,22 @@ int gc_new_init(struct gc *c, size_t new_size);
 void gc_new_free(struct gc *c);
 void gc_scavenge_now(struct gc *c, int tenure_all);
 void gc_promoted_span(struct gc *c, char *lo, char *hi);
+oop gc_new_evacuate(struct gc *c, oop young); /* copy (once) during a scavenge */
+void gc_new_drain(struct gc *c);              /* scan what was copied */
 
 /* gc_full.c */
 void gc_full_now(struct gc *c);
+void gc_full_mark_root(oop *slot, void *c); /* mark and record a root slot */
+void gc_full_trace(struct gc *c);           /* mark what the marked reach */
+
+/* gc_final.c */
+void gc_final_free(struct gc *c);
+void gc_final_roots(struct gc *c, gc_visit_fn fn); /* the ready queue */
+void gc_final_scavenge(struct gc *c);  /* after the scavenge's drain */
+void gc_final_full(struct gc *c);      /* after marking */
+void gc_final_forward(struct gc *c);   /* after planning: follow moves */
+void gc_final_done(struct gc *c);      /* end of a collection: notify */
+void gc_final_become(struct gc *c, oop from, oop to);
 
 /* gc.c */
 int gc_vec_push(struct gc_vec *v, uintptr_t x);
