@@ -511,7 +511,7 @@ static const struct kclass kclasses[] = {
 	 "bytecodes literals selector methodClass header outerMethod sourceFile lineTable"},
 	{CI_BLOCK, CI_OBJECT, OBJ_FMT_PTRS, 0, "method receiver outerContext"},
 	{CI_METHODDICT, CI_OBJECT, OBJ_FMT_IPTRS, 1, "tally"},
-	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name reportGuard"},
+	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name reportGuard exitSemaphore"},
 	{CI_SEMAPHORE, CI_OBJECT, OBJ_FMT_PTRS, 0, "excessSignals firstWaiter lastWaiter"},
 	{CI_MESSAGE, CI_OBJECT, OBJ_FMT_PTRS, 0, "selector arguments"},
 	{CI_SCHEDULER, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},

@@ -320,6 +320,18 @@ struct st_proc *sched_signal(struct st_vm *vm, oop sem)
 
 static void drop_timer(struct st_vm *vm, struct st_proc *p);
 
+/* Whoever waits for [p] to end wakes, and whoever comes later does not
+ * wait: every waiter is signalled and the semaphore stays open. */
+static void wake_exit_watchers(struct st_vm *vm, struct st_proc *p)
+{
+	oop s = obj_body(p->self)[PROC_EXIT];
+	if (!obj_is_ptr(s) || obj_cls(s) != CI_SEMAPHORE)
+		return;
+	while (sched_signal(vm, s))
+		;
+	obj_body(s)[SEM_SIGNALS] = obj_from_int((intptr_t)1 << 30);
+}
+
 /* Ends [p] and frees its record; when it was the active process,
  * vm->active becomes NULL (the interpreter then switches). */
 void sched_kill(struct st_vm *vm, struct st_proc *p)
@@ -335,6 +347,7 @@ void sched_kill(struct st_vm *vm, struct st_proc *p)
 		vio_kill(vm, p); /* cancels its I/O request */
 	p->state = PS_DEAD;
 	vm->nlive--;
+	wake_exit_watchers(vm, p);
 	if (p->wait_rec) {
 		/* a callback's process: its C caller gets 0 unless it answered */
 		p->wait_rec->failed |= !p->wait_rec->done;

@@ -124,8 +124,10 @@ enum { ASSOC_KEY, ASSOC_VALUE, ASSOC_SIZE };
 /* Message. */
 enum { MSG_SELECTOR, MSG_ARGS, MSG_SIZE };
 /* Process: the C record (struct st_proc) is found through [handle].
- * [reportGuard]: Smalltalk's, see Process>>reportGuard:. */
-enum { PROC_HANDLE, PROC_PRIORITY, PROC_NAME, PROC_GUARD, PROC_SIZE };
+ * [reportGuard]: Smalltalk's, see Process>>reportGuard:. [exitSemaphore]:
+ * nil, or a Semaphore the VM signals for every waiter, and leaves open,
+ * when the process ends (Processor waitForAny: on a Process). */
+enum { PROC_HANDLE, PROC_PRIORITY, PROC_NAME, PROC_GUARD, PROC_EXIT, PROC_SIZE };
 /* Semaphore: waiters are linked in C through their handles. */
 enum { SEM_SIGNALS, SEM_FIRST, SEM_LAST, SEM_SIZE };
 /* Fraction. */
