@@ -169,6 +169,21 @@ static void *fifo_writer(void *arg)
 	return NULL;
 }
 
+/* A FIFO in a fresh directory (its path in [path]), an open of it for
+ * reading queued (tag 1), and a 20 ms timeout behind it (tag 2). Answers
+ * the directory's descriptor. */
+static int fifo_open_queued(struct __test_metadata *_metadata, struct kif_evio *ev, char *path,
+			    size_t len)
+{
+	int d = tmpdir();
+	ASSERT_LE(0, d);
+	snprintf(path, len, "%s/fifo", dir);
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	ASSERT_EQ(0, kif_evio_openat(ev, 1, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
+	ASSERT_EQ(0, kif_evio_timeout(ev, 2, kif_now_ns() + 20000000u));
+	return d;
+}
+
 /*
  * An openat that blocks (a FIFO nobody writes yet) must not block the
  * loop: a timeout queued after it completes. On epoll the open waits in the
@@ -177,13 +192,8 @@ static void *fifo_writer(void *arg)
  */
 TEST_F(evio, a_blocking_open_does_not_block_the_loop)
 {
-	int d = tmpdir();
-	ASSERT_LE(0, d);
 	char path[128];
-	snprintf(path, sizeof path, "%s/fifo", dir);
-	ASSERT_EQ(0, mkfifo(path, 0600));
-	ASSERT_EQ(0, kif_evio_openat(self->ev, 1, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
-	ASSERT_EQ(0, kif_evio_timeout(self->ev, 2, kif_now_ns() + 20000000u));
+	int d = fifo_open_queued(_metadata, self->ev, path, sizeof path);
 	int fd = -1;
 	struct kif_evio_cqe c = t_next(self->ev, 5, "the open or the timeout");
 	if (c.tag == 1) {
@@ -213,13 +223,8 @@ TEST_F(evio, a_blocking_open_does_not_block_the_loop)
  * (io_uring) is stuck in an open leaks nothing and does not hang. */
 TEST_F(evio, closing_the_loop_during_a_blocked_open_returns)
 {
-	int d = tmpdir();
-	ASSERT_LE(0, d);
 	char path[128];
-	snprintf(path, sizeof path, "%s/fifo", dir);
-	ASSERT_EQ(0, mkfifo(path, 0600));
-	ASSERT_EQ(0, kif_evio_openat(self->ev, 1, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0));
-	ASSERT_EQ(0, kif_evio_timeout(self->ev, 2, kif_now_ns() + 10000000u));
+	int d = fifo_open_queued(_metadata, self->ev, path, sizeof path);
 	struct kif_evio_cqe c = t_next(self->ev, 5, "the open or the timeout");
 	if (c.tag == 1) { /* io_uring: the open did not wait */
 		ASSERT_LE(0, c.res);

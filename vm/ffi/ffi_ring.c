@@ -220,12 +220,6 @@ static char *path_arg(struct st_vm *vm, const struct cf_fn *f, const struct rarg
 
 /* ---- the call ------------------------------------------------------------------- */
 
-static int answer(oop *args, int64_t v)
-{
-	args[0] = obj_from_int((intptr_t)v);
-	return PRIM_OK;
-}
-
 static int clamp(int64_t n) { return n < 0 ? -1 : n > XFER_MAX ? (int)XFER_MAX : (int)n; }
 
 /* Queues [r] (its operation answered [e]) and parks the process. */

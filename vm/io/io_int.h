@@ -171,4 +171,31 @@ void vio_dispatch(struct st_vm *vm, const baton_io_cqe *c);
 /* The ring write of a stdout chunk completed. */
 void vio_out_done(struct st_vm *vm, struct vreq *r, int32_t res);
 
+/* ---- the primitives' argument checks and answers ---- */
+
+/* [o] is a SmallInteger in [lo, hi]: into *out. */
+static inline int int_arg(oop o, intptr_t lo, intptr_t hi, intptr_t *out)
+{
+	if (!obj_is_int(o) || obj_int(o) < lo || obj_int(o) > hi)
+		return 0;
+	*out = obj_int(o);
+	return 1;
+}
+
+static inline int fd_arg(oop o, int *fd)
+{
+	intptr_t v;
+	if (!int_arg(o, 0, 0x7fffffff, &v))
+		return 0;
+	*fd = (int)v;
+	return 1;
+}
+
+/* The primitive answers the Integer [v]. */
+static inline int answer(oop *args, intptr_t v)
+{
+	args[0] = obj_from_int(v);
+	return PRIM_OK;
+}
+
 #endif /* BATON_VM_IO_INT_H */

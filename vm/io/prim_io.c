@@ -32,23 +32,6 @@
 
 /* ---- arguments ------------------------------------------------------------- */
 
-static int int_arg(oop o, intptr_t lo, intptr_t hi, intptr_t *out)
-{
-	if (!obj_is_int(o) || obj_int(o) < lo || obj_int(o) > hi)
-		return 0;
-	*out = obj_int(o);
-	return 1;
-}
-
-static int fd_arg(oop o, int *fd)
-{
-	intptr_t v;
-	if (!int_arg(o, 0, 0x7fffffff, &v))
-		return 0;
-	*fd = (int)v;
-	return 1;
-}
-
 /* [o] is a byte object holding [at, at+n) (at 1-based). */
 static int span_arg(oop o, oop at, oop n, size_t *a, size_t *len, int writable)
 {
@@ -79,12 +62,6 @@ static char *path_arg(oop o)
 	if (memchr(obj_bytes(o), 0, n))
 		return NULL;
 	return st_cstring(o);
-}
-
-static int answer(oop *args, intptr_t v)
-{
-	args[0] = obj_from_int(v);
-	return PRIM_OK;
 }
 
 /* ---- shared helpers ---------------------------------------------------------- */

@@ -28,29 +28,6 @@
 #include "vm/grow.h"
 #include "vm/io/io_int.h"
 
-static int int_arg(oop o, intptr_t lo, intptr_t hi, intptr_t *out)
-{
-	if (!obj_is_int(o) || obj_int(o) < lo || obj_int(o) > hi)
-		return 0;
-	*out = obj_int(o);
-	return 1;
-}
-
-static int fd_arg(oop o, int *fd)
-{
-	intptr_t v;
-	if (!int_arg(o, 0, 0x7fffffff, &v))
-		return 0;
-	*fd = (int)v;
-	return 1;
-}
-
-static int answer(oop *args, intptr_t v)
-{
-	args[0] = obj_from_int(v);
-	return PRIM_OK;
-}
-
 static int answer_rc(oop *args, int rc) { return answer(args, rc < 0 ? -errno : rc); }
 
 /* A C string of the byte object [o] into [buf]; 0 if it is none, holds a
