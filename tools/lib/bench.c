@@ -98,6 +98,27 @@ void bench_row(struct bench *b, const char *name, double value, const char *unit
 	fflush(stdout);
 }
 
+void bench_row_na(struct bench *b, const char *name, const char *unit, const char *why)
+{
+	if (b->tsv)
+		printf("%s\tn/a\t%s\n# %s: %s\n", name, unit, name, why);
+	else
+		printf("%-32s %12s %-5s  %.200s\n", name, "n/a", unit, why);
+	fflush(stdout);
+}
+
+int bench_part(const char *name)
+{
+	const char *sel = getenv("BENCH");
+	if (!sel || !*sel)
+		return 1;
+	size_t n = strlen(name);
+	for (const char *p = sel; (p = strstr(p, name)); p += n)
+		if ((p == sel || p[-1] == ',' || p[-1] == ' ') && (!p[n] || p[n] == ',' || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
 void bench_ratio(struct bench *b, const char *what, double ratio)
 {
 	if (!b->tsv)
