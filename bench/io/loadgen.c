@@ -3,7 +3,9 @@
  * bench/io/loadgen.c: the closed-loop load generator of the io benchmarks.
  *
  * Opens N TCP connections to an echo server; each sends SIZE bytes and
- * waits until all of them came back before it sends again. Modes:
+ * waits until all of them came back before it sends again. Every byte that
+ * comes back is checked (each round trip sends a different letter), so a
+ * server that loses or mixes up bytes fails the run instead of scoring. Modes:
  *   echo  run for -d seconds, print "rt_per_s V" (round trips per second)
  *         and, with -c 1, "rt_us_median V" (the median round trip).
  *   idle  make one round trip on every connection (so the server has
@@ -39,6 +41,7 @@
 struct conn {
 	int fd;
 	unsigned got; /* bytes of the current echo received */
+	unsigned seq; /* round trips sent: picks the message's bytes */
 	int ready;    /* made its first round trip */
 };
 
@@ -47,7 +50,7 @@ struct lg {
 	double secs;
 	struct conn *c;
 	int ep;
-	char msg[MAXSIZE];
+	char msg[26][MAXSIZE]; /* message k is SIZE times 'a' + k */
 	long rts;
 };
 
@@ -99,10 +102,11 @@ static int dial(struct lg *g, int i)
 
 static void put(struct lg *g, struct conn *c)
 {
-	ssize_t n = write(c->fd, g->msg, (size_t)g->size);
+	ssize_t n = write(c->fd, g->msg[c->seq % 26], (size_t)g->size);
 	if (n != g->size)
 		die("write (short or failed)");
 	c->got = 0;
+	c->seq++;
 }
 
 /* Reads what is there; answers 1 when the whole echo is back. */
@@ -116,11 +120,15 @@ static int take(struct lg *g, struct conn *c)
 		errno = n ? errno : ECONNRESET;
 		die("read (server closed?)");
 	}
+	/* every byte is checked: an echo of the wrong bytes is an error */
+	char want = g->msg[(c->seq - 1) % 26][0];
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] != want || c->got + (unsigned)i >= (unsigned)g->size) {
+			fprintf(stderr, "loadgen: wrong echo: byte %u is %d, %d expected\n",
+				c->got + (unsigned)i, buf[i], want);
+			exit(1);
+		}
 	c->got += (unsigned)n;
-	if (c->got > (unsigned)g->size) {
-		fprintf(stderr, "loadgen: %u bytes echoed for %d sent\n", c->got, g->size);
-		exit(1);
-	}
 	return c->got == (unsigned)g->size;
 }
 
@@ -249,7 +257,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	raise_nofile();
-	memset(g.msg, 'x', sizeof g.msg);
+	for (int k = 0; k < 26; k++)
+		memset(g.msg[k], 'a' + k, MAXSIZE);
 	g.c = calloc((size_t)g.nconn, sizeof *g.c);
 	g.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!g.c || g.ep < 0)
