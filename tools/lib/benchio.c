@@ -503,7 +503,7 @@ static void echo_rows(struct io *x)
 
 static void idle_rows(struct io *x)
 {
-	struct acc th = { 0 }, rss = { 0 }, wk = { 0 }, go = { 0 };
+	struct acc th = { 0 }, rss = { 0 }, wk = { 0 };
 	char why[WHY], goal[32];
 	struct idle o;
 	for (int r = 0; r < REPS && live(&th); r++) {
@@ -512,14 +512,16 @@ static void idle_rows(struct io *x)
 		take(&rss, ok ? o.rss_per_conn : NAN, why);
 		take(&wk, ok ? o.wakeups : NAN, why);
 	}
-	/* Go's figure for the same 10,000 idle connections, for comparison */
-	take(&go, idle_once(x, S_GO, &o, why) == 0 ? o.rss_per_conn : NAN, why);
+	/* Go's figures for the same 10,000 idle connections, for comparison */
+	struct idle go;
+	int have_go = idle_once(x, S_GO, &go, why) == 0;
 	snprintf(goal, sizeof goal, "<= %ld", 2 * sysconf(_SC_NPROCESSORS_ONLN) + 4);
 	row(x, "io.threads_c10k", &th, "tasks", "server threads, 10,000 idle conns", goal);
 	row(x, "io.rss_per_conn_bytes", &rss, "B", "server RSS delta / 10,000 idle conns",
 	    "<= 4096");
-	if (go.n)
-		bench_note(x->b, "Go's RSS per idle connection, same measure: %.0f B", med(&go));
+	if (have_go)
+		bench_note(x->b, "Go, same 10,000 idle conns (one round): %.0f B/conn, %.0f tasks, "
+			   "%.1f wakeups/s", go.rss_per_conn, go.threads, go.wakeups);
 	row(x, "io.idle_wakeups_per_s", &wk, "/s", "server context switches, 10,000 idle conns",
 	    "= 0");
 }
