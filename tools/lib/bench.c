@@ -72,7 +72,7 @@ void bench_init(struct bench *b, int argc, char **argv)
 		snprintf(path, sizeof path, "%s", argv[0]);
 	b->bindir = dirname(path);
 	if (!b->tsv)
-		printf("%-32s %12s %-5s  %-44s %s\n", "name", "value", "unit",
+		printf("%-32s %12s %-7s  %-44s %s\n", "name", "value", "unit",
 		       "what (reference)", "goal");
 }
 
@@ -93,7 +93,7 @@ void bench_row(struct bench *b, const char *name, double value, const char *unit
 	if (b->tsv)
 		printf("%s\t%.6g\t%s\n", name, value, unit);
 	else
-		printf("%-32s %12.4g %-5s  %-44s %s\n", name, value, unit, what ? what : "",
+		printf("%-32s %12.4g %-7s  %-44s %s\n", name, value, unit, what ? what : "",
 		       goal ? goal : "");
 	fflush(stdout);
 }
@@ -103,7 +103,7 @@ void bench_row_na(struct bench *b, const char *name, const char *unit, const cha
 	if (b->tsv)
 		printf("%s\tn/a\t%s\n# %s: %s\n", name, unit, name, why);
 	else
-		printf("%-32s %12s %-5s  %.200s\n", name, "n/a", unit, why);
+		printf("%-32s %12s %-7s  %.200s\n", name, "n/a", unit, why);
 	fflush(stdout);
 }
 
