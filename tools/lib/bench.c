@@ -122,7 +122,7 @@ int bench_part(const char *name)
 void bench_ratio(struct bench *b, const char *what, double ratio)
 {
 	if (!b->tsv)
-		printf("  %-30s %12.3g\n", what, ratio);
+		printf("  %-46s %8.3g\n", what, ratio);
 }
 
 /* ---- the VM's rows ---------------------------------------------------------- */
