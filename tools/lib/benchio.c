@@ -45,6 +45,8 @@ struct io {
 	int cpu_load, cpu_srv;       /* -1: not pinned */
 	pid_t watch;                 /* run_value() counts this server's threads */
 	int peak_tasks;              /* the most seen, Baton with 10,000 conns */
+	const char *ckey;            /* run_value() also wants the line "ckey cwant" */
+	long long cwant;
 };
 
 /* A child with its stdin and stdout on pipes and stderr in a file. */
@@ -179,7 +181,8 @@ static int tasks(pid_t pid, long *ctx);
 /* Runs argv to its end (at most [secs]) and answers the value printed on
  * the line "key V", or NAN with the reason. While it runs, the threads of
  * x->watch (a server under this load, 0: none) are counted every 100 ms
- * into x->peak_tasks. */
+ * into x->peak_tasks. With x->ckey set, the program must also print
+ * "ckey cwant" (the bytes or lines it read): a wrong count is no score. */
 static double run_value(struct io *x, char *const argv[], int cpu, double secs, const char *key,
 			char *why)
 {
@@ -188,12 +191,15 @@ static double run_value(struct io *x, char *const argv[], int cpu, double secs, 
 		return NAN;
 	double v = NAN, end = now_s() + secs;
 	char line[512];
-	size_t kl = strlen(key);
+	size_t kl = strlen(key), cl = x->ckey ? strlen(x->ckey) : 0;
+	long long got = -1;
 	int r;
 	for (;;) {
 		r = read_line(&p, x->watch ? 0.1 : end - now_s(), line, sizeof line);
 		if (r == 0 && !strncmp(line, key, kl) && line[kl] == ' ')
 			v = atof(line + kl + 1);
+		if (r == 0 && cl && !strncmp(line, x->ckey, cl) && line[cl] == ' ')
+			got = atoll(line + cl + 1);
 		if (r == -1 || (r == -2 && now_s() >= end))
 			break;
 		long ctx;
@@ -211,6 +217,10 @@ static double run_value(struct io *x, char *const argv[], int cpu, double secs, 
 		close(p.in), close(p.out);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) || isnan(v)) {
 			reason(&p, st, NULL, why);
+			v = NAN;
+		} else if (cl && got != x->cwant) {
+			snprintf(why, WHY, "%.60s counted %lld %s, %lld expected", argv[1] ? argv[1] : argv[0],
+				 got, x->ckey, x->cwant);
 			v = NAN;
 		}
 	}
@@ -394,6 +404,20 @@ out:
 
 /* ---- the data files --------------------------------------------------------- */
 
+/* The length of line i of the text file, and how many lines it has. */
+static int line_len(long i)
+{
+	return 10 + (int)(i * 37 % 100);
+}
+
+static long long text_lines(void)
+{
+	long long n = 0;
+	for (long total = 0; total < LINES_BYTES; n++)
+		total += line_len((long)n) + 1;
+	return n;
+}
+
 static int make_file(const char *path, int lines, char *why)
 {
 	struct stat sb;
@@ -409,7 +433,7 @@ static int make_file(const char *path, int lines, char *why)
 		/* lines of 10 to 109 characters, LF-terminated: 100 MB in all */
 		long total = 0;
 		for (long i = 0; total < LINES_BYTES; i++) {
-			int n = 10 + (int)(i * 37 % 100);
+			int n = line_len(i);
 			for (int k = 0; k < n; k++)
 				buf[k] = (char)('a' + (i + k) % 26);
 			buf[n] = '\n';
@@ -583,15 +607,18 @@ static void file_rows(struct io *x)
 		take(&lp, NAN, why);
 	}
 	for (int r = 0; r < REPS; r++) {
+		x->ckey = "bytes", x->cwant = (long long)FILE_MB << 20;
 		if (live(&fc))
 			take(&fc, run_value(x, c_argv, x->cpu_srv, 60, "mb_s", why), why);
 		if (live(&fb))
 			take(&fb, run_value(x, b_argv, x->cpu_srv, 60, "mb_s", why), why);
+		x->ckey = "lines", x->cwant = text_lines();
 		if (live(&lp))
 			take(&lp, run_value(x, p_argv, x->cpu_srv, 60, "lines_per_s", why), why);
 		if (live(&lb))
 			take(&lb, run_value(x, l_argv, x->cpu_srv, 60, "lines_per_s", why), why);
 	}
+	x->ckey = NULL;
 	row(x, "io.file_read_mb_s", &fb, "MB/s", "256 MB file, next: 1048576 (binary)",
 	    ">= 0.8 x C");
 	row(x, "ref.io_file_read_c_mb_s", &fc, "MB/s", "ref: C read() loop, 1 MB chunks", NULL);
