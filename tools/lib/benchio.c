@@ -81,6 +81,7 @@ static int spawn(struct proc *p, char *const argv[], int cpu, char *why)
 		snprintf(why, WHY, "cannot start %.120s: %s", argv[0], strerror(errno));
 		return -1;
 	}
+	fcntl(fileno(p->err), F_SETFD, FD_CLOEXEC); /* not for the other children */
 	fflush(NULL);
 	p->pid = fork();
 	if (p->pid == 0) {
@@ -661,6 +662,9 @@ void bench_io_rows(struct bench *b)
 	else
 		bench_note(b, "io: one CPU, nothing pinned; medians of %d rounds (%d with 10,000 "
 			   "conns)", REPS, REPS_10K);
+	const char *u = getenv("BATON_URING");
+	if (u && !strcmp(u, "0"))
+		bench_note(b, "io: BATON_URING=0: Baton's I/O runs on its epoll fallback");
 	echo_rows(&x);
 	idle_rows(&x);
 	accept_rows(&x);
