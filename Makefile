@@ -22,6 +22,7 @@
 #   PREFIX=/usr/local  install prefix; LIBDIR, INCLUDEDIR, BINDIR derive from it
 #   DESTDIR=       staging directory prepended to every installed path (packaging)
 #   BENCH_FORMAT=table  make bench output: "table" or "tsv" (name<TAB>value<TAB>unit)
+#   BENCH=io       make bench runs only these parts: core, vm, io (comma list; default all)
 #   RUN_CMD=...    the command make run runs (default: the VM on examples/demo.st, or the
 #                  C demo build/tools/demo until the VM exists)
 #   TESTS=a b      make check runs only the selftest programs whose name contains a or b
@@ -58,6 +59,7 @@ LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
 BENCH_FORMAT ?= table
+BENCH ?=
 WERROR ?= 1
 
 # ---- build variants (infra): SAN=1, TSAN=1, DEBUG=1, FUZZ=1 (make fuzz); each combination
@@ -136,6 +138,7 @@ BTOOLS_SRCS := $(sort $(wildcard tools/lib/*.c))
 BTOOLS_OBJS := $(BTOOLS_SRCS:%.c=$(B)/obj/%.o)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_PROGS := $(TOOL_SRCS:tools/%.c=$(B)/tools/%)
+BENCH_IO_PROGS := $(patsubst bench/io/%.c,$(B)/bench/io/%,$(sort $(wildcard bench/io/*.c)))
 ST_LIB_SRCS := $(sort $(wildcard selftests/lib/*.c))
 ST_LIB_OBJS := $(ST_LIB_SRCS:%.c=$(B)/obj/%.o)
 ST_ALL_SRCS := $(sort $(filter-out selftests/lib/%,$(wildcard selftests/*/*.c)))
@@ -157,7 +160,7 @@ ALL_OBJS := $(LIB_OBJS) $(VM_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
 
 # ---------------------------------------------------------------- top-level targets
 
-.PHONY: all lib tools selftests check run bench install uninstall clean deps help FORCE
+.PHONY: all lib tools selftests check run bench bench-deps install uninstall clean deps help FORCE
 
 all: deps lib $(BATON_BIN) tools selftests
 
@@ -190,9 +193,30 @@ endif
 run: deps lib $(BATON_BIN) tools
 	$(RUN_CMD)
 
-bench: deps lib $(BATON_BIN) tools $(ST_SOS)
+bench: deps bench-deps lib $(BATON_BIN) tools $(ST_SOS) $(BENCH_IO_PROGS) $(B)/bench/io/echo-go
 	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
-	BENCH_FORMAT='$(BENCH_FORMAT)' $(B)/tools/bench
+	BENCH_FORMAT='$(BENCH_FORMAT)' BENCH='$(BENCH)' $(B)/tools/bench
+
+# What only make bench needs (golang-go for the Go reference server): not for make check.
+bench-deps:
+	$(Q)CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' DEPS_BENCH=1 bash tools/deps
+
+# The io benchmarks' own programs (bench/io/): reference servers, load generator, read
+# loop. Plain C against libc and liburing, built only by make bench.
+$(B)/bench/io/%: bench/io/%.c $(B)/.flags | deps
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(URING_LIBS)
+
+# The Go reference server: Debian's golang-go, offline, caches inside the build directory.
+# A failed build is reported and leaves no binary: its rows then say n/a.
+$(B)/bench/io/echo-go: bench/io/echo.go
+	$(call msg,GO,$<)
+	@mkdir -p $(@D)
+	$(Q)cd bench/io && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
+		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
+		go build -o '$(abspath $@)' echo.go || \
+		{ echo "make bench: go build failed: the Go rows say n/a" >&2; rm -f '$(abspath $@)'; }
 
 clean:
 	$(call msg,CLEAN,build build-san build-tsan build-fuzz build-*debug)

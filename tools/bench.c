@@ -6,7 +6,9 @@
  * Every row is the median of several repetitions; the table prints the
  * reference each row is compared against and the goal from the issues.
  * BENCH_FORMAT=tsv prints name<TAB>value<TAB>unit lines instead. Uses only
- * include/baton.h and the green-task simulator. Documentation/testing.md.
+ * include/baton.h and the green-task simulator. Three parts, all by
+ * default, BENCH=core,vm,io picks: the core's rows here, the VM's
+ * (bench/NAME.st), the io rows (tools/lib/benchio.c). Documentation/testing.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -410,54 +412,64 @@ static const char *hb_name(void)
 	return name;
 }
 
-int main(int argc, char **argv)
+static void core_rows(struct bench *b)
 {
-	struct bench b;
-	bench_init(&b, argc, argv);
-	bench_note(&b, "heartbeat backend: %s; %d repetitions per row, medians", hb_name(), REPS);
-
 	static double (*const callouts[])(void *) = { plain_ns, owned_ns, floor_ns, mutex_ns,
 						      condvar_ns };
 	double c[5];
-	bench_medians(&b, callouts, 5, REPS, c);
+	bench_medians(b, callouts, 5, REPS, c);
 	double plain = c[0], owned = c[1], floor = c[2], mutex = c[3], cv = c[4];
-	bench_row(&b, "callout.plain_ns", plain, "ns", "no-op C call", NULL);
-	bench_row(&b, "callout.overhead_ns", owned - plain, "ns",
+	bench_row(b, "callout.plain_ns", plain, "ns", "no-op C call", NULL);
+	bench_row(b, "callout.overhead_ns", owned - plain, "ns",
 		  "disown+own around it, minus plain", "<= 2");
-	bench_row(&b, "callout.cas_floor_ns", floor - plain, "ns",
+	bench_row(b, "callout.cas_floor_ns", floor - plain, "ns",
 		  "ref: bare release store + CAS, minus plain", NULL);
-	bench_row(&b, "callout.mutex_overhead_ns", mutex - plain, "ns",
+	bench_row(b, "callout.mutex_overhead_ns", mutex - plain, "ns",
 		  "ref: pthread mutex unlock+lock", NULL);
-	bench_row(&b, "callout.condvar_overhead_ns", cv - plain, "ns",
+	bench_row(b, "callout.condvar_overhead_ns", cv - plain, "ns",
 		  "ref: CPython-style GIL release+take", NULL);
-	bench_ratio(&b, "ratio: mutex / baton overhead", (mutex - plain) / (owned - plain));
+	bench_ratio(b, "ratio: mutex / baton overhead", (mutex - plain) / (owned - plain));
 
 	static double (*const rtts[])(void *) = { baton_rtt_us, futex_rtt_us, condvar_rtt_us };
 	double r[3];
-	bench_medians(&b, rtts, 3, REPS, r);
+	bench_medians(b, rtts, 3, REPS, r);
 	double rtt = r[0], frtt = r[1], crtt = r[2];
-	bench_row(&b, "handoff.rtt_us", rtt, "us", "VM passed between two threads",
+	bench_row(b, "handoff.rtt_us", rtt, "us", "VM passed between two threads",
 		  "within 10% of futex, < condvar");
-	bench_row(&b, "handoff.futex_rtt_us", frtt, "us", "ref: raw futex ping-pong", NULL);
-	bench_row(&b, "handoff.condvar_rtt_us", crtt, "us", "ref: mutex+condvar ping-pong", NULL);
-	bench_ratio(&b, "ratio: baton / futex rtt", rtt / frtt);
+	bench_row(b, "handoff.futex_rtt_us", frtt, "us", "ref: raw futex ping-pong", NULL);
+	bench_row(b, "handoff.condvar_rtt_us", crtt, "us", "ref: mutex+condvar ping-pong", NULL);
+	bench_ratio(b, "ratio: baton / futex rtt", rtt / frtt);
 
-	bench_row(&b, "blocked.p50_us", blocked_p((void *)50), "us",
+	bench_row(b, "blocked.p50_us", blocked_p((void *)50), "us",
 		  "callout start -> another thread owns (1 kHz)", NULL);
-	bench_row(&b, "blocked.p99_us", blocked_p((void *)99), "us", "same, p99", "<= 1200");
-	bench_row(&b, "blocked.hint_p99_us", blocked_p((void *)199), "us",
+	bench_row(b, "blocked.p99_us", blocked_p((void *)99), "us", "same, p99", "<= 1200");
+	bench_row(b, "blocked.hint_p99_us", blocked_p((void *)199), "us",
 		  "same with BATON_BLOCKING, p99", "<= 100");
 
 	static double (*const hbs[])(void *) = { hb_busy_cpu, timerfd_floor_cpu };
 	double h[2];
-	bench_medians(&b, hbs, 2, 3, h);
-	bench_row(&b, "heartbeat.busy_cpu_pct", h[0], "%", "heartbeat thread CPU, VM busy, 1 kHz",
+	bench_medians(b, hbs, 2, 3, h);
+	bench_row(b, "heartbeat.busy_cpu_pct", h[0], "%", "heartbeat thread CPU, VM busy, 1 kHz",
 		  "<= 1.5");
-	bench_row(&b, "heartbeat.timerfd_floor_pct", h[1], "%", "ref: bare 1 kHz timerfd read loop",
+	bench_row(b, "heartbeat.timerfd_floor_pct", h[1], "%", "ref: bare 1 kHz timerfd read loop",
 		  NULL);
-	bench_ratio(&b, "ratio: heartbeat / bare timerfd CPU", h[0] / h[1]);
-	bench_row(&b, "heartbeat.idle_wakeups_per_s", hb_idle_wakeups(NULL), "/s",
+	bench_ratio(b, "ratio: heartbeat / bare timerfd CPU", h[0] / h[1]);
+	bench_row(b, "heartbeat.idle_wakeups_per_s", hb_idle_wakeups(NULL), "/s",
 		  "over 2 s of idle", "= 0");
-	bench_vm_rows(&b);
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b;
+	bench_init(&b, argc, argv);
+	if (bench_part("core")) {
+		bench_note(&b, "heartbeat backend: %s; %d repetitions per row, medians", hb_name(),
+			   REPS);
+		core_rows(&b);
+	}
+	if (bench_part("vm"))
+		bench_vm_rows(&b);
+	if (bench_part("io"))
+		bench_io_rows(&b);
 	return bench_end(&b);
 }

@@ -72,7 +72,7 @@ void bench_init(struct bench *b, int argc, char **argv)
 		snprintf(path, sizeof path, "%s", argv[0]);
 	b->bindir = dirname(path);
 	if (!b->tsv)
-		printf("%-32s %12s %-5s  %-44s %s\n", "name", "value", "unit",
+		printf("%-32s %12s %-7s  %-44s %s\n", "name", "value", "unit",
 		       "what (reference)", "goal");
 }
 
@@ -93,15 +93,36 @@ void bench_row(struct bench *b, const char *name, double value, const char *unit
 	if (b->tsv)
 		printf("%s\t%.6g\t%s\n", name, value, unit);
 	else
-		printf("%-32s %12.4g %-5s  %-44s %s\n", name, value, unit, what ? what : "",
+		printf("%-32s %12.4g %-7s  %-44s %s\n", name, value, unit, what ? what : "",
 		       goal ? goal : "");
 	fflush(stdout);
+}
+
+void bench_row_na(struct bench *b, const char *name, const char *unit, const char *why)
+{
+	if (b->tsv)
+		printf("%s\tn/a\t%s\n# %s: %s\n", name, unit, name, why);
+	else
+		printf("%-32s %12s %-7s  %.200s\n", name, "n/a", unit, why);
+	fflush(stdout);
+}
+
+int bench_part(const char *name)
+{
+	const char *sel = getenv("BENCH");
+	if (!sel || !*sel)
+		return 1;
+	size_t n = strlen(name);
+	for (const char *p = sel; (p = strstr(p, name)); p += n)
+		if ((p == sel || p[-1] == ',' || p[-1] == ' ') && (!p[n] || p[n] == ',' || p[n] == ' '))
+			return 1;
+	return 0;
 }
 
 void bench_ratio(struct bench *b, const char *what, double ratio)
 {
 	if (!b->tsv)
-		printf("  %-30s %12.3g\n", what, ratio);
+		printf("  %-46s %8.3g\n", what, ratio);
 }
 
 /* ---- the VM's rows ---------------------------------------------------------- */

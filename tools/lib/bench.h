@@ -22,11 +22,19 @@ double bench_percentile(double *v, int n, double pct);
 void bench_medians(struct bench *b, double (*const *fn)(void *), int n, int reps, double *out);
 void bench_row(struct bench *b, const char *name, double value, const char *unit,
 	       const char *what, const char *goal);
+/* A row that could not be measured: "n/a" and the reason (tsv: the value
+ * n/a, then a "# name: reason" line). */
+void bench_row_na(struct bench *b, const char *name, const char *unit, const char *why);
 void bench_ratio(struct bench *b, const char *what, double ratio);
 void bench_note(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The VM's rows (bench/NAME.st run by build/baton) and their python3 / lua
  * references, when those exist. */
 void bench_vm_rows(struct bench *b);
+/* The io rows of issue 8 and their references (tools/lib/benchio.c). */
+void bench_io_rows(struct bench *b);
+/* Whether the part [name] ("core", "vm", "io") is to run: BENCH unset or
+ * empty runs every part, else BENCH lists them ("io", "core,vm"). */
+int bench_part(const char *name);
 int bench_end(struct bench *b);
 
 #endif
