@@ -8,6 +8,8 @@
  * objects down over the garbage, and leaves a heap the allocator can keep
  * using.
  */
+#include <string.h>
+
 #include "selftests/harness.h"
 #include "t_gc.h"
 
@@ -134,6 +136,34 @@ TEST(full_gc_frees_dead_large_objects_and_segments)
 	ASSERT_GT(1u << 20, s.old_bytes);
 	T_VERIFY(th);
 	T_UNROOT(th, 1);
+	t_heap_free(th);
+}
+
+/* A program reading a file in 1 MB chunks: each chunk a new large object,
+ * dead by the next one. Freed mappings are reused (not mapped, faulted in
+ * and unmapped each time), and a reused one is as zeroed as a new one. */
+TEST(large_objects_reuse_freed_mappings_zeroed)
+{
+	struct t_heap *th = t_heap(NULL);
+	ASSERT_NE_NULL(th);
+	size_t h0 = t_stats(th).heap_bytes;
+	size_t peak = 0;
+	for (int i = 0; i < 200; i++) {
+		oop b = gc_alloc(&th->gc, T_CLS_BYTES, OBJ_FMT_BYTES, (1u << 20) / 8, 0);
+		ASSERT_NE(0, b);
+		ASSERT_FALSE(gc_is_young(&th->gc, b)); /* too big for eden */
+		unsigned char *p = (unsigned char *)obj_body(b);
+		for (size_t k = 0; k < (1u << 20); k += 4096)
+			ASSERT_EQ(0, p[k]) TH_LOG("chunk %d: byte %zu of a new object is not 0", i, k);
+		ASSERT_EQ(0, p[(1u << 20) - 1]);
+		memset(p, 0xab, 1u << 20);
+		size_t h = t_stats(th).heap_bytes;
+		peak = h > peak ? h : peak;
+	}
+	/* 200 MB allocated; the heap never held more than a full GC's budget
+	 * of them plus the kept mappings. */
+	ASSERT_GT(h0 + (80u << 20), peak);
+	T_VERIFY(th);
 	t_heap_free(th);
 }
 

@@ -370,7 +370,7 @@ void gc_get_stats(struct gc_heap *g, struct gc_stats *out)
 	*out = c->st;
 	out->allocated_bytes += c->eden_bytes + (uint64_t)(g->top - c->eden_lo);
 	out->scavenge_p99_ns = p99(c);
-	out->heap_bytes = c->new_bytes + c->nsegs * c->seg_bytes + c->large_mapped;
+	out->heap_bytes = c->new_bytes + c->nsegs * c->seg_bytes + c->large_mapped + c->lfree_bytes;
 }
 
 /* ---- verification ---------------------------------------------------------- */

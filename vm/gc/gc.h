@@ -119,6 +119,13 @@ oop gc_alloc_slow(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots,
 oop gc_alloc_old(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots,
 		 unsigned odd, unsigned flags);
 
+/* Objects larger than this are never made in eden: copying them at every
+ * scavenge (and at the scavenge that pinning a young object costs) would
+ * cost more than their allocation; they go to old space, the largest to a
+ * mapping of their own. The slow path applies the exact limit (smaller for
+ * a small new space). */
+#define GC_YOUNG_MAX_BYTES ((size_t)64 << 10)
+
 /* A new object of [slots] body words, [odd] unused trailing bytes (byte
  * format only). Fast path: a bump in eden. */
 static inline oop gc_alloc(struct gc_heap *g, uint32_t cls, unsigned fmt,
@@ -126,7 +133,7 @@ static inline oop gc_alloc(struct gc_heap *g, uint32_t cls, unsigned fmt,
 {
 	size_t bytes = obj_size_for(slots);
 	char *p = g->top;
-	if (__builtin_expect(bytes <= (size_t)(g->limit - p), 1)) {
+	if (__builtin_expect(bytes <= GC_YOUNG_MAX_BYTES && bytes <= (size_t)(g->limit - p), 1)) {
 		g->top = p + bytes;
 		oop o = (oop)p;
 		obj_init_header(o, cls, fmt, slots, odd, 0);

@@ -36,7 +36,7 @@ int gc_new_init(struct gc *c, size_t new_size)
 	c->surv_bytes = surv;
 	c->from = 0;
 	c->from_top = c->surv[0];
-	c->young_max = surv / 4 < ((size_t)64 << 10) ? surv / 4 : ((size_t)64 << 10);
+	c->young_max = surv / 4 < GC_YOUNG_MAX_BYTES ? surv / 4 : GC_YOUNG_MAX_BYTES;
 	c->g->young_lo = (uintptr_t)p;
 	c->g->young_hi = (uintptr_t)(p + new_size);
 	c->g->top = c->eden_lo;

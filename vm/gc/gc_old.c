@@ -127,17 +127,54 @@ void gc_seg_unmap(struct gc *c, size_t i)
 }
 
 /* A large object: its own mapping, the list header in front. */
+/* Freed mappings kept for reuse: at most this much, each at most 1/4 of it. */
+#define LFREE_MAX ((size_t)32 << 20)
+
+/* A kept mapping of [map] bytes (or up to a quarter more), zeroed for
+ * [bytes], or NULL. */
+static struct gc_large *lfree_take(struct gc *c, size_t map, size_t bytes)
+{
+	for (struct gc_large **pl = &c->lfree; *pl; pl = &(*pl)->next) {
+		struct gc_large *l = *pl;
+		if (l->map >= map && l->map <= map + map / 4) {
+			*pl = l->next;
+			c->lfree_bytes -= l->map;
+			/* what the kernel would have given: zeros */
+			memset(l + 1, 0, bytes);
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static void lfree_put(struct gc *c, struct gc_large *l)
+{
+	if (l->map > LFREE_MAX / 4 || c->lfree_bytes + l->map > LFREE_MAX) {
+		munmap(l, l->map);
+		return;
+	}
+	l->next = c->lfree;
+	c->lfree = l;
+	c->lfree_bytes += l->map;
+}
+
 oop gc_large_alloc(struct gc *c, size_t bytes)
 {
 	size_t map = (sizeof(struct gc_large) + bytes + 4095) & ~(size_t)4095;
 	if (map < bytes)
 		return 0;
-	/* committed (no MAP_NORESERVE): the kernel refuses what it could
-	 * never back instead of killing us when the body is filled */
-	char *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return 0;
-	struct gc_large *l = (struct gc_large *)p;
+	struct gc_large *l = lfree_take(c, map, bytes);
+	if (l) {
+		map = l->map;
+	} else {
+		/* committed (no MAP_NORESERVE): the kernel refuses what it
+		 * could never back instead of killing us when it is filled */
+		char *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		if (p == MAP_FAILED)
+			return 0;
+		l = (struct gc_large *)p;
+	}
 	l->map = map;
 	l->prev = NULL;
 	l->next = c->large;
@@ -168,7 +205,7 @@ void gc_large_sweep(struct gc *c)
 				l->next->prev = l->prev;
 			c->large_bytes -= obj_size(o);
 			c->large_mapped -= l->map;
-			munmap(l, l->map);
+			lfree_put(c, l);
 		}
 		l = next;
 	}
@@ -198,11 +235,14 @@ void gc_old_free(struct gc *c)
 	free(c->segs);
 	c->segs = NULL;
 	c->segcap = 0;
-	struct gc_large *l = c->large;
-	while (l) {
-		struct gc_large *next = l->next;
-		munmap(l, l->map);
-		l = next;
+	for (int k = 0; k < 2; k++) {
+		struct gc_large *l = k ? c->lfree : c->large;
+		while (l) {
+			struct gc_large *next = l->next;
+			munmap(l, l->map);
+			l = next;
+		}
 	}
-	c->large = NULL;
+	c->large = c->lfree = NULL;
+	c->lfree_bytes = 0;
 }

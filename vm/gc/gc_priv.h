@@ -113,6 +113,11 @@ struct gc {
 	size_t next_full;  /* old_used + large_bytes that triggers a full GC */
 	struct gc_large *large;
 	size_t large_min, large_bytes, large_mapped;
+	/* Mappings of freed large objects kept for reuse (gc_old.c): a
+	 * program that reads a file in 1 MB chunks would otherwise map, fault
+	 * in and unmap a megabyte per chunk. */
+	struct gc_large *lfree;
+	size_t lfree_bytes;
 	size_t old_max;    /* heap_max - new space; 0: no limit */
 	size_t ext_bytes;  /* memory outside the heap charged against old_max
 			    * (gc_charge: process records and stacks) */
