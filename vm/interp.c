@@ -1329,6 +1329,13 @@ L_PUSH_CONTEXT: { /* made here, on demand: a send never makes one */
 
 interrupt: /* ip is where the process resumes */
 	SAVE();
+	if (vm->io_inflight | vm->io_unflushed) {
+		/* I/O first, whatever the checkpoint decides (a yield at every
+		 * checkpoint must not starve it): send what is queued, answer
+		 * what completed (this may allocate: load the registers again) */
+		vio_tick(vm);
+		LOAD();
+	}
 	if (baton_checkpoint(vm->core, t, proc->prio)) {
 		proc->state = PS_RUNNABLE;
 		sched_ready(vm, proc, 1);
@@ -1337,12 +1344,6 @@ interrupt: /* ip is where the process resumes */
 	}
 	if (vm->quit)
 		return INTERP_QUIT;
-	if (vm->io_inflight | vm->io_unflushed) {
-		/* I/O: send what is queued, answer what completed (this may
-		 * allocate, so the registers are loaded again) */
-		vio_tick(vm);
-		LOAD();
-	}
 	/* timers or I/O may have readied better processes */
 	if (sched_best(vm) > proc->prio) {
 		sched_ready(vm, proc, 1);
