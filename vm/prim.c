@@ -574,6 +574,30 @@ PRIM(stringIndexOf)
 	return PRIM_OK;
 }
 
+/* aString (or ByteArray) lineFrom: start to: lf binary: aBoolean: a new
+ * String (ByteArray) of the bytes start..lf-1 without one CR at their end:
+ * the line a stream's nextLine answers, in one step instead of a CR test,
+ * an allocation and a copy in Smalltalk (st/kernel/82-FileDescriptor.st). */
+PRIM(bytesLine)
+{
+	oop s = args[0];
+	if (!prim_is_bytes(s) || !obj_is_int(args[1]) || !obj_is_int(args[2]) ||
+	    (args[3] != vm->true_ && args[3] != vm->false_))
+		return PRIM_FAIL;
+	intptr_t a = obj_int(args[1]), lf = obj_int(args[2]);
+	if (a < 1 || lf < a || (size_t)lf > obj_byte_size(s) + 1)
+		return PRIM_FAIL;
+	size_t n = (size_t)(lf - a);
+	if (n && obj_bytes(s)[a - 1 + (intptr_t)n - 1] == '\r')
+		n--;
+	oop r = st_new_bytes(vm, args[3] == vm->true_ ? CI_BYTEARRAY : CI_STRING, n);
+	if (!r)
+		return PRIM_OOM;
+	memcpy(obj_bytes(r), obj_bytes(args[0]) + a - 1, n); /* args[0]: may have moved */
+	args[0] = r;
+	return PRIM_OK;
+}
+
 /* String>>asNumber: integer (any size, radix), float, or nil */
 PRIM(stringAsNumber)
 {
