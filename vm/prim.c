@@ -119,6 +119,29 @@ PRIM(basicNewSize)
 	return PRIM_OK;
 }
 
+/* String/ByteArray class basicNewForFill: n: as basicNew: for sizes under
+ * 64 KiB; above, an old object whose bytes are NOT zeroed (memory of a dead
+ * large object, reused): for a caller that fills all of it before anyone
+ * sees it, such as a stream reading n bytes straight into its answer. */
+PRIM(bytesNewForFill)
+{
+	oop c = args[0];
+	if (!obj_is_int(args[1]) || obj_int(args[1]) < 0 || obj_int(args[1]) > ((intptr_t)1 << 32))
+		return PRIM_FAIL;
+	if (c != vm->classes[CI_STRING] && c != vm->classes[CI_BYTEARRAY])
+		return PRIM_FAIL;
+	size_t n = (size_t)obj_int(args[1]), slots = (n + 7) / 8;
+	uint32_t ci = c == vm->classes[CI_STRING] ? CI_STRING : CI_BYTEARRAY;
+	oop o = n < ((size_t)64 << 10)
+			? st_new_bytes(vm, ci, n)
+			: st_alloc_old(vm, ci, OBJ_FMT_BYTES, slots, (unsigned)(slots * 8 - n),
+				       GC_ALLOC_UNINIT);
+	if (!o)
+		return PRIM_OOM;
+	args[0] = o;
+	return PRIM_OK;
+}
+
 static size_t indexed_size(struct st_vm *vm, oop o)
 {
 	if (obj_is_int(o))

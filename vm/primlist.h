@@ -23,7 +23,7 @@ PRIM_ENTRY(instVarNames) PRIM_ENTRY(classVarAt)
 /* strings and symbols */
 PRIM_ENTRY(stringEq) PRIM_ENTRY(stringCompare) PRIM_ENTRY(stringHash) PRIM_ENTRY(asSymbol)
 PRIM_ENTRY(symbolAsString) PRIM_ENTRY(stringIndexOf) PRIM_ENTRY(stringAsNumber)
-PRIM_ENTRY(symbolNumArgs) PRIM_ENTRY(stringFromBytes) PRIM_ENTRY(bytesLine)
+PRIM_ENTRY(symbolNumArgs) PRIM_ENTRY(stringFromBytes) PRIM_ENTRY(bytesLine) PRIM_ENTRY(bytesNewForFill)
 /* characters */
 PRIM_ENTRY(charValue) PRIM_ENTRY(charFromValue)
 /* system */

@@ -193,10 +193,11 @@ static oop alloc_old(struct gc *c, uint32_t cls, unsigned fmt, size_t slots, uns
 			return fail(c);
 	}
 	int large = bytes >= c->large_min;
+	int raw = (flags & GC_ALLOC_UNINIT) && fmt > OBJ_FMT_IPTRS;
 	for (int attempt = 0;; attempt++) {
-		char *p = large ? (char *)gc_large_alloc(c, bytes) : gc_old_alloc(c, bytes);
+		char *p = large ? (char *)gc_large_alloc(c, bytes, !raw) : gc_old_alloc(c, bytes);
 		if (p) {
-			init_obj(c, p, cls, fmt, slots, odd, flags & OBJ_F_PINNED, large);
+			init_obj(c, p, cls, fmt, slots, odd, flags & OBJ_F_PINNED, large || raw);
 			c->st.allocated_bytes += bytes;
 			return (oop)p;
 		}

@@ -114,6 +114,11 @@ void gc_free(struct gc_heap *g);
 oop gc_alloc_slow(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots,
 		  unsigned odd);
 
+/* gc_alloc_old() [flags]: a byte object whose body the caller fills at once
+ * (a read straight into it): its memory need not be zeroed first. The
+ * caller must not let unfilled bytes be seen. */
+#define GC_ALLOC_UNINIT 0x10000u
+
 /* An object straight in old space (classes, methods, symbols, anything the
  * VM wants tenured from birth). [flags] may be OBJ_F_PINNED. 0: limit. */
 oop gc_alloc_old(struct gc_heap *g, uint32_t cls, unsigned fmt, size_t slots,

@@ -79,7 +79,7 @@ static oop copy(struct gc *c, oop o)
 		} else {
 			/* big enough to fill eden's fast path: a mapping of
 			 * its own, scanned as a span of one object */
-			d = (char *)gc_large_alloc(c, bytes);
+			d = (char *)gc_large_alloc(c, bytes, 1);
 			if (d)
 				gc_promoted_span(c, d, d + bytes);
 		}

@@ -130,8 +130,8 @@ void gc_seg_unmap(struct gc *c, size_t i)
 /* Freed mappings kept for reuse: at most this much, each at most 1/4 of it. */
 #define LFREE_MAX ((size_t)32 << 20)
 
-/* A kept mapping of [map] bytes (or up to a quarter more), zeroed for
- * [bytes], or NULL. */
+/* A kept mapping of [map] bytes (or up to a quarter more), its first
+ * [bytes] zeroed, or NULL. */
 static struct gc_large *lfree_take(struct gc *c, size_t map, size_t bytes)
 {
 	for (struct gc_large **pl = &c->lfree; *pl; pl = &(*pl)->next) {
@@ -158,12 +158,12 @@ static void lfree_put(struct gc *c, struct gc_large *l)
 	c->lfree_bytes += l->map;
 }
 
-oop gc_large_alloc(struct gc *c, size_t bytes)
+oop gc_large_alloc(struct gc *c, size_t bytes, int zero)
 {
 	size_t map = (sizeof(struct gc_large) + bytes + 4095) & ~(size_t)4095;
 	if (map < bytes)
 		return 0;
-	struct gc_large *l = lfree_take(c, map, bytes);
+	struct gc_large *l = lfree_take(c, map, zero ? bytes : 0);
 	if (l) {
 		map = l->map;
 	} else {
