@@ -28,16 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0 pass=0 fail=0 skip=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $1"; }
-skip() { n=$((n + 1)) skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 echo "TAP version 13"
 echo "1..10"
@@ -188,5 +180,5 @@ else
 	not_ok "lines.py counts 4 lines (an empty one and a CR LF among them)" "$out"
 fi
 
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+tap_totals
 ((fail == 0))

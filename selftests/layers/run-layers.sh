@@ -21,16 +21,8 @@ check=$src/tools/check-layers
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-layers.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-n=0 pass=0 fail=0 skip=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $1"; }
-skip() { n=$((n + 1)) skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
-}
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 echo "TAP version 13"
 echo "1..10"
@@ -146,5 +138,5 @@ else
 	fi
 fi
 
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+tap_totals
 ((fail == 0))

@@ -33,16 +33,9 @@ trap cleanup EXIT
 trap "" PIPE
 
 echo "TAP version 13"
-n=0 pass=0 fail=0 skipped=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $1"; }
-skip() { n=$((n + 1)) skipped=$((skipped + 1)); echo "ok $n $1 # SKIP $2"; }
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-	[[ -s $tmp/err ]] && sed 's/^/# stderr: /' "$tmp/err" | tail -n 20
-}
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+TAP_ERR=$tmp/err
 have_python=
 command -v python3 >/dev/null 2>&1 && have_python=1
 
@@ -343,5 +336,5 @@ for mode in default 0; do
 done
 
 echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skipped error:0"
+tap_totals
 ((fail == 0))

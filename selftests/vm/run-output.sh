@@ -30,15 +30,9 @@ set -m
 ulimit -c 0 # the crash tests must not leave cores behind
 
 echo "TAP version 13"
-n=0 pass=0 fail=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $1"; }
-not_ok() {
-	n=$((n + 1)) fail=$((fail + 1))
-	echo "not ok $n $1"
-	shift
-	for l in "$@"; do echo "# $l"; done
-	[[ -s $tmp/err ]] && sed 's/^/# stderr: /' "$tmp/err" | head -n 20
-}
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+TAP_ERR=$tmp/err
 
 # check NAME WANT_STATUS WANT_STDOUT: compares the last run's status and $tmp/out.
 check() {
@@ -186,5 +180,5 @@ else
 fi
 
 echo "1..$n"
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+tap_totals
 ((fail == 0))
