@@ -229,7 +229,9 @@ void baton_wake(baton_vm *vm)
 {
 	B_ASSERT(vm, "baton_wake: no VM");
 	if (atomic_load(&vm->hot.owner)) {
-		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+		/* seq_cst: the Dekker pair with an owner going to sleep in the
+		 * event loop (own.c, idle_on_loop) */
+		atomic_store(&vm->hot.interrupt, 1);
 		own_kick_loop(vm);
 		return;
 	}

@@ -282,9 +282,9 @@ static void release(baton_vm *vm)
  * loop meanwhile (it is not locked) and that a completion needs no grant;
  * the price is that a thread wanting the VM cannot just CAS it: it queues
  * (acquire_queued) and kicks the loop, and we hand the VM over. Dekker
- * with those threads: we publish loop_sleeping, then look at top_prio; they
- * publish top_prio (enqueue), then look at loop_sleeping; seq_cst, so one
- * sees the other. The heartbeat counts a sleeping owner as idle (I7).
+ * with those threads: we publish loop_sleeping, then look at top_prio (and
+ * at the interrupt flag, for baton_wake); they publish top_prio (enqueue) or
+ * the interrupt, then look at loop_sleeping; seq_cst, so one sees the other. The heartbeat counts a sleeping owner as idle (I7).
  * Answers 1 with BATON_RUN/QUIT in *r, or 0 when the loop cannot be used.
  */
 static int idle_on_loop(baton_vm *vm, baton_thread *t, int *res)
@@ -299,7 +299,10 @@ static int idle_on_loop(baton_vm *vm, baton_thread *t, int *res)
 		pthread_mutex_unlock(&vm->lock);
 		atomic_store(&vm->loop_sleeping, 1);
 		int r = 0;
-		if (atomic_load(&vm->top_prio) < 0) {
+		/* The same Dekker pair with baton_wake(), which raises the
+		 * interrupt (seq_cst) and then looks at loop_sleeping: a wake
+		 * that came just before this point is taken here, not lost. */
+		if (atomic_load(&vm->top_prio) < 0 && !atomic_exchange(&vm->hot.interrupt, 0)) {
 			count(vm, io_idle_waits);
 			r = io_idle_wait(vm, atomic_load(&vm->deadline));
 		}
