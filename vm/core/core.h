@@ -80,6 +80,7 @@ struct baton_vm {
 	struct kif_evio *io;
 	int io_err;                   /* why it could not be opened (-errno), 0 */
 	int uring_off;                /* baton_config.uring == BATON_URING_OFF */
+	int io_ask;                   /* the backend needs asking (epoll): baton_io_check */
 	char io_why[128];             /* why io_uring was not used */
 	/* Completions an idle wait took from the loop, for baton_io_harvest. */
 	struct baton_io_cqe *stash;

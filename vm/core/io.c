@@ -31,8 +31,11 @@ int baton_io_open(baton_vm *vm)
 	if (r < 0) {
 		vm->io = NULL;
 		vm->io_err = r;
+		return r;
 	}
-	return r;
+	/* io_uring's completions are in shared memory; epoll's must be asked for */
+	vm->io_ask = strcmp(kif_evio_backend_name(vm->io), "uring") != 0;
+	return 0;
 }
 
 const char *baton_io_backend(baton_vm *vm)
@@ -215,7 +218,7 @@ void own_kick_loop(baton_vm *vm)
 
 int baton_io_check(baton_vm *vm)
 {
-	if (!vm->io || !strcmp(kif_evio_backend_name(vm->io), "uring"))
+	if (!vm->io || !vm->io_ask)
 		return 0;
 	int n = io_idle_wait(vm, 1); /* a deadline in the past: no sleep */
 	return n > 0 ? n : 0;
