@@ -63,19 +63,26 @@ stop_server() {
 	exec 3<&-
 }
 
-# ---- 1. an echo server, one process per connection, against $conns concurrent clients
-cat >"$tmp/echo.st" <<'ST'
+# server_st FILE BODY: a program that listens on 127.0.0.1 at a port the kernel picks,
+# prints the port, and serves each connection c in a process of its own with BODY (a
+# SocketError ends that connection only).
+server_st() {
+	cat >"$1" <<ST
 | srv |
 srv := ServerSocket port: 0 host: '127.0.0.1'.
 srv port printNl.
 stdout flush.
 [true] whileTrue: [| c |
     c := srv accept.
-    [[| b | c binary.
-        [(b := c nextAvailable: 65536) isEmpty] whileFalse: [c nextPutAll: b; flush]]
+    [[$2]
         on: SocketError do: [:e | nil].
      c close] fork]
 ST
+}
+
+# ---- 1. an echo server, one process per connection, against $conns concurrent clients
+server_st "$tmp/echo.st" '| b | c binary.
+        [(b := c nextAvailable: 65536) isEmpty] whileFalse: [c nextPutAll: b; flush]'
 name="echo server, one process per connection: $conns concurrent Python clients, every byte checked"
 if [[ -z $have_python ]]; then
 	skip "$name" "python3 missing"
@@ -93,23 +100,16 @@ else
 fi
 
 # ---- 2. an HTTP/1.0 server answered by curl
-cat >"$tmp/http.st" <<'ST'
-| srv |
-srv := ServerSocket port: 0 host: '127.0.0.1'.
-srv port printNl.
-stdout flush.
-[true] whileTrue: [| c |
-    c := srv accept.
-    [[| l path | path := (c nextLine subStrings: ' ') at: 2.
+server_st "$tmp/http.st" "$(cat <<'ST'
+| l path | path := (c nextLine subStrings: ' ') at: 2.
         [(l := c nextLine) notNil and: [l notEmpty]] whileTrue.
         c nextPutAll: 'HTTP/1.0 200 OK'; nextPut: Character cr; nl;
           nextPutAll: 'Content-Type: text/plain'; nextPut: Character cr; nl;
           nextPutAll: 'Content-Length: '; print: path size + 6; nextPut: Character cr; nl;
           nextPut: Character cr; nl;
-          nextPutAll: 'hello '; nextPutAll: path]
-        on: SocketError do: [:e | nil].
-     c close] fork]
+          nextPutAll: 'hello '; nextPutAll: path
 ST
+)"
 name="HTTP/1.0 server: 20 requests by curl answered"
 if ! command -v curl >/dev/null 2>&1; then
 	skip "$name" "curl missing"
