@@ -84,3 +84,6 @@ PRIM_ENTRY(ioAnyAddress4) PRIM_ENTRY(ioHostOf) PRIM_ENTRY(ioPortOf) PRIM_ENTRY(i
 PRIM_ENTRY(ioRmdir) PRIM_ENTRY(ioMkdir) PRIM_ENTRY(ioRename) PRIM_ENTRY(ioTruncate)
 PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(ioConstant)
 PRIM_ENTRY(ioIsatty)
+/* running as a daemon (vm/io/daemon.c) */
+PRIM_ENTRY(listenFds) PRIM_ENTRY(sdNotify) PRIM_ENTRY(logWrite) PRIM_ENTRY(sysGetpid)
+PRIM_ENTRY(spawnWorker) PRIM_ENTRY(reapWorker) PRIM_ENTRY(signalWorker)

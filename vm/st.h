@@ -356,6 +356,7 @@ struct st_vm {
 	int quit_code;
 
 	const char *argv0;
+	char **argv_all;         /* main()'s argv, NULL-terminated: a worker re-runs it (vm/io/daemon.c) */
 	char **args;
 	int nargs;
 	int stats;

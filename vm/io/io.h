@@ -18,6 +18,12 @@
  * hard one (BATON_NOFILE=N: to N), SIGPIPE ignored. */
 void vio_setup_process(void);
 
+/* vm/io/daemon.c: when fd 2 is the journal's stream (JOURNAL_STREAM), the
+ * C stderr becomes a stream that puts "<3>" before every line; called by
+ * vio_setup_process. */
+void vio_setup_journal(void);
+int vio_stderr_is_journal(void);
+
 /* Handles the completions the loop already has (no system call): answers
  * the waiting processes and makes them runnable. May allocate (and so
  * collect): callers hold no raw oops across it. Answers how many. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * vm/io/setup.c: what the process needs before it does I/O for a server:
- * the descriptor limit and SIGPIPE. See Documentation/vm/io.md.
+ * the descriptor limit, SIGPIPE, stderr as the journal (vm/io/daemon.c). See Documentation/vm/io.md.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -30,4 +30,5 @@ void vio_setup_process(void)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	vio_setup_journal();
 }
