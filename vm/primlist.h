@@ -86,4 +86,4 @@ PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(i
 PRIM_ENTRY(ioIsatty)
 /* running as a daemon (vm/io/daemon.c) */
 PRIM_ENTRY(listenFds) PRIM_ENTRY(sdNotify) PRIM_ENTRY(logWrite) PRIM_ENTRY(sysGetpid)
-PRIM_ENTRY(spawnWorker) PRIM_ENTRY(reapWorker) PRIM_ENTRY(signalWorker)
+PRIM_ENTRY(spawnWorker) PRIM_ENTRY(reapWorker) PRIM_ENTRY(signalWorker) PRIM_ENTRY(acceptNow)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -287,7 +288,8 @@ static void put_dec(char *p, long v)
  * listening socket is fd 3 and LISTEN_FDS=1, LISTEN_PID=its pid,
  * LISTEN_FDNAMES=aString, BATON_WORKER=i (NOTIFY_SOCKET removed: only the
  * parent talks to systemd); the signal mask is empty and every signal has
- * its default action. The child runs only async-signal-safe calls between
+ * its default action; the worker gets SIGTERM when its parent dies
+ * (PR_SET_PDEATHSIG: the VM's threads live as long as the VM). The child runs only async-signal-safe calls between
  * fork and execve. The pidfd is close-on-exec; it polls readable once the
  * worker has ended (reap it with reapWorker:).
  */
@@ -334,6 +336,7 @@ PRIM(spawnWorker)
 	envp[k++] = workvar;
 	envp[k] = NULL;
 	size_t pidoff = strlen(pidvar);
+	pid_t parent = getpid();
 
 	st_out_flush(vm); /* the child must not write the parent's buffered output */
 	fflush(stderr);
@@ -347,6 +350,10 @@ PRIM(spawnWorker)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* a worker does not outlive its parent (killed, crashed): it
+		 * gets SIGTERM and drains like under stop */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(127);
 		if (lfd == 3) {
 			fcntl(3, F_SETFD, 0);
 		} else if (dup2(lfd, 3) < 0) {
@@ -432,4 +439,33 @@ PRIM(signalWorker)
 		return PRIM_FAIL;
 	long r = syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0);
 	return answer(args, r < 0 ? -errno : 0);
+}
+
+/*
+ * acceptNow: fd -> a connection's fd (close-on-exec), -EAGAIN when none is
+ * waiting, or -errno. For a listening socket several processes share
+ * (prefork): each accepts only when it polled readable, so the kernel's
+ * wake-ups of all pollers spread the connections over the processes,
+ * where a multishot accept would let the first one take every connection.
+ * The socket is made non-blocking (its file description is shared: the
+ * others use this primitive too).
+ */
+PRIM(acceptNow)
+{
+	(void)vm;
+	int fd;
+	if (!fd_arg(args[1], &fd))
+		return PRIM_FAIL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return answer(args, -errno);
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return answer(args, -errno);
+	int c;
+	do
+		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	while (c < 0 && errno == EINTR);
+	if (c < 0)
+		return answer(args, errno == EWOULDBLOCK ? -EAGAIN : -errno);
+	return answer(args, c);
 }
