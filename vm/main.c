@@ -280,6 +280,7 @@ int main(int argc, char **argv)
 	vm->start_ns = baton_now_ns();
 	vm->argv0 = argv[0];
 	vm->argv_all = argv;
+	vm->prog_file = file && strcmp(file, "-") ? file : NULL;
 	vm->stats = stats;
 	vm->args = argv + rest;
 	vm->nargs = argc - rest;

@@ -357,6 +357,7 @@ struct st_vm {
 
 	const char *argv0;
 	char **argv_all;         /* main()'s argv, NULL-terminated: a worker re-runs it (vm/io/daemon.c) */
+	const char *prog_file;   /* the FILE.st run, or NULL (-e, stdin, REPL) */
 	char **args;
 	int nargs;
 	int stats;
