@@ -3,7 +3,8 @@
 # selftests/daemon/run-systemd.sh: Baton under systemd's conventions without a running
 # systemd: socket activation through systemd-socket-activate (Debian's systemd package),
 # sd_notify to a NOTIFY_SOCKET this script listens on (Python, AF_UNIX datagrams), and the
-# journal's priority prefixes on stderr (JOURNAL_STREAM). Owns a temporary directory and
+# journal's priority prefixes on stderr (JOURNAL_STREAM), HTTPServer's READY=1/STOPPING=1 and
+# examples/http/hello.st socket-activated and asked with curl. Owns a temporary directory and
 # the processes it starts. TAP 13 on stdout; exit 0 pass, 1 fail, 4 skipped. Every wait is
 # bounded.
 #
@@ -207,6 +208,107 @@ if ! grep -q '^<[0-7]>' "$tmp/j.err" && grep -qx 'a note' "$tmp/j.err" && grep -
 	ok "$name"
 else
 	not_ok "$name" "stderr:" "$(cat "$tmp/j.err")"
+fi
+
+# ---- 9, 10. examples/http/hello.st socket-activated: READY=1, curl served, SIGTERM drains
+cat >"$tmp/hello.py" <<'PY'
+import os, signal, socket, subprocess, sys, time
+baton, hello, port, sock, drain = sys.argv[1:6]
+n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+n.bind(sock)
+n.settimeout(10)
+env = dict(os.environ, NOTIFY_SOCKET=sock, PORT=port)
+err = open(os.path.join(os.path.dirname(sock), "hello.err"), "w")
+# systemd-socket-activate passes on only the variables named by -E
+p = subprocess.Popen(["systemd-socket-activate", "-l", "127.0.0.1:" + port, "--fdname=http",
+                      "-E", "NOTIFY_SOCKET", "-E", "PORT",
+                      baton, hello], env=env, stdout=err, stderr=err)
+def done(msg, rc):
+    print(msg)
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    sys.exit(rc)
+# systemd-socket-activate execs the program at the first connection: the curls start it
+def curl(*a):
+    return subprocess.run(["curl", "-s", "--max-time", "10", *a], capture_output=True,
+                          text=True).stdout
+hello_out = curl("http://127.0.0.1:%s/hello" % port)
+try:
+    ready = n.recv(4096).decode()
+except OSError as e:
+    done("no READY=1: %s; /hello answered %r" % (e, hello_out), 1)
+echo_out = curl("--data-binary", "ping pong", "http://127.0.0.1:%s/echo" % port)
+if (ready, hello_out, echo_out) != ("READY=1", "Hello, world!", "ping pong"):
+    done("got %r %r %r" % (ready, hello_out, echo_out), 1)
+if drain != "1":
+    done("served", 0)
+p.send_signal(signal.SIGTERM)
+try:
+    stopping = n.recv(4096).decode()
+    rc = p.wait(timeout=20)
+except Exception as e:
+    done("after SIGTERM: %s" % e, 1)
+done("stopped %s %d" % (stopping, rc), 0 if (stopping, rc) == ("STOPPING=1", 0) else 1)
+PY
+drain=0
+"$baton" -e "(Smalltalk respondsTo: #onSignal:do:) ifFalse: [Smalltalk quit: 1]" 2>/dev/null && drain=1
+name="examples/http/hello.st socket-activated: READY=1 on NOTIFY_SOCKET, curl gets /hello and /echo"
+name2="examples/http/hello.st socket-activated: SIGTERM drains, STOPPING=1, status 0"
+if [[ -z $have_ssa || -z $have_python ]] || ! command -v curl >/dev/null 2>&1; then
+	skip "$name" "systemd-socket-activate, python3 or curl missing"
+	skip "$name2" "systemd-socket-activate, python3 or curl missing"
+else
+	port=$(free_port)
+	got=$(cd "$here/../.." && timeout 60 python3 "$tmp/hello.py" "$baton" examples/http/hello.st "$port" "$tmp/hello.sock" "$drain" 2>&1)
+	hrc=$?
+	cp "$tmp/hello.err" "$tmp/err" 2>/dev/null
+	if [[ $hrc == 0 ]]; then ok "$name"; elif [[ $got == stopped* || $got == "after SIGTERM"* ]]; then ok "$name"; else not_ok "$name" "$got"; fi
+	if [[ $drain == 0 ]]; then
+		skip "$name2" "Smalltalk onSignal:do: is not in this tree"
+	elif [[ $hrc == 0 ]]; then
+		ok "$name2"
+	else
+		not_ok "$name2" "$got"
+	fi
+fi
+
+# ---- 11. HTTPServer: READY=1 once listening, STOPPING=1 when stop begins, then it ends
+cat >"$tmp/stop.st" <<'ST'
+| server |
+PackageLoader fileInPackage: 'HTTP'.
+server := HTTPServer port: 0.
+server on: '/stop' do: [:req :resp | resp nextPutAll: 'bye'. [server stop] fork].
+server startInBackground.
+server port printNl.
+stdout flush
+ST
+cat >"$tmp/stop.py" <<'PY'
+import os, socket, subprocess, sys, urllib.request
+baton, prog, sock = sys.argv[1:4]
+n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+n.bind(sock)
+n.settimeout(10)
+p = subprocess.Popen([baton, prog], env=dict(os.environ, NOTIFY_SOCKET=sock),
+                     stdout=subprocess.PIPE, text=True)
+try:
+    port = p.stdout.readline().strip()
+    ready = n.recv(4096).decode()
+    body = urllib.request.urlopen("http://127.0.0.1:%s/stop" % port, timeout=10).read().decode()
+    stopping = n.recv(4096).decode()
+    rc = p.wait(timeout=20)
+except Exception as e:
+    p.kill()
+    print("failed: %r" % e)
+    sys.exit(1)
+print(ready, body, stopping, rc)
+PY
+name="HTTPServer under NOTIFY_SOCKET: READY=1 when listening, STOPPING=1 at stop, then the VM ends with 0"
+if [[ -z $have_python ]]; then
+	skip "$name" "python3 missing"
+else
+	got=$(cd "$here/../.." && timeout 60 python3 "$tmp/stop.py" "$baton" "$tmp/stop.st" "$tmp/stop.sock" 2>"$tmp/err")
+	if [[ $got == "READY=1 bye STOPPING=1 0" ]]; then ok "$name"; else not_ok "$name" "got '$got'"; fi
 fi
 
 echo "1..$n"
