@@ -70,7 +70,7 @@ static ssize_t journal_write(void *cookie, const char *buf, size_t n)
 			/* a short write on a stream socket: the rest byte by byte */
 			size_t got = (size_t)w, skip = journal_at_bol ? 3 : 0;
 			if (got < skip) {
-				if (write(2, "<3>" + got, skip - got) < 0)
+				if (write(2, &"<3>"[got], skip - got) < 0)
 					return done ? (ssize_t)done : -1;
 				got = skip;
 			}
