@@ -89,3 +89,5 @@ PRIM_ENTRY(listenFds) PRIM_ENTRY(sdNotify) PRIM_ENTRY(logWrite) PRIM_ENTRY(sysGe
 PRIM_ENTRY(spawnWorker) PRIM_ENTRY(reapWorker) PRIM_ENTRY(signalWorker) PRIM_ENTRY(acceptNow)
 /* packages and fileIn: (vm/prim_pkg.c) */
 PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
+/* signals (vm/io/sig.c) */
+PRIM_ENTRY(sigHandle) PRIM_ENTRY(sigKill) PRIM_ENTRY(sigPid) PRIM_ENTRY(sigNames)

@@ -566,7 +566,7 @@ static int dead_end(struct st_vm *vm)
 {
 	return sched_best(vm) < 0 && !final_kick(vm) && !timer_can_wake(vm) &&
 	       vm->in_callout == 0 && vm->io_waiting == 0 && !vio_out_pending(vm) &&
-	       baton_top_waiter(vm->core) < 0;
+	       baton_top_waiter(vm->core) < 0 && !vio_sig_keeps_alive(vm);
 }
 
 /* The active process belongs to a callback that has answered (its
