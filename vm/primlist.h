@@ -85,7 +85,7 @@ PRIM_ENTRY(ioRmdir) PRIM_ENTRY(ioMkdir) PRIM_ENTRY(ioRename) PRIM_ENTRY(ioTrunca
 PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(ioConstant)
 PRIM_ENTRY(ioIsatty)
 /* running as a daemon (vm/io/daemon.c) */
-PRIM_ENTRY(listenFds) PRIM_ENTRY(sdNotify) PRIM_ENTRY(logWrite) PRIM_ENTRY(sysGetpid)
+PRIM_ENTRY(listenFds) PRIM_ENTRY(sdNotify) PRIM_ENTRY(logWrite)
 PRIM_ENTRY(spawnWorker) PRIM_ENTRY(reapWorker) PRIM_ENTRY(signalWorker) PRIM_ENTRY(acceptNow)
 /* packages and fileIn: (vm/prim_pkg.c) */
 PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)

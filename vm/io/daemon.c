@@ -250,13 +250,6 @@ PRIM(sdNotify)
 	return answer(args, w < 0 ? -e : 1);
 }
 
-/* getpid -> the process id */
-PRIM(sysGetpid)
-{
-	(void)vm;
-	return answer(args, getpid());
-}
-
 /* ---- worker processes ---------------------------------------------------------------- */
 
 static int env_skip(const char *e)
