@@ -86,3 +86,5 @@ PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(i
 PRIM_ENTRY(ioIsatty)
 /* packages and fileIn: (vm/prim_pkg.c) */
 PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
+/* protocol parsing: copies of byte ranges (vm/prim_bytes.c) */
+PRIM_ENTRY(bytesLowerCopy) PRIM_ENTRY(bytesTrimCopy)
