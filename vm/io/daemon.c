@@ -277,7 +277,7 @@ static void put_dec(char *p, long v)
 
 /*
  * spawnWorker: listenFd index: i name: aString -> {pid. pidfd}, or -errno.
- * Starts /proc/self/exe with this process's argv; in the child the
+ * Starts this process's executable (/proc/self/exe) with its argv; in the child the
  * listening socket is fd 3 and LISTEN_FDS=1, LISTEN_PID=its pid,
  * LISTEN_FDNAMES=aString, BATON_WORKER=i (NOTIFY_SOCKET removed: only the
  * parent talks to systemd); the signal mask is empty and every signal has
@@ -331,6 +331,19 @@ PRIM(spawnWorker)
 	size_t pidoff = strlen(pidvar);
 	pid_t parent = getpid();
 
+	/* the executable by its name, so that the worker's comm is "baton"
+	 * like its parent's (ps, pgrep); /proc/self/exe itself when the file
+	 * was replaced meanwhile (an upgrade: the old one runs on) */
+	char exe[4096];
+	ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	const char *suffix = " (deleted)";
+	size_t sl = strlen(suffix);
+	if (el <= 0 || (size_t)el >= sizeof exe - 1 ||
+	    ((size_t)el > sl && !memcmp(exe + el - sl, suffix, sl)))
+		el = 0;
+	exe[el] = 0;
+	const char *path = el ? exe : "/proc/self/exe";
+
 	st_out_flush(vm); /* the child must not write the parent's buffered output */
 	fflush(stderr);
 	pid_t pid = fork();
@@ -353,7 +366,7 @@ PRIM(spawnWorker)
 			_exit(127);
 		}
 		put_dec(pidvar + pidoff, (long)getpid());
-		execve("/proc/self/exe", vm->argv_all, envp);
+		execve(path, vm->argv_all, envp);
 		_exit(127);
 	}
 	int e = errno;
