@@ -88,3 +88,4 @@ PRIM_ENTRY(ioIsatty)
 PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
 /* signals (vm/io/sig.c) */
 PRIM_ENTRY(sigHandle) PRIM_ENTRY(sigKill) PRIM_ENTRY(sigPid) PRIM_ENTRY(sigNames)
+PRIM_ENTRY(procInterrupt)
