@@ -91,5 +91,6 @@ PRIM_ENTRY(spawnWorker) PRIM_ENTRY(reapWorker) PRIM_ENTRY(signalWorker) PRIM_ENT
 PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
 /* signals (vm/io/sig.c) */
 PRIM_ENTRY(sigHandle) PRIM_ENTRY(sigKill) PRIM_ENTRY(sigPid) PRIM_ENTRY(sigNames)
+PRIM_ENTRY(procInterrupt)
 /* protocol parsing: copies of byte ranges (vm/prim_bytes.c) */
 PRIM_ENTRY(bytesLowerCopy) PRIM_ENTRY(bytesTrimCopy)

@@ -106,6 +106,21 @@ Smalltalk onSignal: #SIGTERM do: nil.
 Semaphore new wait.
 EOF
 
+# several VM threads (blocking callouts hand the VM from thread to thread): every signal
+# still reaches the handler, whichever thread the kernel picks
+cat >"$tmp/threads.st" <<'EOF'
+| sem |
+sem := Semaphore new.
+Smalltalk onSignal: #SIGUSR1 do: ['usr1' displayNl. Transcript flush. sem signal].
+[[true] whileTrue: [Smalltalk blockingSleep: 30]] fork.
+[[true] whileTrue: [Smalltalk blockingSleep: 20]] fork.
+(Delay forMilliseconds: 100) wait.
+'ready' displayNl. Transcript flush.
+5 timesRepeat: [sem wait].
+'done' displayNl.
+Smalltalk quit: 0.
+EOF
+
 for backend in BATON_URING=1 BATON_URING=0; do
 	b=$([[ $backend == BATON_URING=0 ]] && echo epoll || echo io_uring)
 
@@ -165,6 +180,23 @@ for backend in BATON_URING=1 BATON_URING=0; do
 		kill -TERM "$pid"
 		finish
 		verdict "$name" 143
+	else
+		abort
+		not_ok "$name" "stdout: $got"
+	fi
+
+	name="$b: with several VM threads in blocking callouts, every signal runs the handler"
+	start "$tmp/threads.st"
+	okay=1
+	expect_line ready || okay=0
+	for i in 1 2 3 4 5; do
+		((okay)) || break
+		kill -USR1 "$pid"
+		expect_line usr1 || okay=0
+	done
+	if ((okay)) && expect_line done; then
+		finish
+		verdict "$name" 0
 	else
 		abort
 		not_ok "$name" "stdout: $got"

@@ -98,5 +98,9 @@ int vio_out_pending(struct st_vm *vm);
  */
 int vio_sig_keeps_alive(struct st_vm *vm);
 void vio_sig_child_reset(void);
+/* The REPL runs a statement (1) or waits at its prompt (0): while it runs,
+ * SIGINT interrupts the statement's process (Interrupted), unless the
+ * program has its own SIGINT handler; at the prompt it is the REPL's. */
+void vio_sig_repl(struct st_vm *vm, int on);
 
 #endif /* BATON_VM_IO_H */

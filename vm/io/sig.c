@@ -34,6 +34,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "vm/final.h"
 #include "vm/io/io_int.h"
 
 static const struct {
@@ -62,6 +63,8 @@ struct vsig {
 	int pipe_mode;    /* the epoll fallback: self-pipe */
 	int req;          /* the poll on [fd] (slot + 1), 0: none */
 	int failed;       /* the watch failed (reported once) */
+	int cint;         /* the REPL runs a statement: SIGINT interrupts it (no block needed) */
+	uint8_t on[NHANDLED]; /* our sigaction is installed */
 	sigset_t set;     /* the signals with a handler */
 	oop blocks[NHANDLED]; /* handler blocks (roots), 0: none */
 	int prio[NHANDLED];
@@ -132,6 +135,8 @@ static struct vsig *vsig_get(struct st_vm *vm)
 	if (!v)
 		return NULL;
 	if (!v->sig) {
+		if (baton_io_open(vm->core) < 0) /* the backend decides the way */
+			return NULL;
 		struct vsig *s = calloc(1, sizeof *s);
 		if (!s)
 			return NULL;
@@ -162,13 +167,35 @@ static int open_fd(struct vsig *s)
 	return s->fd < 0 ? -errno : 0;
 }
 
-/* Starts a new process running [sig]'s handler block. */
+/* Ctrl-C in the REPL: the statement's process is interrupted; when it has
+ * ended but processes it forked still run, they all are (the REPL gets
+ * its prompt back when none is left). */
+static void interrupt_statement(struct st_vm *vm)
+{
+	if (vm->main_proc) {
+		sched_interrupt(vm, vm->main_proc);
+		return;
+	}
+	for (int h = 1; h < vm->nprocs; h++) {
+		struct st_proc *p = vm->procs[h];
+		if (p && !final_is_finalizer(vm, p))
+			sched_interrupt(vm, p);
+	}
+}
+
+/* Starts a new process running [sig]'s handler block (nothing if it was
+ * removed meanwhile), or interrupts the REPL's statement. */
 static void run_handler(struct st_vm *vm, struct vsig *s, int sig)
 {
 	int i = idx_of(sig);
 	s->received++;
-	if (i < 0 || !s->blocks[i])
-		return; /* its handler was removed meanwhile */
+	if (i < 0)
+		return;
+	if (!s->blocks[i]) {
+		if (sig == SIGINT && s->cint)
+			interrupt_statement(vm);
+		return;
+	}
 	struct st_proc *p = sched_new_proc(vm, s->blocks[i], 0, s->prio[i]);
 	if (!p) {
 		fprintf(stderr, "baton: no memory for the %s handler's process\n", handled[i].name);
@@ -204,7 +231,7 @@ static void drain(struct st_vm *vm, struct vsig *s)
 static int armed(struct vsig *s)
 {
 	for (int i = 0; i < NHANDLED; i++)
-		if (s->blocks[i])
+		if (s->on[i])
 			return 1;
 	return 0;
 }
@@ -254,15 +281,10 @@ static int set_mask(struct vsig *s)
 	return signalfd(s->fd, &s->set, SFD_NONBLOCK | SFD_CLOEXEC) < 0 ? -errno : 0;
 }
 
-static int install(struct st_vm *vm, struct vsig *s, int i, oop block, int prio)
+/* Takes the signal of [i] from the process's disposition: 0 or -errno. */
+static int take(struct st_vm *vm, struct vsig *s, int i)
 {
-	int sig = handled[i].sig;
-	if (s->blocks[i]) { /* a new block for a handled signal */
-		s->blocks[i] = block;
-		s->prio[i] = prio;
-		return 0;
-	}
-	int e = open_fd(s);
+	int sig = handled[i].sig, e = open_fd(s);
 	if (e < 0)
 		return e;
 	struct sigaction sa;
@@ -286,20 +308,17 @@ static int install(struct st_vm *vm, struct vsig *s, int i, oop block, int prio)
 		sa.sa_flags |= SA_SIGINFO;
 	}
 	sigaction(sig, &sa, &s->old[i]);
-	s->blocks[i] = block;
-	s->prio[i] = prio;
-	if ((e = watch(vm, s)) < 0)
-		return e;
-	return 0;
+	s->on[i] = 1;
+	return watch(vm, s);
 }
 
-static void uninstall(struct st_vm *vm, struct vsig *s, int i)
+/* Gives the signal of [i] back: what came before still runs its handler,
+ * then the disposition found by take() is back. */
+static void give_back(struct st_vm *vm, struct vsig *s, int i)
 {
 	int sig = handled[i].sig;
-	if (!s->blocks[i])
-		return;
-	drain(vm, s); /* what came before the removal still has its handler */
-	s->blocks[i] = 0;
+	drain(vm, s);
+	s->on[i] = 0;
 	sigaction(sig, &s->old[i], NULL);
 	sigdelset(&s->set, sig);
 	if (s->pipe_mode) {
@@ -315,6 +334,17 @@ static void uninstall(struct st_vm *vm, struct vsig *s, int i)
 		baton_io_cancel(vm->core, vio_tag(vm, &vm->vio->r[s->req - 1]));
 		vm->io_unflushed = 1;
 	}
+}
+
+/* Takes or gives back the signal of [i] as its handlers want. */
+static int sync_sig(struct st_vm *vm, struct vsig *s, int i)
+{
+	int want = s->blocks[i] || (handled[i].sig == SIGINT && s->cint);
+	if (want && !s->on[i])
+		return take(vm, s, i);
+	if (!want && s->on[i])
+		give_back(vm, s, i);
+	return 0;
 }
 
 /* Smalltalk primSignal: name handler: aBlockOrNil priority: p -> 0, or
@@ -335,10 +365,19 @@ PRIM(sigHandle)
 		return PRIM_OOM;
 	int i = idx_of(sig);
 	if (b == vm->nil) {
-		uninstall(vm, s, i);
-		return answer(args, 0);
+		if (s->blocks[i])
+			drain(vm, s); /* what came before the removal has its handler */
+		s->blocks[i] = 0;
+	} else {
+		s->blocks[i] = b;
+		s->prio[i] = (int)prio;
 	}
-	return answer(args, install(vm, s, i, b, (int)prio));
+	int e = sync_sig(vm, s, i);
+	if (e < 0 && b != vm->nil) {
+		s->blocks[i] = 0;
+		sync_sig(vm, s, i);
+	}
+	return answer(args, e);
 }
 
 /* Smalltalk primKill: pid signal: nameOrNumber -> 0 or -errno */
@@ -354,6 +393,15 @@ PRIM(sigKill)
 	if (!sig)
 		sig = (int)num;
 	return answer(args, kill((pid_t)pid, sig) < 0 ? -errno : 0);
+}
+
+/* Process>>interrupt */
+PRIM(procInterrupt)
+{
+	struct st_proc *p = sched_proc_of(vm, args[0]);
+	if (p)
+		sched_interrupt(vm, p);
+	return PRIM_OK;
 }
 
 PRIM(sigPid) { (void)vm; return answer(args, getpid()); }
@@ -381,7 +429,22 @@ PRIM(sigNames)
 int vio_sig_keeps_alive(struct st_vm *vm)
 {
 	struct vsig *s = vm->vio ? vm->vio->sig : NULL;
-	return s && armed(s) && !s->failed && sched_count_waiting(vm) > 0;
+	int any = 0;
+	for (int i = 0; s && i < NHANDLED; i++)
+		any |= s->blocks[i] != 0;
+	return any && !s->failed && sched_count_waiting(vm) > 0;
+}
+
+void vio_sig_repl(struct st_vm *vm, int on)
+{
+	struct vsig *s = vsig_get(vm);
+	if (!s || !vm->core)
+		return;
+	s->cint = on;
+	if (sync_sig(vm, s, idx_of(SIGINT)) < 0) {
+		s->cint = 0;
+		sync_sig(vm, s, idx_of(SIGINT));
+	}
 }
 
 void vio_sig_child_reset(void)
@@ -411,7 +474,7 @@ void vio_sig_free(struct st_vm *vm)
 	if (!s)
 		return;
 	for (int i = 0; i < NHANDLED; i++)
-		if (s->blocks[i]) {
+		if (s->on[i]) {
 			int sig = handled[i].sig;
 			sigaction(sig, &s->old[i], NULL);
 			if (s->pipe_mode)
