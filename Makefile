@@ -309,6 +309,10 @@ SUBHEADERS := $(wildcard include/baton/*.h)
 TRACE_TOOL := $(firstword $(wildcard tools/trace-handoffs) \
 	      $(if $(wildcard tools/trace-handoffs.c),$(B)/tools/trace-handoffs))
 D := $(DESTDIR)
+# The packages (st/packages/**/*.st): baton finds them at run time as
+# EXE/../share/baton/packages, so their place follows PREFIX (with BINDIR=PREFIX/bin).
+PKGDIR := $(PREFIX)/share/baton/packages
+PKG_FILES := $(sort $(shell find st/packages -name '*.st' -type f 2>/dev/null))
 
 install: lib $(BATON_BIN) $(filter $(B)/%,$(TRACE_TOOL)) $(B)/baton.pc
 	$(call msg,INSTALL,$(D)$(PREFIX))
@@ -331,6 +335,9 @@ endif
 ifneq ($(TRACE_TOOL),)
 	$(Q)$(INSTALL) -m 755 $(TRACE_TOOL) '$(D)$(BINDIR)/baton-trace-handoffs'
 endif
+	$(Q)$(INSTALL) -d '$(D)$(PKGDIR)'
+	$(Q)for f in $(PKG_FILES); do \
+		$(INSTALL) -D -m 644 "$$f" '$(D)$(PKGDIR)'/"$${f#st/packages/}" || exit 1; done
 
 uninstall:
 	$(call msg,UNINSTALL,$(D)$(PREFIX))
@@ -339,6 +346,8 @@ uninstall:
 		'$(D)$(LIBDIR)/pkgconfig/baton.pc' '$(D)$(INCLUDEDIR)/baton.h' \
 		'$(D)$(BINDIR)/baton' '$(D)$(BINDIR)/baton-trace-handoffs'
 	$(Q)rm -rf '$(D)$(INCLUDEDIR)/baton'
+	$(Q)rm -rf '$(D)$(PKGDIR)'
+	$(Q)rmdir '$(D)$(PREFIX)/share/baton' 2>/dev/null || true
 
 # ---------------------------------------------------------------- fuzz (make fuzz)
 # The libFuzzer targets are selftests/fuzz/fuzz_NAME.c. make check builds each as an

@@ -279,6 +279,7 @@ int main(int argc, char **argv)
 	vm->out_closed = stdout_closed;
 	vm->start_ns = baton_now_ns();
 	vm->argv0 = argv[0];
+	vm->prog_file = file && strcmp(file, "-") ? file : NULL;
 	vm->stats = stats;
 	vm->args = argv + rest;
 	vm->nargs = argc - rest;

@@ -84,5 +84,7 @@ PRIM_ENTRY(ioAnyAddress4) PRIM_ENTRY(ioHostOf) PRIM_ENTRY(ioPortOf) PRIM_ENTRY(i
 PRIM_ENTRY(ioRmdir) PRIM_ENTRY(ioMkdir) PRIM_ENTRY(ioRename) PRIM_ENTRY(ioTruncate)
 PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(ioConstant)
 PRIM_ENTRY(ioIsatty)
+/* packages and fileIn: (vm/prim_pkg.c) */
+PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
 /* JSON (vm/prim_json.c; st/packages/JSON.st) */
 PRIM_ENTRY(jsonParse) PRIM_ENTRY(jsonQuote)

@@ -356,6 +356,7 @@ struct st_vm {
 	int quit_code;
 
 	const char *argv0;
+	const char *prog_file;   /* the FILE.st run, or NULL (-e, stdin, REPL) */
 	char **args;
 	int nargs;
 	int stats;
