@@ -178,8 +178,6 @@ void bench_vm_rows(struct bench *b)
 	snprintf(testlib, sizeof testlib, "%s/../selftests/ffi/libffitest.so", b->bindir);
 	if (access(testlib, R_OK) == 0)
 		setenv("BATON_FFI_TESTLIB", testlib, 0);
-	/* bench/json.st loads the JSON package from the tree */
-	setenv("BATON_PATH", "st/packages", 0);
 	struct acc acc[48];
 	int n = 0;
 	glob_t g;
