@@ -22,7 +22,7 @@
 #   PREFIX=/usr/local  install prefix; LIBDIR, INCLUDEDIR, BINDIR derive from it
 #   DESTDIR=       staging directory prepended to every installed path (packaging)
 #   BENCH_FORMAT=table  make bench output: "table" or "tsv" (name<TAB>value<TAB>unit)
-#   BENCH=io       make bench runs only these parts: core, vm, io (comma list; default all)
+#   BENCH=io       make bench runs only these parts: core, vm, io, http (comma list; default all)
 #   RUN_CMD=...    the command make run runs (default: the VM on examples/demo.st, or the
 #                  C demo build/tools/demo until the VM exists)
 #   TESTS=a b      make check runs only the selftest programs whose name contains a or b
@@ -193,7 +193,8 @@ endif
 run: deps lib $(BATON_BIN) tools
 	$(RUN_CMD)
 
-bench: deps bench-deps lib $(BATON_BIN) tools $(ST_SOS) $(BENCH_IO_PROGS) $(B)/bench/io/echo-go
+bench: deps bench-deps lib $(BATON_BIN) tools $(ST_SOS) $(BENCH_IO_PROGS) $(B)/bench/io/echo-go \
+		$(B)/bench/http/hello-go
 	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
 	BENCH_FORMAT='$(BENCH_FORMAT)' BENCH='$(BENCH)' $(B)/tools/bench
 
@@ -217,6 +218,15 @@ $(B)/bench/io/echo-go: bench/io/echo.go
 		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
 		go build -o '$(abspath $@)' echo.go || \
 		{ echo "make bench: go build failed: the Go rows say n/a" >&2; rm -f '$(abspath $@)'; }
+
+# The Go reference of the http rows (bench/http/hello.go), built the same way.
+$(B)/bench/http/hello-go: bench/http/hello.go
+	$(call msg,GO,$<)
+	@mkdir -p $(@D)
+	$(Q)cd bench/http && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
+		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
+		go build -o '$(abspath $@)' hello.go || \
+		{ echo "make bench: go build failed: the Go http rows say n/a" >&2; rm -f '$(abspath $@)'; }
 
 clean:
 	$(call msg,CLEAN,build build-san build-tsan build-fuzz build-*debug)

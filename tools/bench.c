@@ -7,7 +7,7 @@
  * reference each row is compared against and the goal from the issues.
  * BENCH_FORMAT=tsv prints name<TAB>value<TAB>unit lines instead. Uses only
  * include/baton.h and the green-task simulator. Three parts, all by
- * default, BENCH=core,vm,io picks: the core's rows here, the VM's
+ * default, BENCH=core,vm,io,http picks: the core's rows here, the VM's
  * (bench/NAME.st), the io rows (tools/lib/benchio.c). Documentation/testing.md.
  */
 #define _GNU_SOURCE
@@ -471,5 +471,7 @@ int main(int argc, char **argv)
 		bench_vm_rows(&b);
 	if (bench_part("io"))
 		bench_io_rows(&b);
+	if (bench_part("http"))
+		bench_http_rows(&b);
 	return bench_end(&b);
 }

@@ -32,6 +32,9 @@ void bench_note(struct bench *b, const char *fmt, ...) __attribute__((format(pri
 void bench_vm_rows(struct bench *b);
 /* The io rows of issue 8 and their references (tools/lib/benchio.c). */
 void bench_io_rows(struct bench *b);
+/* The http rows of issue 9: the HTTP package against Go's net/http
+ * (tools/lib/benchhttp.c). */
+void bench_http_rows(struct bench *b);
 /* Whether the part [name] ("core", "vm", "io") is to run: BENCH unset or
  * empty runs every part, else BENCH lists them ("io", "core,vm"). */
 int bench_part(const char *name);
