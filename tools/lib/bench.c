@@ -216,7 +216,7 @@ void bench_vm_rows(struct bench *b)
 		bench_ratio(b, "ratio: ffi threaded / ctypes CDLL (goal <= 0.2)", th / cdll);
 	double js = find(acc, n, "json.parse_mb_s"), pyjs = find(acc, n, "ref.python_json_parse_mb_s");
 	if (js && pyjs)
-		bench_ratio(b, "ratio: json parse MB/s / CPython json (goal >= 0.5)", js / pyjs);
+		bench_ratio(b, "ratio: json MB/s / CPython json (goal >= 0.5)", js / pyjs);
 }
 
 int bench_end(struct bench *b)
