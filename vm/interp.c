@@ -320,6 +320,13 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 			slim = proc->stack + proc->cap - STACK_SLACK;          \
 		}                                                              \
 	} while (0)
+/* The process just loaded was interrupted (sched_interrupt): it sends
+ * itself signalInterrupt before going on. */
+#define CHECK_INTR()                                                           \
+	do {                                                                   \
+		if (st_unlikely(proc->intr))                                   \
+			goto interrupted;                                      \
+	} while (0)
 /* Room for [n] more slots above sp (moves the stack: sp and fp follow). */
 #define ENSURE_STACK(n)                                                        \
 	do {                                                                   \
@@ -343,6 +350,7 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 	}
 	LOAD();
 	icbase = ic_base(vm);
+	CHECK_INTR();
 	NEXT();
 
 L_PUSH_SELF:
@@ -1350,6 +1358,7 @@ interrupt: /* ip is where the process resumes */
 		vm->active = NULL;
 		goto switch_best;
 	}
+	CHECK_INTR();
 	NEXT();
 
 reschedule: /* the active process's registers are saved */
@@ -1358,11 +1367,13 @@ reschedule: /* the active process's registers are saved */
 	if (vm->active && vm->active != proc) {
 		/* a primitive installed another process (resume at once) */
 		LOAD();
+		CHECK_INTR();
 		NEXT();
 	}
 	if (vm->active && proc->state == PS_RUNNING) {
 		if (sched_best(vm) <= proc->prio) {
 			LOAD();
+			CHECK_INTR();
 			NEXT();
 		}
 		sched_ready(vm, proc, 1);
@@ -1385,8 +1396,17 @@ switch_best: {
 	next->state = PS_RUNNING;
 	vm->active = next;
 	LOAD();
+	CHECK_INTR();
 	NEXT();
 }
+
+interrupted: /* proc is loaded; its registers say where it resumes */
+	proc->intr = 0;
+	ENSURE_STACK(1);
+	PUSH(proc->self);
+	sel = vm->syms[SY_INTERRUPT];
+	nargs = 0;
+	goto send;
 
 /* ---- errors the interpreter raises ------------------------------------------ */
 

@@ -86,5 +86,8 @@ PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(i
 PRIM_ENTRY(ioIsatty)
 /* packages and fileIn: (vm/prim_pkg.c) */
 PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
+/* signals (vm/io/sig.c) */
+PRIM_ENTRY(sigHandle) PRIM_ENTRY(sigKill) PRIM_ENTRY(sigPid) PRIM_ENTRY(sigNames)
+PRIM_ENTRY(procInterrupt)
 /* JSON (vm/prim_json.c; st/packages/JSON.st) */
 PRIM_ENTRY(jsonParse) PRIM_ENTRY(jsonQuote)

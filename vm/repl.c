@@ -12,12 +12,14 @@
 #include <errno.h>
 #include <histedit.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vm/comp.h"
+#include "vm/io/io.h"
 #include "vm/repl.h"
 
 #define HISTORY_SIZE 1000
@@ -29,7 +31,20 @@ struct repl {
 	char *histfile; /* NULL: no history file */
 	struct stmt_scan sc;
 	int continued; /* the prompt is for a continuation line */
+	int ctrl_c;    /* SIGINT is ours: Ctrl-C interrupts, it does not end the REPL */
 };
+
+/* Ctrl-C at the prompt only sets this (the line editor's read then fails
+ * with EINTR): a flag of the process, as signal dispositions are. While a
+ * statement runs, SIGINT goes to the VM's signal watch instead
+ * (vio_sig_repl), which interrupts the statement's process. */
+static volatile sig_atomic_t prompt_sigint;
+
+static void on_prompt_sigint(int sig)
+{
+	(void)sig;
+	prompt_sigint = 1;
+}
 
 /* Advances [sc] over one typed line. A character literal ($x) is skipped whole
  * so that $( or $' open nothing; the doubled quote inside a string ('')
@@ -177,7 +192,11 @@ static void eval(struct repl *r, const char *text, size_t n, void (*run)(struct 
 		fprintf(stderr, "%s\n", err);
 		return;
 	}
+	if (r->ctrl_c)
+		vio_sig_repl(r->vm, 1);
 	run(r->vm, m);
+	if (r->ctrl_c)
+		vio_sig_repl(r->vm, 0);
 	st_out_flush(r->vm);
 }
 
@@ -212,10 +231,28 @@ void repl_run(struct st_vm *vm, void (*run)(struct st_vm *, oop))
 		return;
 	}
 	vm->interactive = 1;
+	/* Ctrl-C: not the end (main.c's flush-and-die), unless SIGINT was
+	 * ignored when we started (then it stays ignored) */
+	struct sigaction old_int, sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_prompt_sigint;
+	sigemptyset(&sa.sa_mask);
+	r.ctrl_c = sigaction(SIGINT, NULL, &old_int) == 0 && old_int.sa_handler != SIG_IGN &&
+		   sigaction(SIGINT, &sa, NULL) == 0;
 	for (;;) {
 		int n;
 		r.continued = len > 0;
+		prompt_sigint = 0;
 		const char *line = el_gets(r.el, &n);
+		if (prompt_sigint) {
+			/* Ctrl-C: what was typed is dropped, a new prompt */
+			prompt_sigint = 0;
+			len = 0;
+			r.sc = (struct stmt_scan){0};
+			fputc('\n', stdout);
+			fflush(stdout);
+			continue;
+		}
 		if (!line || n <= 0)
 			break; /* Ctrl-D, or the terminal went away */
 		if (!r.continued && strspn(line, " \t\n") == (size_t)n)
@@ -236,5 +273,7 @@ void repl_run(struct st_vm *vm, void (*run)(struct st_vm *, oop))
 	}
 	free(stmt);
 	repl_close(&r);
+	if (r.ctrl_c)
+		sigaction(SIGINT, &old_int, NULL);
 	fputc('\n', stdout);
 }

@@ -454,6 +454,23 @@ int sched_count_waiting(struct st_vm *vm)
 	return n;
 }
 
+void sched_interrupt(struct st_vm *vm, struct st_proc *p)
+{
+	if (!p || p->ending || p->state == PS_DEAD)
+		return;
+	p->intr = 1;
+	if (p->state == PS_WAITING) {
+		sched_unwait(vm, p);
+		sched_ready(vm, p, 0);
+	} else if (p->state == PS_IOWAIT) {
+		vio_kill(vm, p); /* its request is cancelled */
+		sched_ready(vm, p, 0);
+	}
+	else if (p->state == PS_RUNNING)
+		baton_wake(vm->core); /* its next checkpoint comes soon */
+	/* runnable, new, suspended or in a callout: when it runs again */
+}
+
 /* ---- the core's hooks ------------------------------------------------------------ */
 
 static void hook_run(baton_vm *core, baton_thread *self, void *ud)
@@ -566,7 +583,7 @@ static int dead_end(struct st_vm *vm)
 {
 	return sched_best(vm) < 0 && !final_kick(vm) && !timer_can_wake(vm) &&
 	       vm->in_callout == 0 && vm->io_waiting == 0 && !vio_out_pending(vm) &&
-	       baton_top_waiter(vm->core) < 0;
+	       baton_top_waiter(vm->core) < 0 && !vio_sig_keeps_alive(vm);
 }
 
 /* The active process belongs to a callback that has answered (its

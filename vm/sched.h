@@ -21,6 +21,10 @@ void sched_unready(struct st_vm *vm, struct st_proc *p);
 struct st_proc *sched_pick(struct st_vm *vm);
 int sched_best(struct st_vm *vm); /* best runnable priority, -1: none */
 void sched_kill(struct st_vm *vm, struct st_proc *p);
+/* Process>>interrupt, Ctrl-C in the REPL: [p] signals Interrupted (its
+ * signalInterrupt) when it runs next; waiting on a Semaphore or for I/O,
+ * it stops waiting and becomes runnable (the wait is abandoned). */
+void sched_interrupt(struct st_vm *vm, struct st_proc *p);
 /* Semaphore>>wait: answers 1 when [p] now waits. */
 int sched_wait(struct st_vm *vm, struct st_proc *p, oop sem);
 /* Semaphore>>signal: answers the process made runnable, or NULL. */

@@ -220,6 +220,7 @@ struct st_proc {
 	oop err_obj;          /* the object that error names, 0: none (a root) */
 	int io_req;           /* its SystemIO request (vm/io/): slot + 1, 0: none */
 	uint32_t io_tmo;      /* SystemIO timeout: for its next request, ms + 1; 0: none */
+	int intr;             /* interrupted (sched_interrupt): signals Interrupted when it runs next */
 };
 
 /* A pending timer: signal [sem] at [at], or time out [proc]'s wait. */
@@ -271,7 +272,8 @@ enum {
 	X(TERMINATE, "terminate")                                              \
 	X(NEW, "new")                                                          \
 	X(PRINTSTRING, "printString")                                          \
-	X(UNHANDLED, "unhandledErrorIn:")
+	X(UNHANDLED, "unhandledErrorIn:")                                      \
+	X(INTERRUPT, "signalInterrupt")
 
 enum {
 #define X(n, s) SY_##n,

@@ -5,7 +5,9 @@
 # value, line editing (Ctrl-A, Ctrl-D over a character, arrows), a statement continued
 # while brackets, strings or comments are open, history kept across sessions in
 # $BATON_HISTORY / ~/.baton_history and recalled with the up arrow, Ctrl-D ending the
-# REPL with status 0. Each wait is bounded and says what did not appear.
+# REPL with status 0, Ctrl-C interrupting a running statement (Interrupted and its trace,
+# the REPL goes on) and giving a new prompt at the prompt. Each wait is bounded and says
+# what did not appear.
 # Usage: repl_pty.py BUILD_DIR
 import os
 import pty
@@ -17,7 +19,7 @@ import time
 
 WAIT_S = 15 * int(os.environ.get("BATON_TIMEOUT_SCALE", "1") or 1)
 UP, LEFT = "\x1b[A", "\x1b[D"
-CTRL_A, CTRL_D, CTRL_E = "\x01", "\x04", "\x05"
+CTRL_A, CTRL_C, CTRL_D, CTRL_E = "\x01", "\x03", "\x04", "\x05"
 
 
 class Repl:
@@ -59,6 +61,11 @@ class Repl:
             if time.monotonic() > end:
                 raise AssertionError(f"the line editor did not take the terminal within {WAIT_S} s")
             select.select([], [], [], 0.001)
+        os.write(self.fd, keys.encode())
+
+    def type_raw(self, keys):
+        """Types [keys] at once, whatever mode the terminal is in (a statement is
+        running: the tty is cooked, and ^C becomes SIGINT)."""
         os.write(self.fd, keys.encode())
 
     def finish(self):
@@ -172,6 +179,44 @@ def main():
                 pass
         os.kill(r.pid, 9)
         raise AssertionError("Smalltalk quit: 3 did not end the REPL")
+
+    def interrupted(statement, what, extra_env=None):
+        r = Repl(baton, dict(env, **(extra_env or {})))
+        r.read_until("st> ", "first prompt")
+        r.send("'started' displayNl. Transcript flush. " + statement + "\r")
+        r.read_until("started\r\n", "the statement's first output")
+        r.type_raw(CTRL_C)
+        r.read_until("Interrupted: interrupted", f"the Interrupted report of {what}")
+        r.read_until("st> ", f"the prompt after interrupting {what}")
+        r.send("3 + 4\r")
+        r.read_until("7\r\n", f"a value after interrupting {what}")
+        return r.finish()
+
+    @test("Ctrl-C interrupts [true] whileTrue: Interrupted with its trace, the REPL goes on")
+    def _():
+        assert interrupted("[true] whileTrue", "a busy loop") == 0
+
+    @test("Ctrl-C interrupts a statement waiting (a Delay) and one in a send-heavy loop")
+    def _():
+        assert interrupted("(Delay forSeconds: 60) wait", "a Delay") == 0
+        assert interrupted("[true] whileTrue: [3 printString size]", "a loop of sends") == 0
+
+    @test("Ctrl-C interrupts a statement with the epoll fallback too (BATON_URING=0)")
+    def _():
+        assert interrupted("[true] whileTrue", "a busy loop", {"BATON_URING": "0"}) == 0
+
+    @test("Ctrl-C at the prompt drops the line and gives a new prompt")
+    def _():
+        r = Repl(baton, env)
+        r.read_until("st> ", "first prompt")
+        r.send("1 + ")
+        r.send(CTRL_C)
+        r.read_until("st> ", "the prompt after Ctrl-C")
+        r.send(CTRL_C)
+        r.read_until("st> ", "the prompt after a second Ctrl-C")
+        r.send("3 + 4\r")
+        r.read_until("7\r\n", "a value after Ctrl-C at the prompt")
+        assert r.finish() == 0
 
     print("TAP version 13")
     print(f"1..{len(tests)}")

@@ -82,4 +82,19 @@ void vio_out_drain(struct st_vm *vm);
 /* Chunks of stdout are still to be written (the VM must not end yet). */
 int vio_out_pending(struct st_vm *vm);
 
+/*
+ * Signals (vm/io/sig.c, Documentation/vm/signals.md). vio_sig_keeps_alive:
+ * a Smalltalk signal handler is installed and some process waits (on a
+ * Semaphore): a signal may still wake it, so the VM is not at a dead end.
+ * vio_sig_child_reset: for a child after fork(), before execve(): the
+ * signals the handlers may have blocked are unblocked and their
+ * dispositions reset to the default (async-signal-safe).
+ */
+int vio_sig_keeps_alive(struct st_vm *vm);
+void vio_sig_child_reset(void);
+/* The REPL runs a statement (1) or waits at its prompt (0): while it runs,
+ * SIGINT interrupts the statement's process (Interrupted), unless the
+ * program has its own SIGINT handler; at the prompt it is the REPL's. */
+void vio_sig_repl(struct st_vm *vm, int on);
+
 #endif /* BATON_VM_IO_H */

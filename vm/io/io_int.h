@@ -33,6 +33,7 @@ enum vr_kind {
 	VR_OUTW,        /* the ring write of stdout chunks (no process) */
 	VR_RAW,         /* vio_raw: the result as an Integer */
 	VR_RAW_FD,      /* vio_raw of an operation that opens a descriptor */
+	VR_SIG,         /* the poll of the signal descriptor (vm/io/sig.c; no process) */
 };
 
 /* Tags: generation << 32 | slot; the timeout of a request sets TAG_TMO. */
@@ -108,6 +109,7 @@ struct vio {
 	int nlater, caplater;
 	/* counters for --stats */
 	uint64_t waits, finalized_fds, answered;
+	struct vsig *sig;  /* the signal handlers (vm/io/sig.c), NULL: none yet */
 };
 
 struct vio *vio_get(struct st_vm *vm);
@@ -170,6 +172,13 @@ int vio_start_accept(struct st_vm *vm, int fd);
 void vio_dispatch(struct st_vm *vm, const baton_io_cqe *c);
 /* The ring write of a stdout chunk completed. */
 void vio_out_done(struct st_vm *vm, struct vreq *r, int32_t res);
+
+/* vm/io/sig.c: the signal poll completed; the handler blocks (roots); the
+ * end (after the loop is closed); --stats rows */
+void vio_sig_done(struct st_vm *vm, struct vreq *r, int32_t res);
+void vio_sig_roots(struct st_vm *vm, gc_visit_fn visit, void *ud);
+void vio_sig_free(struct st_vm *vm);
+void vio_sig_stats(struct st_vm *vm, FILE *f);
 
 /* ---- the primitives' argument checks and answers ---- */
 

@@ -507,6 +507,10 @@ void vio_complete(struct st_vm *vm, struct vreq *r, int32_t res, int more)
 		vio_out_done(vm, r, res);
 		return;
 	}
+	if (r->kind == VR_SIG) {
+		vio_sig_done(vm, r, res);
+		return;
+	}
 	if (!r->proc) {
 		/* its process is gone (or was answered already): only clean up */
 		if ((r->kind == VR_OPEN || r->kind == VR_RAW_FD) && res >= 0)
@@ -660,6 +664,7 @@ void vio_roots(struct st_vm *vm, gc_visit_fn visit, void *ud)
 		if (v->r[i].used && v->r[i].obj)
 			visit(&v->r[i].obj, ud);
 	/* pinned objects never move; their requests hold them */
+	vio_sig_roots(vm, visit, ud);
 }
 
 void vio_print_stats(struct st_vm *vm, FILE *f)
@@ -677,6 +682,7 @@ void vio_print_stats(struct st_vm *vm, FILE *f)
 		baton_io_backend(vm->core), (unsigned long long)s.submitted,
 		(unsigned long long)s.completed, (unsigned long long)(v ? v->waits : 0),
 		(unsigned long long)s.pending, (unsigned long long)(v ? v->finalized_fds : 0));
+	vio_sig_stats(vm, f);
 }
 
 void vio_free(struct st_vm *vm)
@@ -685,6 +691,7 @@ void vio_free(struct st_vm *vm)
 	if (!v)
 		return;
 	/* the loop is closed: the kernel has dropped what was pending */
+	vio_sig_free(vm);
 	for (int i = 0; i < v->nr; i++)
 		if (v->r[i].used)
 			free(v->r[i].buf);
