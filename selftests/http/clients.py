@@ -236,7 +236,7 @@ def case_slowloris(port, header_ms):
             closed = True
             break
     expect(closed, "a head trickled byte by byte was not closed")
-    expect(time.time() - t0 >= header_ms / 1000 * 0.9, "closed before the header timeout")
+    expect(time.time() - t0 >= header_ms / 1000 * 0.5, "closed long before the header timeout")
     # a fresh connection that sends nothing is closed too
     s = conn(port)
     expect(Reader(s).closed(header_ms / 1000 * 10 + 5), "a silent connection was not closed")
@@ -250,7 +250,7 @@ def case_idle(port, idle_ms):
     expect(st == 200, "status %s" % st)
     t0 = time.time()
     expect(r.closed(idle_ms / 1000 * 10 + 5), "an idle keep-alive connection was not closed")
-    expect(time.time() - t0 >= idle_ms / 1000 * 0.9, "closed before the idle timeout")
+    expect(time.time() - t0 >= idle_ms / 1000 * 0.5, "closed long before the idle timeout")
 
 
 def case_http10(port):
