@@ -4,12 +4,14 @@
 # "PASS name" or "FAIL name :: detail". Usage: client.py PORT DATABASE
 import http.client
 import json
+import os
 import sqlite3
 import sys
 import threading
 import time
 
 port, dbpath = int(sys.argv[1]), sys.argv[2]
+scale = float(os.environ.get("BATON_TIMEOUT_SCALE") or 1)
 
 
 def report(name, ok, detail=""):
@@ -86,7 +88,8 @@ def bad_requests():
 
 def concurrent():
     """While one POST waits 2 s for the write lock this client holds, GETs are answered in
-    milliseconds (each < 500 ms) and the POST is still in flight when they are."""
+    milliseconds (median < 100 ms, none near the 2 s) and the POST is still in flight when
+    they are."""
     lock = sqlite3.connect(dbpath, isolation_level=None, timeout=10)
     lock.execute("BEGIN IMMEDIATE")
     lock.execute("INSERT INTO notes (text) VALUES ('held by the test')")
@@ -103,7 +106,7 @@ def concurrent():
     th = threading.Thread(target=post)
     t0 = time.monotonic()
     th.start()
-    fast, worst, during = 0, 0.0, 0
+    fast, worst, during, times = 0, 0.0, 0, []
     hold = 2.0
     while time.monotonic() - t0 < hold:
         for path in ("/notes", "/notes/1"):
@@ -111,6 +114,7 @@ def concurrent():
             st, _, _, _ = call("GET", path, timeout=10)
             dt = time.monotonic() - a
             worst = max(worst, dt)
+            times.append(dt)
             if st not in (200, 404):
                 lock.execute("ROLLBACK")
                 return False, ("GET status", path, st)
@@ -125,8 +129,13 @@ def concurrent():
     res = slow.get("result")
     if not in_flight:
         return False, ("the slow POST was answered before the lock was released", res)
-    if worst >= 0.5 or during < 5:
-        return False, ("GETs during the slow POST", fast, during, "worst %.3f s" % worst)
+    # Milliseconds: the median well under 100 ms; no single GET near the 2 s a stalled VM
+    # would cost (1 s: a loaded machine may deschedule this client; BATON_TIMEOUT_SCALE
+    # scales it for the sanitizer lanes).
+    median = sorted(times)[len(times) // 2]
+    if median >= 0.1 or worst >= 1.0 * scale or during < 5:
+        return False, ("GETs during the slow POST", fast, during,
+                       "median %.3f s worst %.3f s" % (median, worst))
     if not isinstance(res, tuple) or res[0] != 201 or slow["dt"] < hold * 0.9:
         return False, ("slow POST", res, slow.get("dt"))
     return True, ""
@@ -134,5 +143,5 @@ def concurrent():
 
 check("POST, GET list, GET one, DELETE, 404 after delete (JSON bodies, Location)", crud)
 check("bad JSON and bad bodies: 400 with the JSONError offset; bad IDs 404; other methods 405", bad_requests)
-check("while a POST waits 2 s on a lock, GETs are answered in < 500 ms and it is still in flight",
+check("while a POST waits 2 s on a lock, GETs are answered in ms (median < 100 ms) and it is still in flight",
       concurrent)
