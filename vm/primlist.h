@@ -92,5 +92,7 @@ PRIM_ENTRY(pkgCompile) PRIM_ENTRY(pkgProgramDir) PRIM_ENTRY(pkgSystemDirs)
 /* signals (vm/io/sig.c) */
 PRIM_ENTRY(sigHandle) PRIM_ENTRY(sigKill) PRIM_ENTRY(sigPid) PRIM_ENTRY(sigNames)
 PRIM_ENTRY(procInterrupt)
+/* JSON (vm/prim_json.c; st/packages/JSON.st) */
+PRIM_ENTRY(jsonParse) PRIM_ENTRY(jsonQuote)
 /* protocol parsing: copies of byte ranges (vm/prim_bytes.c) */
 PRIM_ENTRY(bytesLowerCopy) PRIM_ENTRY(bytesTrimCopy)

@@ -192,7 +192,7 @@ void bench_vm_rows(struct bench *b)
 	static const char *refs[] = {
 		"python3 tools/bench-ref/fib.py", "python3 tools/bench-ref/sieve.py",
 		"lua5.4 tools/bench-ref/fib.lua", "lua5.4 tools/bench-ref/sieve.lua",
-		"python3 tools/bench-ref/ctypes.py",
+		"python3 tools/bench-ref/ctypes.py", "python3 tools/bench-ref/json_parse.py",
 	};
 	for (int r = 0; r < VM_REPS; r++)
 		for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) {
@@ -214,6 +214,9 @@ void bench_vm_rows(struct bench *b)
 	double th = find(acc, n, "ffi.threaded_ns"), cdll = find(acc, n, "ref.python_ctypes_cdll_ns");
 	if (th && cdll)
 		bench_ratio(b, "ratio: ffi threaded / ctypes CDLL (goal <= 0.2)", th / cdll);
+	double js = find(acc, n, "json.parse_mb_s"), pyjs = find(acc, n, "ref.python_json_parse_mb_s");
+	if (js && pyjs)
+		bench_ratio(b, "ratio: json MB/s / CPython json (goal >= 0.5)", js / pyjs);
 }
 
 int bench_end(struct bench *b)
