@@ -356,7 +356,8 @@ uninstall:
 		'$(D)$(LIBDIR)/pkgconfig/baton.pc' '$(D)$(INCLUDEDIR)/baton.h' \
 		'$(D)$(BINDIR)/baton' '$(D)$(BINDIR)/baton-trace-handoffs'
 	$(Q)rm -rf '$(D)$(INCLUDEDIR)/baton'
-	$(Q)rm -rf '$(D)$(PKGDIR)'
+	$(Q)for f in $(PKG_FILES); do rm -f '$(D)$(PKGDIR)'/"$${f#st/packages/}"; done
+	$(Q)if [ -d '$(D)$(PKGDIR)' ]; then find '$(D)$(PKGDIR)' -depth -type d -empty -delete; fi
 	$(Q)rmdir '$(D)$(PREFIX)/share/baton' 2>/dev/null || true
 
 # ---------------------------------------------------------------- fuzz (make fuzz)

@@ -465,9 +465,9 @@ void sched_interrupt(struct st_vm *vm, struct st_proc *p)
 	} else if (p->state == PS_IOWAIT) {
 		vio_kill(vm, p); /* its request is cancelled */
 		sched_ready(vm, p, 0);
-	}
-	else if (p->state == PS_RUNNING)
+	} else if (p->state == PS_RUNNING) {
 		baton_wake(vm->core); /* its next checkpoint comes soon */
+	}
 	/* runnable, new, suspended or in a callout: when it runs again */
 }
 
