@@ -134,4 +134,27 @@ TEST_F(mode, own_after_takeover_takes_slow_path_and_restores)
 	baton_vm_free(vm, t);
 }
 
+TEST(membarrier_refused_falls_back_to_cas)
+{
+	/* A seccomp filter refusing membarrier (EPERM, as a container's
+	 * profile may): the VM probes once at creation and runs the CAS path. */
+	char why[128];
+	unsetenv("BATON_MEMBARRIER");
+	if (t_seccomp_refuse(SYS_membarrier, EPERM, 0, why, sizeof why))
+		SKIP(return, "%s", why);
+	baton_vm *vm = quiet_vm();
+	ASSERT_NE_NULL(vm);
+	baton_thread *t = baton_enter(vm);
+	ASSERT_NE_NULL(t);
+	for (int i = 0; i < 10; i++) {
+		baton_disown(vm, t, 40, 0);
+		ASSERT_EQ(0u, ((struct baton__vm_hot *)vm)->owner);
+		baton_own(vm, t);
+	}
+	struct baton_stats s = t_stats(vm);
+	EXPECT_STREQ("cas", s.own_fast_path);
+	EXPECT_EQ(10u, s.owns_fast);
+	baton_vm_free(vm, t);
+}
+
 TEST_HARNESS_MAIN
