@@ -16,7 +16,8 @@ Environment: BATON_MODEL_JOBS (parallel pan runs, default 2),
 BATON_MODEL_FORCE=1 (check again even if the verdicts of a passing run with the same
 model, script, spin and compiler are in BUILD_DIR/model/),
 BATON_MODEL_EXTRA=1 (also the demonstrations of Documentation/core/model.md
-that are not part of make check: the heartbeat without the I5 grant),
+that are not part of make check: the heartbeat without the I5 grant; tso.pml without
+store buffers and without membarrier),
 SAN=1 (make check SAN=1): skipped, the model does not depend on the build.
 EOF
 	exit "${1:-1}"
@@ -86,6 +87,8 @@ runs=(
 if [[ ${BATON_MODEL_EXTRA:-0} == 1 ]]; then
 	builds+=("neg-i5|-DNT=2 -DNO_I5_GRANT|")
 	runs+=("neg-i5|neg-i5|$LTL|acceptance cycle|negative control: a heartbeat without the I5 grant must strand a waiter")
+	builds+=("tso-sc|-DSC -DNO_MEMBARRIER|$SAFETY|tso.pml")
+	runs+=("tso-sc|tso-sc||ok|demonstration: with sequential consistency the take-over needs no membarrier (the store buffers are the race)")
 fi
 
 field() { local IFS='|'; local -a f; read -r -a f <<<"$1"; echo "${f[$2]:-}"; }

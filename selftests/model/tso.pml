@@ -28,6 +28,8 @@
  *                 (mfence) instead of membarrier(): must break mutual exclusion
  *   NO_BEAT_GRANT negative control: the heartbeat does not give a free VM
  *                 (or one whose owner is out) to a waiter (I5): must strand it
+ *   SC            no store buffers (sequential consistency): with
+ *                 NO_MEMBARRIER, shows that the buffers are what breaks it
  *   K=n           callouts per thread (default 2)
  */
 
@@ -67,10 +69,14 @@ bit mb = 1;
 /* A plain store: into the buffer (blocks while it is full). */
 inline st(a, v)
 {
+#ifdef SC
+	mem[a] = v
+#else
 	atomic {
 		bn[me] < BUF;
 		ba[me * BUF + bn[me]] = a; bv[me * BUF + bn[me]] = v; bn[me]++
 	}
+#endif
 }
 
 /* A plain load: store forwarding from the own buffer, else memory. */
