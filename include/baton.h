@@ -96,7 +96,7 @@ struct baton_config {
 /* Counters, all monotonic since baton_vm_new(). */
 struct baton_stats {
 	uint64_t disowns;          /* callouts started */
-	uint64_t owns_fast;        /* re-owned with one CAS, nothing saved:
+	uint64_t owns_fast;        /* re-owned on the fast path, nothing saved:
 				      derived as disowns - owns_slow, so a
 				      callout in flight counts until it returns */
 	uint64_t owns_slow;        /* took the slow path (queue, restore...) */
@@ -209,8 +209,9 @@ BATON_API int baton_check(baton_vm *vm, const baton_thread *self, char *why, siz
 
 /* ---- inline fast paths ---------------------------------------------------
  * The leading members of struct baton_vm and struct baton_thread, exposed so
- * that disown and own compile to a store and a CAS in the embedder's
- * interpreter (liburing does the same for its rings). Do not touch them
+ * that disown and own compile to a few plain stores and a load (or a store
+ * and a CAS, BATON_MEMBARRIER=0) in the embedder's interpreter (liburing
+ * does the same for its rings). Do not touch them
  * except through these functions. The invariants are in vm/core/own.c.
  */
 struct baton__vm_hot {
