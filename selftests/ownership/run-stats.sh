@@ -38,10 +38,10 @@ echo "1..2"
 for mode in default 0; do
 	name="--stats (BATON_MEMBARRIER=$mode): own.fast_path, and a blocked callout taken over"
 	if [[ $mode == 0 ]]; then
-		BATON_MEMBARRIER=0 BATON_FFI_TESTLIB=$lib timeout 20 "$baton" --stats "$tmp/blocked.st" \
+		BATON_MEMBARRIER=0 BATON_FFI_TESTLIB="$lib" timeout 20 "$baton" --stats "$tmp/blocked.st" \
 			>"$tmp/out" 2>"$tmp/err"
 	else
-		env -u BATON_MEMBARRIER BATON_FFI_TESTLIB=$lib timeout 20 "$baton" --stats \
+		env -u BATON_MEMBARRIER BATON_FFI_TESTLIB="$lib" timeout 20 "$baton" --stats \
 			"$tmp/blocked.st" >"$tmp/out" 2>"$tmp/err"
 	fi
 	rc=$?
