@@ -197,7 +197,8 @@ BATON_API void baton_thread_set_data(baton_thread *t, void *data);
 BATON_API void *baton_thread_data(const baton_thread *t);
 /* The thread table entry of index [i], or NULL. */
 BATON_API baton_thread *baton_thread_at(baton_vm *vm, unsigned i);
-/* Owner of the VM right now (0: nobody). A snapshot, for tests and tools. */
+/* Owner of the VM right now (0: nobody, also while the last owner is in a
+ * callout, whichever fast path runs). A snapshot, for tests and tools. */
 BATON_API unsigned baton_owner(baton_vm *vm);
 /* Checks the invariants I1-I7 (vm/core/own.c) as far as a snapshot can:
  * [self] is the calling thread, which must own the VM, or NULL from a
