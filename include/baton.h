@@ -228,6 +228,7 @@ struct baton__thread_hot {
 	/* The membarrier fast path only (Documentation/core/protocol.md). */
 	_Atomic uint32_t out;   /* nonzero (callout number): in a callout; own writes */
 	_Atomic uint32_t taken; /* the VM was taken during the callout (vm->lock) */
+	_Atomic uint32_t defer; /* back, found taken: waits for vm->lock (own slow) */
 };
 
 /* Owner-only counter bump: a plain load and store, no locked instruction. */

@@ -46,7 +46,8 @@
 #define WAKE(t) (4 + (t))  /* t->wake */
 #define INST 7      /* vm->hot.installed */
 #define TOP 8       /* vm->top_prio + 1 */
-#define NA 9
+#define DEFER(t) (8 + (t)) /* t->hot.defer */
+#define NA 11
 
 byte mem[NA];
 byte ba[NP * BUF]; /* store buffers: address, value; bn entries each */
@@ -148,6 +149,10 @@ inline claim(to)
 			st(TAKEN(w), 1);
 			membarrier();
 			ld(OUT(w), r);
+			if  /* back, but it saw taken and waits for the lock: ours too */
+			:: r != seq -> ld(DEFER(w), r); r = (r == 1 -> seq : 0)
+			:: else
+			fi;
 			if
 			:: r == seq -> st(OWNER, to); got = 1   /* a release store: plain */
 			:: else -> st(TAKEN(w), 0)
@@ -203,7 +208,8 @@ end_forever:		false
 			:: else
 			fi;
 			/* baton__own_slow() */
-			lock(); st(TAKEN(me), 0); ld(OWNER, w); unlock();
+			st(DEFER(me), 1);
+			lock(); st(DEFER(me), 0); st(TAKEN(me), 0); ld(OWNER, w); unlock();
 			if
 			:: w == me -> goto owning /* the take-over gave up */
 			:: else

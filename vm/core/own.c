@@ -141,7 +141,9 @@ void own_wake_granted(baton_thread *to)
  * puts a full barrier in every running thread, so at least one of us sees
  * the other's store: if out still holds the callout we first saw, [from]
  * will find taken and go to the slow path, which needs vm->lock (ours): the
- * VM is ours to give. Otherwise [from] came back: give up (taken = 0).
+ * VM is ours to give. The same if it came back but has already seen taken:
+ * it says so (defer) before it waits for vm->lock, and it reads the word
+ * only under the lock. Otherwise [from] came back: give up (taken = 0).
  * Answers 1 if the word now names [to]. vm->lock held.
  */
 static int own_steal_locked(baton_vm *vm, uint32_t from, uint32_t to)
@@ -154,8 +156,11 @@ static int own_steal_locked(baton_vm *vm, uint32_t from, uint32_t to)
 		return 0; /* running VM code */
 	uint64_t t0 = kif_now_ns();
 	atomic_store_explicit(&o->hot.taken, 1, memory_order_relaxed);
+	/* Still out on the same callout; or back, but it saw taken and waits
+	 * for vm->lock (defer) before it reads the word: ours either way. */
 	int ok = kif_membarrier() == 0 &&
-		 atomic_load_explicit(&o->hot.out, memory_order_acquire) == seq;
+		 (atomic_load_explicit(&o->hot.out, memory_order_acquire) == seq ||
+		  atomic_load_explicit(&o->hot.defer, memory_order_acquire));
 	if (ok) {
 		atomic_store_explicit(owner_of(vm), to, memory_order_release);
 		count(vm, takeovers);
@@ -300,8 +305,12 @@ void baton__own_slow(baton_vm *vm, baton_thread *t, uint32_t seen)
 		/* Membarrier fast path: our callout was taken (or a take-over
 		 * was under way). Under vm->lock the take-over is decided: the
 		 * word still names us (it gave up) or no longer does. We are
-		 * back (out == 0), so nobody can take it from us any more. */
+		 * back (out == 0), so nobody can take it from us any more; and
+		 * we run no VM code before we read the word under the lock,
+		 * which lets a take-over under way go through (defer). */
+		atomic_store_explicit(&t->hot.defer, 1, memory_order_release);
 		pthread_mutex_lock(&vm->lock);
+		atomic_store_explicit(&t->hot.defer, 0, memory_order_relaxed);
 		atomic_store_explicit(&t->hot.taken, 0, memory_order_relaxed);
 		seen = atomic_load(owner_of(vm));
 		pthread_mutex_unlock(&vm->lock);
