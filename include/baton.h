@@ -96,7 +96,7 @@ struct baton_config {
 /* Counters, all monotonic since baton_vm_new(). */
 struct baton_stats {
 	uint64_t disowns;          /* callouts started */
-	uint64_t owns_fast;        /* re-owned with one CAS, nothing saved:
+	uint64_t owns_fast;        /* re-owned on the fast path, nothing saved:
 				      derived as disowns - owns_slow, so a
 				      callout in flight counts until it returns */
 	uint64_t owns_slow;        /* took the slow path (queue, restore...) */
@@ -120,6 +120,10 @@ struct baton_stats {
 	unsigned waiting;          /* threads queued for the VM now */
 	unsigned parked;           /* threads parked in the pool now */
 	const char *hb_backend;    /* "io_uring", "io_uring-multishot" or "read" */
+	const char *own_fast_path; /* "membarrier" or "cas" (BATON_MEMBARRIER=0) */
+	uint64_t takeovers;        /* membarrier path: VM taken from a callout */
+	uint64_t takeover_aborts;  /* ... given up: the callout had come back */
+	uint64_t takeover_ns;      /* time spent in those (membarrier included) */
 };
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -193,7 +197,8 @@ BATON_API void baton_thread_set_data(baton_thread *t, void *data);
 BATON_API void *baton_thread_data(const baton_thread *t);
 /* The thread table entry of index [i], or NULL. */
 BATON_API baton_thread *baton_thread_at(baton_vm *vm, unsigned i);
-/* Owner of the VM right now (0: nobody). A snapshot, for tests and tools. */
+/* Owner of the VM right now (0: nobody, also while the last owner is in a
+ * callout, whichever fast path runs). A snapshot, for tests and tools. */
 BATON_API unsigned baton_owner(baton_vm *vm);
 /* Checks the invariants I1-I7 (vm/core/own.c) as far as a snapshot can:
  * [self] is the calling thread, which must own the VM, or NULL from a
@@ -205,20 +210,25 @@ BATON_API int baton_check(baton_vm *vm, const baton_thread *self, char *why, siz
 
 /* ---- inline fast paths ---------------------------------------------------
  * The leading members of struct baton_vm and struct baton_thread, exposed so
- * that disown and own compile to a store and a CAS in the embedder's
- * interpreter (liburing does the same for its rings). Do not touch them
+ * that disown and own compile to a few plain stores and a load (or a store
+ * and a CAS, BATON_MEMBARRIER=0) in the embedder's interpreter (liburing
+ * does the same for its rings). Do not touch them
  * except through these functions. The invariants are in vm/core/own.c.
  */
 struct baton__vm_hot {
 	_Atomic uint32_t owner;     /* THE ownership word (a futex): owner index */
 	_Atomic uint32_t interrupt; /* nonzero: call baton_checkpoint() */
 	_Atomic uint32_t installed; /* index whose work the VM holds; owner writes */
-	uint32_t pad_;
+	uint32_t mb;                /* 1: the membarrier fast path (set once) */
 	_Atomic uint64_t disowns;   /* callouts started, also the callout epoch */
 };
 struct baton__thread_hot {
 	uint32_t index; /* 1..max_threads, never changes */
 	int32_t prio;   /* priority of the work this thread carries */
+	/* The membarrier fast path only (Documentation/core/protocol.md). */
+	_Atomic uint32_t out;   /* nonzero (callout number): in a callout; own writes */
+	_Atomic uint32_t taken; /* the VM was taken during the callout (vm->lock) */
+	_Atomic uint32_t defer; /* back, found taken: waits for vm->lock (own slow) */
 };
 
 /* Owner-only counter bump: a plain load and store, no locked instruction. */
@@ -228,9 +238,11 @@ struct baton__thread_hot {
 				      (type)1,                                  \
 			      memory_order_relaxed)
 
-/* Before a callout: one release store of 0 into the ownership word, plus
- * two plain stores: the priority this thread will queue at if it must wait
- * to re-own, and the callout count the heartbeat reads as an epoch. */
+/* Before a callout, three plain stores: the priority this thread will
+ * queue at if it must wait to re-own, the callout count the heartbeat reads
+ * as an epoch, and "I am out": with the membarrier fast path the thread's
+ * own out word (the ownership word keeps naming it), otherwise 0 into the
+ * ownership word (a release store). */
 static inline void baton_disown(baton_vm *vm, baton_thread *t, int prio, unsigned flags)
 {
 	struct baton__vm_hot *h = (struct baton__vm_hot *)vm;
@@ -245,29 +257,50 @@ static inline void baton_disown(baton_vm *vm, baton_thread *t, int prio, unsigne
 		baton__disown_slow(vm, t, flags);
 		return;
 	}
-	atomic_store_explicit(&h->owner, 0, memory_order_release);
+	if (h->mb)
+		atomic_store_explicit(&th->out,
+				      ((uint32_t)atomic_load_explicit(&h->disowns,
+								      memory_order_relaxed)
+				       << 1) | 1u,
+				      memory_order_release);
+	else
+		atomic_store_explicit(&h->owner, 0, memory_order_release);
 }
 
-/* After a callout: one CAS and one load. It succeeds, and nothing else is
- * needed, when nobody took the VM meanwhile; otherwise the slow path queues
- * and restores. It keeps no counter: one more store here measurably slows
- * every callout (Documentation/core/protocol.md, "costs"). */
+/* After a callout. Membarrier fast path: "I am back" (a plain store), a
+ * compiler barrier, and one plain load: nobody took the VM during the
+ * callout, so it is still ours. The heartbeat's take-over pays for this with
+ * a membarrier() (vm/core/own.c, own_steal_locked). CAS fast path: one CAS
+ * of the free word and one load of installed. Otherwise the slow path
+ * queues and restores. It keeps no counter: one more store here measurably
+ * slows every callout (Documentation/core/protocol.md, "costs"). */
 static inline void baton_own(baton_vm *vm, baton_thread *t)
 {
 	struct baton__vm_hot *h = (struct baton__vm_hot *)vm;
 	struct baton__thread_hot *th = (struct baton__thread_hot *)t;
 	uint32_t seen = 0;
 	B_ASSERT(vm && t, "baton_own: no VM or no thread");
-	B_ASSERT(atomic_load(&h->owner) != th->index,
-		 "baton_own: the calling thread owns the VM already (no baton_disown)");
-	if (__builtin_expect(atomic_compare_exchange_strong_explicit(
-				     &h->owner, &seen, th->index,
-				     memory_order_acquire, memory_order_relaxed) &&
-			     atomic_load_explicit(&h->installed, memory_order_relaxed) ==
-				     th->index,
-			     1)) {
-		BATON__PROBE1(own_fast, th->index);
-		return;
+	if (h->mb) {
+		B_ASSERT(atomic_load_explicit(&th->out, memory_order_relaxed) != 0,
+			 "baton_own: the calling thread owns the VM already (no baton_disown)");
+		atomic_store_explicit(&th->out, 0, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+		if (__builtin_expect(!atomic_load_explicit(&th->taken, memory_order_relaxed), 1)) {
+			BATON__PROBE1(own_fast, th->index);
+			return;
+		}
+	} else {
+		B_ASSERT(atomic_load(&h->owner) != th->index,
+			 "baton_own: the calling thread owns the VM already (no baton_disown)");
+		if (__builtin_expect(atomic_compare_exchange_strong_explicit(
+					     &h->owner, &seen, th->index,
+					     memory_order_acquire, memory_order_relaxed) &&
+				     atomic_load_explicit(&h->installed, memory_order_relaxed) ==
+					     th->index,
+				     1)) {
+			BATON__PROBE1(own_fast, th->index);
+			return;
+		}
 	}
 	baton__own_slow(vm, t, seen);
 }

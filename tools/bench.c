@@ -63,11 +63,20 @@ static baton_vm *quiet_vm(baton_thread **t)
 	return vm;
 }
 
+/* ud != NULL: the CAS fast path (BATON_MEMBARRIER=0), else the default. */
 static double owned_ns(void *ud)
 {
-	(void)ud;
 	baton_thread *t;
+	const char *was = getenv("BATON_MEMBARRIER");
+	char keep[16];
+	snprintf(keep, sizeof keep, "%s", was ? was : "");
+	if (ud)
+		setenv("BATON_MEMBARRIER", "0", 1);
 	baton_vm *vm = quiet_vm(&t);
+	if (ud && was) /* the caller's choice holds for the other rows */
+		setenv("BATON_MEMBARRIER", keep, 1);
+	else if (ud)
+		unsetenv("BATON_MEMBARRIER");
 	uint64_t t0 = baton_now_ns();
 	for (long i = 0; i < CALLS; i++) {
 		baton_disown(vm, t, 40, 0);
@@ -82,6 +91,12 @@ static double owned_ns(void *ud)
 /* The floor under any design of the seed's: a bare release store and CAS
  * on one word, nothing else. Printed so the core's bookkeeping can be
  * read apart from what the CPU charges for a locked instruction. */
+static double cas_owned_ns(void *ud)
+{
+	(void)ud;
+	return owned_ns((void *)1);
+}
+
 static double floor_ns(void *ud)
 {
 	(void)ud;
@@ -281,6 +296,7 @@ static double condvar_rtt_us(void *ud)
 #define BLOCKS 150
 
 struct lat {
+	struct baton_stats st; /* at the end of the run */
 	uint64_t begin;
 	double us[BLOCKS];
 	int n;
@@ -325,6 +341,7 @@ static void blocked_run(struct lat *l, unsigned flags)
 	sim_add(&s, &sleeper);
 	sim_add(&s, &worker);
 	sim_run(&s);
+	baton_get_stats(s.vm, &l->st);
 	sim_fini(&s);
 }
 
@@ -338,6 +355,10 @@ static double blocked_p(void *ud)
 		blocked_run(&l[hint], hint ? BATON_BLOCKING : 0);
 		done[hint] = 1;
 	}
+	if (pct == 1) /* the heartbeat's cost per take-over of a blocked callout (us) */
+		return l[hint].st.takeovers ? (double)l[hint].st.takeover_ns /
+						      (double)l[hint].st.takeovers / 1000
+					    : 0;
 	return bench_percentile(l[hint].us, l[hint].n, pct ? pct : 99.0);
 }
 
@@ -412,18 +433,34 @@ static const char *hb_name(void)
 	return name;
 }
 
+static const char *fast_path_name(void)
+{
+	baton_thread *t;
+	baton_vm *vm = quiet_vm(&t);
+	struct baton_stats s;
+	baton_get_stats(vm, &s);
+	const char *name = s.own_fast_path; /* a string literal of the core's */
+	baton_vm_free(vm, t);
+	return name;
+}
+
 static void core_rows(struct bench *b)
 {
 	static double (*const callouts[])(void *) = { plain_ns, owned_ns, floor_ns, mutex_ns,
-						      condvar_ns };
-	double c[5];
-	bench_medians(b, callouts, 5, REPS, c);
-	double plain = c[0], owned = c[1], floor = c[2], mutex = c[3], cv = c[4];
+						      condvar_ns, cas_owned_ns };
+	double c[6];
+	bench_medians(b, callouts, 6, REPS, c);
+	double plain = c[0], owned = c[1], floor = c[2], mutex = c[3], cv = c[4], cas = c[5];
 	bench_row(b, "callout.plain_ns", plain, "ns", "no-op C call", NULL);
 	bench_row(b, "callout.overhead_ns", owned - plain, "ns",
-		  "disown+own around it, minus plain", "<= 2");
+		  "disown+own around it, minus plain (default fast path)",
+		  "<= 1.0, <= 0.2x cas_floor");
+	bench_row(b, "callout.cas_overhead_ns", cas - plain, "ns",
+		  "ref: the same with the CAS fast path (BATON_MEMBARRIER=0)", NULL);
 	bench_row(b, "callout.cas_floor_ns", floor - plain, "ns",
 		  "ref: bare release store + CAS, minus plain", NULL);
+	bench_ratio(b, "ratio: overhead / cas_floor (goal <= 0.2)",
+		    (owned - plain) / (floor - plain));
 	bench_row(b, "callout.mutex_overhead_ns", mutex - plain, "ns",
 		  "ref: pthread mutex unlock+lock", NULL);
 	bench_row(b, "callout.condvar_overhead_ns", cv - plain, "ns",
@@ -445,6 +482,8 @@ static void core_rows(struct bench *b)
 	bench_row(b, "blocked.p99_us", blocked_p((void *)99), "us", "same, p99", "<= 1200");
 	bench_row(b, "blocked.hint_p99_us", blocked_p((void *)199), "us",
 		  "same with BATON_BLOCKING, p99", "<= 100");
+	bench_row(b, "blocked.takeover_cost_us", blocked_p((void *)1), "us",
+		  "heartbeat's take-over of a blocked callout, membarrier incl.", NULL);
 
 	static double (*const hbs[])(void *) = { hb_busy_cpu, timerfd_floor_cpu };
 	double h[2];
@@ -463,8 +502,8 @@ int main(int argc, char **argv)
 	struct bench b;
 	bench_init(&b, argc, argv);
 	if (bench_part("core")) {
-		bench_note(&b, "heartbeat backend: %s; %d repetitions per row, medians", hb_name(),
-			   REPS);
+		bench_note(&b, "heartbeat backend: %s; own fast path: %s; %d repetitions per row, medians",
+			   hb_name(), fast_path_name(), REPS);
 		core_rows(&b);
 	}
 	if (bench_part("vm"))

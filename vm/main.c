@@ -34,7 +34,8 @@ static void usage(FILE *f)
 	      "  --stats             print VM counters on stderr at exit\n"
 	      "  -h, --help          this text\n"
 	      "Environment: BATON_GC_STRESS=N scavenges at every Nth allocation;\n"
-	      "  BATON_URING=0 uses epoll instead of io_uring; BATON_NOFILE=N sets the\n"
+	      "  BATON_URING=0 uses epoll instead of io_uring; BATON_MEMBARRIER=0 re-owns\n"
+	      "  the VM after a callout with a CAS; BATON_NOFILE=N sets the\n"
 	      "  descriptor limit (default: the hard limit).\n",
 	      f);
 }
@@ -129,6 +130,12 @@ static void print_stats(struct st_vm *vm)
 		(unsigned long long)b.activations, (unsigned long long)b.creations,
 		(unsigned long long)b.attaches, (unsigned long long)b.preemptions, b.threads_peak,
 		b.hb_backend ? b.hb_backend : "?");
+	fprintf(stderr,
+		"  own.fast_path       %s\n"
+		"  own.takeovers       %llu\n"
+		"  own.takeover_aborts %llu\n",
+		b.own_fast_path ? b.own_fast_path : "?", (unsigned long long)b.takeovers,
+		(unsigned long long)b.takeover_aborts);
 	vio_print_stats(vm, stderr);
 }
 

@@ -14,7 +14,8 @@
  * accesses, which ride along with the lock acquire/release that bracket
  * them (Lipton's reduction). The few steps that merge more are listed,
  * with the reason each is sound, in model.md ("Atomicity"). Memory is
- * sequentially consistent here: the C memory orders are argued by hand.
+ * sequentially consistent here, and the fast path is the CAS one: tso.pml
+ * checks both fast paths (membarrier and CAS) under x86-TSO.
  *
  * Compile-time switches (spin -DNAME):
  *   NT=2|3        VM threads: 1 is main (owns first), the others start

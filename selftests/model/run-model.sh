@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# selftests/model/run-model.sh: check the Promela model of the ownership protocol with spin.
+# selftests/model/run-model.sh: check the Promela models of the ownership protocol with spin
+# (own.pml, the whole protocol; tso.pml, the fast paths under x86-TSO store buffers).
 # Owns BUILD_DIR/model/ (scratch: one directory per pan run, kept for the trails) and
 # nothing else; never edits the tree. TAP 13 on stdout, one line per property plus the
 # negative controls, which must be REJECTED. Exit 0 pass, 1 fail, 4 all skipped.
@@ -10,12 +11,13 @@ set -uo pipefail
 usage() {
 	cat <<EOF
 usage: selftests/model/run-model.sh BUILD_DIR
-Verifies selftests/model/own.pml with spin, exhaustively, in BUILD_DIR/model/.
+Verifies selftests/model/own.pml and tso.pml with spin, exhaustively, in BUILD_DIR/model/.
 Environment: BATON_MODEL_JOBS (parallel pan runs, default 2),
 BATON_MODEL_FORCE=1 (check again even if the verdicts of a passing run with the same
 model, script, spin and compiler are in BUILD_DIR/model/),
 BATON_MODEL_EXTRA=1 (also the demonstrations of Documentation/core/model.md
-that are not part of make check: the heartbeat without the I5 grant),
+that are not part of make check: the heartbeat without the I5 grant; tso.pml without
+store buffers and without membarrier),
 SAN=1 (make check SAN=1): skipped, the model does not depend on the build.
 EOF
 	exit "${1:-1}"
@@ -24,6 +26,7 @@ case ${1:-} in -h | --help) usage 0 ;; "") usage 1 ;; esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 model=$here/own.pml
+tso=$here/tso.pml
 jobs=${BATON_MODEL_JOBS:-2}
 cc=$(command -v gcc || command -v cc || true)
 # pan: bounded memory (MB), exact state storage (no bitstate, no compression: COLLAPSE
@@ -41,7 +44,8 @@ LTL="-a -f"
 # foreign thread, idle, yield and attach, but without BATON_BLOCKING hand-overs, handoff
 # and failed creations (which do not touch the loop's words).
 LOOP="-DNO_BLOCKING -DNO_HANDOFF -DNO_PHANTOM"
-# A build: name|spin -D flags|pan compile flags. Its runs go one after the other.
+# A build: name|spin -D flags|pan compile flags[|model file, default own.pml]. Its runs go
+# one after the other.
 # The longest first: make check waits for the last one.
 builds=(
 "live|-DNT=2 -DNO_LOOP|"
@@ -53,6 +57,10 @@ builds=(
 "neg-own|-DNT=2 -DNO_LOOP -DBROKEN_OWN -DCHECK_MUTEX|$SAFETY"
 "neg-resume|-DNT=2 -DNO_LOOP -DNO_RESUME|$SAFETY"
 "neg-kick|-DNT=2 $LOOP -DNO_KICK|"
+"tso-mb||$SAFETY|tso.pml"
+"tso-cas|-DCAS|$SAFETY|tso.pml"
+"neg-tso-mb|-DNO_MEMBARRIER|$SAFETY|tso.pml"
+"neg-tso-grant|-DNO_BEAT_GRANT|$SAFETY|tso.pml"
 )
 # A run, in TAP order: name|build|pan run flags|expect|description[|shared run]. expect: ok
 # (errors: 0 and the search complete) or the error pan must report (a negative control).
@@ -71,10 +79,16 @@ runs=(
 "neg-own|neg-own|-E|assertion violated|negative control: own as a load then a store (no CAS) must break mutual exclusion"
 "neg-resume|neg-resume||invalid end state|negative control: a takeover without hb_resume() must deadlock (I7)"
 "neg-kick|neg-kick|$LTL|acceptance cycle|negative control: a queueing thread that does not kick the event loop must strand itself behind an owner asleep there"
+"tso-mb|tso-mb||ok|x86-TSO, membarrier fast path: mutual exclusion and no lost wake-up (invalid end state)"
+"tso-cas|tso-cas||ok|x86-TSO, CAS fast path: mutual exclusion and no lost wake-up (invalid end state)"
+"neg-tso-mb|neg-tso-mb||assertion violated|negative control: a take-over that fences only itself (no membarrier) must break mutual exclusion under TSO"
+"neg-tso-grant|neg-tso-grant||invalid end state|negative control: a heartbeat that does not give a waiter the VM of a callout that never returns must strand it under TSO"
 )
 if [[ ${BATON_MODEL_EXTRA:-0} == 1 ]]; then
 	builds+=("neg-i5|-DNT=2 -DNO_I5_GRANT|")
 	runs+=("neg-i5|neg-i5|$LTL|acceptance cycle|negative control: a heartbeat without the I5 grant must strand a waiter")
+	builds+=("tso-sc|-DSC -DNO_MEMBARRIER|$SAFETY|tso.pml")
+	runs+=("tso-sc|tso-sc||ok|demonstration: with sequential consistency the take-over needs no membarrier (the store buffers are the race)")
 fi
 
 field() { local IFS='|'; local -a f; read -r -a f <<<"$1"; echo "${f[$2]:-}"; }
@@ -96,12 +110,12 @@ work=$(cd "$1/model" && pwd) # absolute: the builds and runs cd around
 # The verdicts depend on the model, this script, spin and the C compiler, never on the
 # build: when none of them changed since a run that passed, its TAP is shown again rather
 # than spending a minute of CPU to recompute it. A failed run is never reused.
-key=$({ cat "$model" "${BASH_SOURCE[0]}"; spin -V 2>&1; "$cc" --version 2>&1 | head -n 1
+key=$({ cat "$model" "$tso" "${BASH_SOURCE[0]}"; spin -V 2>&1; "$cc" --version 2>&1 | head -n 1
 	echo "${BATON_MODEL_EXTRA:-0}"; } | sha256sum | cut -c1-16)
 cache=$work/passed.$key
 if [[ ${BATON_MODEL_FORCE:-0} != 1 && -s $cache ]]; then
 	sed -n '1p' "$cache"
-	echo "# verdicts of $(date -r "$cache" '+%F %T') reused: own.pml, run-model.sh, spin and" \
+	echo "# verdicts of $(date -r "$cache" '+%F %T') reused: own.pml, tso.pml, run-model.sh, spin and" \
 		"$(basename "$cc") are unchanged (key $key; BATON_MODEL_FORCE=1 checks again)"
 	sed -n '2,$p' "$cache"
 	exit 0
@@ -117,12 +131,12 @@ now_ms() { local t=${EPOCHREALTIME/./}; echo $((${t#0} / 1000)); }
 # Build one model in $work/BUILD, then do its runs in $work/RUN: each leaves pan.log (or
 # the failing step's log), ms (its time) and, after an error, own.pml.trail.
 do_build() {
-	local b=$1 defs=$2 ccdefs=$3 d=$work/$1 t0 r name
+	local b=$1 defs=$2 ccdefs=$3 mf=${4:-own.pml} d=$work/$1 t0 r name
 	rm -rf "$d" && mkdir -p "$d" && cd "$d" || return
-	cp "$model" own.pml
+	cp "$here/$mf" "$mf"
 	t0=$(now_ms)
 	# shellcheck disable=SC2086 # the flag lists are meant to split
-	if ! spin $defs -a own.pml >build.log 2>&1 ||
+	if ! spin $defs -a "$mf" >build.log 2>&1 ||
 		! "$cc" $PAN_CC $ccdefs -o pan pan.c >>build.log 2>&1; then
 		rm -f pan
 	fi
@@ -132,8 +146,8 @@ do_build() {
 		name=$(field "$r" 0)
 		mkdir -p "$work/$name.run" || continue
 		cd "$work/$name.run" || continue
-		rm -f pan.log own.pml.trail
-		cp "$d/own.pml" .
+		rm -f pan.log ./*.pml.trail
+		cp "$d/$mf" .
 		t0=$(now_ms)
 		if [[ -x $d/pan ]]; then
 			# shellcheck disable=SC2046,SC2086 # so are these
@@ -153,7 +167,7 @@ for bl in "${builds[@]}"; do
 		wait -n
 		running=$((running - 1))
 	fi
-	do_build "$(field "$bl" 0)" "$(field "$bl" 1)" "$(field "$bl" 2)" &
+	do_build "$(field "$bl" 0)" "$(field "$bl" 1)" "$(field "$bl" 2)" "$(field "$bl" 3)" &
 	running=$((running + 1))
 done
 wait
@@ -165,8 +179,11 @@ for i in "${!runs[@]}"; do
 	r=${runs[$i]}
 	name=$(field "$r" 0) build=$(field "$r" 1) pflags=$(field "$r" 2)
 	expect=$(field "$r" 3) desc=$(field "$r" 4)
-	defs=
-	for bl in "${builds[@]}"; do [[ $(field "$bl" 0) == "$build" ]] && defs=$(field "$bl" 1); done
+	defs= mf=own.pml
+	for bl in "${builds[@]}"; do
+		[[ $(field "$bl" 0) == "$build" ]] && defs=$(field "$bl" 1) mf=$(field "$bl" 3)
+	done
+	mf=${mf:-own.pml}
 	shared=$(field "$r" 5)
 	d=$work/${shared:-$name}.run log=$work/${shared:-$name}.run/pan.log
 	ms=$(cat "$d/ms" 2>/dev/null || echo 0)
@@ -177,7 +194,7 @@ for i in "${!runs[@]}"; do
 	mem=$(sed -nE 's/^ *([0-9.]+)\s+total actual memory usage.*/\1/p' "$log" 2>/dev/null | tail -n 1)
 	found=$(grep -m 1 -E '^pan:[0-9]+: ' "$log" 2>/dev/null | sed -E 's/ \(at depth [0-9]+\)//')
 	incomplete=$(grep -m 1 -E 'max search depth too small|reached -DMEMLIM bound|out of memory' "$log" 2>/dev/null)
-	replay="cd $d && spin $defs -t -p own.pml"
+	replay="cd $d && spin $defs -t -p $mf"
 	ok=0 why=
 	if [[ -z $errors ]]; then
 		why="pan did not finish (see $log)"
@@ -208,7 +225,7 @@ for i in "${!runs[@]}"; do
 	else
 		echo "not ok $((i + 1)) $desc"
 		echo "# $name: $why"
-		[[ -f $d/own.pml.trail ]] && echo "# $name: replay: $replay"
+		[[ -f $d/$mf.trail ]] && echo "# $name: replay: $replay"
 		tail -n 25 "$log" 2>/dev/null | sed 's/^/#   /'
 		fail=$((fail + 1))
 	fi

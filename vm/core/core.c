@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "kernel-iface/clock.h"
+#include "kernel-iface/membarrier.h"
 #include "kernel-iface/probes.h"
 #include "kernel-iface/trace.h"
 #include "vm/core/core.h"
@@ -49,7 +50,7 @@ static int idle_now(baton_vm *vm)
 		return 0;
 	if (atomic_load(&vm->loop_sleeping))
 		return 1;
-	return atomic_load(&vm->hot.owner) == 0 && hot_load(vm, installed) == 0;
+	return own_running(vm) == 0 && hot_load(vm, installed) == 0;
 }
 
 static int still_idle(void *ud)
@@ -100,7 +101,7 @@ static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
 		return HB_TICK;
 	if (atomic_load(&vm->loop_sleeping) && atomic_load(&vm->top_prio) < 0)
 		return HB_NO_DEADLINE; /* the owner waits in the loop, deadline included */
-	if (atomic_load_explicit(&vm->hot.owner, memory_order_acquire)) {
+	if (own_running(vm)) {
 		/* Busy: the owner polls this at its next send or jump. */
 		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
 		vm->hb_suspect = 0;
@@ -149,6 +150,11 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 	vm->trace_fd = -1;
 	const char *st = getenv("BATON_STRESS_HANDOFF");
 	vm->stress = st && *st && strcmp(st, "0") != 0;
+	/* The membarrier fast path (Documentation/core/protocol.md), probed
+	 * once; BATON_MEMBARRIER=0, or a kernel or seccomp filter refusing it
+	 * (ENOSYS, EPERM, EINVAL), leaves the CAS path. */
+	const char *mb = getenv("BATON_MEMBARRIER");
+	vm->hot.mb = !(mb && strcmp(mb, "0") == 0) && kif_membarrier_register() == 0;
 	const char *tr = getenv("BATON_TRACE");
 	if (tr && strcmp(tr, "ftrace") == 0) {
 		vm->trace_fd = kif_trace_open();
@@ -187,8 +193,10 @@ baton_thread *baton_enter(baton_vm *vm)
 	if (!t)
 		return NULL;
 	t->tid = kif_gettid();
-	uint32_t free_word = 0;
-	if (!atomic_compare_exchange_strong(&vm->hot.owner, &free_word, t->hot.index)) {
+	pthread_mutex_lock(&vm->lock);
+	int got = own_claim_locked(vm, t->hot.index);
+	pthread_mutex_unlock(&vm->lock);
+	if (!got) {
 		thr_free(vm, t);
 		errno = EBUSY;
 		return NULL;
@@ -228,7 +236,7 @@ void baton_set_deadline(baton_vm *vm, uint64_t ns)
 void baton_wake(baton_vm *vm)
 {
 	B_ASSERT(vm, "baton_wake: no VM");
-	if (atomic_load(&vm->hot.owner)) {
+	if (own_running(vm)) {
 		/* seq_cst: the Dekker pair with an owner going to sleep in the
 		 * event loop (own.c, idle_on_loop) */
 		atomic_store(&vm->hot.interrupt, 1);
@@ -277,6 +285,10 @@ void baton_get_stats(baton_vm *vm, struct baton_stats *s)
 	s->threads = rd(nthreads);
 	s->threads_peak = rd(peak);
 	s->hb_backend = hb_backend(vm->hb);
+	s->own_fast_path = vm->hot.mb ? "membarrier" : "cas";
+	s->takeovers = rd(takeovers);
+	s->takeover_aborts = rd(takeover_aborts);
+	s->takeover_ns = rd(takeover_ns);
 	pthread_mutex_lock(&vm->lock);
 	for (baton_thread *t = vm->waiters; t; t = t->next)
 		s->waiting++;
@@ -314,7 +326,7 @@ void *baton_thread_data(const baton_thread *t)
 unsigned baton_owner(baton_vm *vm)
 {
 	B_ASSERT(vm, "baton_owner: no VM");
-	return atomic_load(&vm->hot.owner);
+	return own_running(vm);
 }
 
 baton_thread *baton_thread_at(baton_vm *vm, unsigned i)

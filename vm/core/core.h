@@ -95,6 +95,8 @@ struct baton_vm {
 	_Atomic uint64_t owns_slow, handoffs, beats, blocked, hints,
 		activations, creations, creation_failures, max_hits, idles,
 		wakes, attaches, preemptions, wait_ns;
+	/* The membarrier fast path's take-overs (own.c, own_steal_locked). */
+	_Atomic uint64_t takeovers, takeover_aborts, takeover_ns;
 };
 
 /* vm/core/own.c: the protocol. */
@@ -104,6 +106,7 @@ void own_grant_locked(baton_vm *vm, baton_thread *to, uint32_t from);
 void own_wake_granted(baton_thread *to);
 int own_activate(baton_vm *vm, const char *why);
 int own_release_free(baton_vm *vm);
+int own_claim_locked(baton_vm *vm, uint32_t to);
 int own_check(baton_vm *vm, const baton_thread *self, char *why, size_t len);
 /* vm/core/io.c */
 void io_close(baton_vm *vm);
@@ -128,6 +131,20 @@ void core_warn_once(baton_vm *vm, int *flag, const char *fmt, ...)
 
 #define hot_load(vm, f) atomic_load_explicit(&(vm)->hot.f, memory_order_relaxed)
 #define hot_store(vm, f, v) atomic_store_explicit(&(vm)->hot.f, (v), memory_order_relaxed)
+/*
+ * The thread running VM code now, or 0: the ownership word, unless the
+ * thread it names is out in a callout (membarrier fast path: the word keeps
+ * naming a thread during its callouts). A snapshot, from any thread.
+ */
+static inline uint32_t own_running(baton_vm *vm)
+{
+	uint32_t w = atomic_load(&vm->hot.owner);
+	if (w && vm->hot.mb && w <= vm->max && vm->table[w] &&
+	    atomic_load_explicit(&vm->table[w]->hot.out, memory_order_acquire))
+		return 0;
+	return w;
+}
+
 /* Debug builds: the calling thread is [t], it owns the VM, I1-I7 hold. */
 #ifdef BATON_DEBUG
 void own_assert_owner(baton_vm *vm, const baton_thread *t, const char *fn);

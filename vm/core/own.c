@@ -14,7 +14,11 @@
  *    the moment it writes another value.
  * I2 Who writes the word. 0 -> i by a CAS, done by i itself or by a granter
  *    holding vm->lock on i's behalf; i -> 0 and i -> j only by i. So no
- *    thread can lose the VM without giving it.
+ *    thread can lose the VM without giving it. Membarrier fast path: the
+ *    word keeps naming i during i's callouts (i's out word is nonzero), and
+ *    one more writer: i -> j by a thread holding vm->lock that took i's
+ *    callout (own_steal_locked: taken, membarrier, out unchanged). I1 then
+ *    reads "the word names i and i is not out": own_running().
  * I3 Directed grants. A thread is granted the VM only while it is queued or
  *    parked; the granter removes it under vm->lock, writes its index into the
  *    word, then sets its wake word to WAKE_GRANTED and wakes exactly it. A
@@ -24,7 +28,8 @@
  *    If it names i while i does not own, i is in a callout (or queued after
  *    one), and the next other owner calls hooks->save(i) before running
  *    anything: own_takeover(). The fast path own succeeds only when nothing
- *    was taken (the word was 0 and installed still names the caller).
+ *    was taken (the word was 0 and installed still names the caller; with
+ *    membarrier, the thread's taken word is still 0).
  * I5 No waiter sleeps while the VM is free for longer than one beat. A
  *    waiter retries the CAS after queueing itself; idle and detach re-check
  *    the queue after releasing (both sides seq_cst, so one sees the other).
@@ -47,6 +52,7 @@
 
 #include "kernel-iface/clock.h"
 #include "kernel-iface/futex.h"
+#include "kernel-iface/membarrier.h"
 #include "kernel-iface/probes.h"
 #include "vm/core/core.h"
 
@@ -127,14 +133,63 @@ void own_wake_granted(baton_thread *to)
 	kif_futex_wake(&to->wake, 1);
 }
 
+/*
+ * Membarrier fast path: take the VM from thread [from], which the word
+ * names, for thread [to], if [from] is out in a callout. The asymmetric
+ * Dekker pair with baton_own(): it stores out = 0, then (compiler barrier)
+ * loads taken; we store taken = 1, membarrier(), then load out. membarrier
+ * puts a full barrier in every running thread, so at least one of us sees
+ * the other's store: if out still holds the callout we first saw, [from]
+ * will find taken and go to the slow path, which needs vm->lock (ours): the
+ * VM is ours to give. The same if it came back but has already seen taken:
+ * it says so (defer) before it waits for vm->lock, and it reads the word
+ * only under the lock. Otherwise [from] came back: give up (taken = 0).
+ * Answers 1 if the word now names [to]. vm->lock held.
+ */
+static int own_steal_locked(baton_vm *vm, uint32_t from, uint32_t to)
+{
+	baton_thread *o = from <= vm->max ? vm->table[from] : NULL;
+	if (!o)
+		return 0;
+	uint32_t seq = atomic_load_explicit(&o->hot.out, memory_order_acquire);
+	if (!seq)
+		return 0; /* running VM code */
+	uint64_t t0 = kif_now_ns();
+	atomic_store_explicit(&o->hot.taken, 1, memory_order_relaxed);
+	/* Still out on the same callout; or back, but it saw taken and waits
+	 * for vm->lock (defer) before it reads the word: ours either way. */
+	int ok = kif_membarrier() == 0 &&
+		 (atomic_load_explicit(&o->hot.out, memory_order_acquire) == seq ||
+		  atomic_load_explicit(&o->hot.defer, memory_order_acquire));
+	if (ok) {
+		atomic_store_explicit(owner_of(vm), to, memory_order_release);
+		count(vm, takeovers);
+	} else {
+		atomic_store_explicit(&o->hot.taken, 0, memory_order_relaxed);
+		count(vm, takeover_aborts);
+	}
+	atomic_fetch_add_explicit(&vm->takeover_ns, kif_now_ns() - t0, memory_order_relaxed);
+	return ok;
+}
+
+/* Make the word name [to] if nobody runs VM code: a CAS of the free word,
+ * or (membarrier fast path) a take-over of a thread out in a callout.
+ * Answers 1 if it did. vm->lock held. */
+int own_claim_locked(baton_vm *vm, uint32_t to)
+{
+	uint32_t seen = 0;
+	if (atomic_compare_exchange_strong(owner_of(vm), &seen, to))
+		return 1;
+	return vm->hot.mb && seen != to && own_steal_locked(vm, seen, to);
+}
+
 /* The VM is (probably) free and someone waits: grant it to the best waiter.
  * Used by releasers (I5) and by the heartbeat. Answers 1 if it did. */
 int own_release_free(baton_vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	baton_thread *to = vm->waiters;
-	uint32_t free_word = 0;
-	if (!to || !atomic_compare_exchange_strong(owner_of(vm), &free_word, to->hot.index)) {
+	if (!to || !own_claim_locked(vm, to->hot.index)) {
 		pthread_mutex_unlock(&vm->lock);
 		return 0;
 	}
@@ -192,6 +247,13 @@ static void acquire_queued(baton_vm *vm, baton_thread *t)
 {
 	uint64_t t0 = kif_now_ns();
 	pthread_mutex_lock(&vm->lock);
+	if (vm->hot.mb && own_claim_locked(vm, t->hot.index)) {
+		/* Its owner was out in a callout: taken over (own_steal_locked). */
+		t->where = T_OWNING;
+		pthread_mutex_unlock(&vm->lock);
+		KIF_PROBE2(own_slow_end, t->hot.index, kif_now_ns() - t0);
+		return;
+	}
 	atomic_store_explicit(&t->wake, WAKE_NONE, memory_order_relaxed);
 	enqueue(vm, t);
 	pthread_mutex_unlock(&vm->lock);
@@ -202,15 +264,31 @@ static void acquire_queued(baton_vm *vm, baton_thread *t)
 	for (;;) {
 		if (atomic_load_explicit(&t->wake, memory_order_acquire) == WAKE_GRANTED)
 			break;
-		uint32_t seen = 0;
-		if (atomic_compare_exchange_strong(owner_of(vm), &seen, t->hot.index)) {
-			/* Freed between our failed CAS and queueing (I5). */
+		if (vm->hot.mb) {
+			/* Freed, or its owner went out, since we queued (I5): the
+			 * take-over needs vm->lock, and so may a grant meanwhile. */
 			pthread_mutex_lock(&vm->lock);
-			unlink_from(&vm->waiters, t);
-			set_top(vm);
-			t->where = T_OWNING;
+			int got = atomic_load(&t->wake) != WAKE_GRANTED &&
+				  own_claim_locked(vm, t->hot.index);
+			if (got) {
+				unlink_from(&vm->waiters, t);
+				set_top(vm);
+				t->where = T_OWNING;
+			}
 			pthread_mutex_unlock(&vm->lock);
-			break;
+			if (got)
+				break;
+		} else {
+			uint32_t seen = 0;
+			if (atomic_compare_exchange_strong(owner_of(vm), &seen, t->hot.index)) {
+				/* Freed between our failed CAS and queueing (I5). */
+				pthread_mutex_lock(&vm->lock);
+				unlink_from(&vm->waiters, t);
+				set_top(vm);
+				t->where = T_OWNING;
+				pthread_mutex_unlock(&vm->lock);
+				break;
+			}
 		}
 		kif_futex_wait(&t->wake, WAKE_NONE, -1);
 	}
@@ -223,6 +301,24 @@ void baton__own_slow(baton_vm *vm, baton_thread *t, uint32_t seen)
 {
 	B_ASSERT(vm && t && t->vm == vm, "baton_own: bad VM or thread");
 	count(vm, owns_slow);
+	if (vm->hot.mb) {
+		/* Membarrier fast path: our callout was taken (or a take-over
+		 * was under way). Under vm->lock the take-over is decided: the
+		 * word still names us (it gave up) or no longer does. We are
+		 * back (out == 0), so nobody can take it from us any more; and
+		 * we run no VM code before we read the word under the lock,
+		 * which lets a take-over under way go through (defer). */
+		atomic_store_explicit(&t->hot.defer, 1, memory_order_release);
+		pthread_mutex_lock(&vm->lock);
+		atomic_store_explicit(&t->hot.defer, 0, memory_order_relaxed);
+		atomic_store_explicit(&t->hot.taken, 0, memory_order_relaxed);
+		seen = atomic_load(owner_of(vm));
+		pthread_mutex_unlock(&vm->lock);
+		if (seen == t->hot.index)
+			seen = 0; /* ours all along: nothing to restore */
+		else if (!seen)
+			seen = UINT32_MAX; /* free: acquire_queued claims it */
+	}
 	KIF_PROBE2(own_slow_begin, t->hot.index, seen);
 	if (seen != 0)
 		acquire_queued(vm, t);
@@ -428,6 +524,14 @@ void baton__disown_slow(baton_vm *vm, baton_thread *t, unsigned flags)
 	B_ASSERT(flags == BATON_BLOCKING, "baton_disown: unknown flags");
 	count(vm, hints);
 	pthread_mutex_lock(&vm->lock);
+	if (vm->hot.mb) {
+		/* We give the word away ourselves: our own() must not find the
+		 * VM still ours, so it takes the slow path (taken). */
+		atomic_store_explicit(&t->hot.taken, 1, memory_order_relaxed);
+		atomic_store_explicit(&t->hot.out,
+				      ((uint32_t)hot_load(vm, disowns) << 1) | 1u,
+				      memory_order_release);
+	}
 	baton_thread *to = dequeue(vm);
 	if (!to)
 		to = pop_parked(vm);
@@ -455,9 +559,8 @@ int own_activate(baton_vm *vm, const char *why)
 	(void)why;
 	pthread_mutex_lock(&vm->lock);
 	baton_thread *p = pop_parked(vm);
-	uint32_t free_word = 0;
 	if (p) {
-		if (!atomic_compare_exchange_strong(owner_of(vm), &free_word, p->hot.index)) {
+		if (!own_claim_locked(vm, p->hot.index)) {
 			push_parked(vm, p);
 			pthread_mutex_unlock(&vm->lock);
 			return 0;
@@ -470,7 +573,7 @@ int own_activate(baton_vm *vm, const char *why)
 		return 1;
 	}
 	baton_thread *n = thr_spawn_locked(vm);
-	if (n && !atomic_compare_exchange_strong(owner_of(vm), &free_word, n->hot.index)) {
+	if (n && !own_claim_locked(vm, n->hot.index)) {
 		thr_free_locked(vm, n);
 		n = NULL;
 	}
@@ -539,6 +642,10 @@ int own_check(baton_vm *vm, const baton_thread *self, char *why, size_t len)
 		      self->hot.index, owner);
 		CHECK(self->where == T_OWNING, "I1: owning thread %u is listed as %s",
 		      self->hot.index, self->where == T_QUEUED ? "queued" : "parked or free");
+		CHECK(!atomic_load(&self->hot.out) && !atomic_load(&self->hot.taken),
+		      "I1: owning thread %u is marked out in a callout (out %u, taken %u)",
+		      self->hot.index, atomic_load(&self->hot.out),
+		      atomic_load(&self->hot.taken));
 	} else if (owner && owner <= vm->max) {
 		/* Seen from outside, the owner may be queued (its CAS in
 		 * acquire_queued() precedes its unlinking) or parked (baton_idle()

@@ -39,6 +39,9 @@ static baton_thread *claim_locked(baton_vm *vm, int foreign)
 		t->data = NULL;
 		t->next = NULL;
 		atomic_store(&t->wake, WAKE_NONE);
+		atomic_store(&t->hot.out, 0);
+		atomic_store(&t->hot.taken, 0);
+		atomic_store(&t->hot.defer, 0);
 		unsigned n = atomic_fetch_add(&vm->nthreads, 1) + 1;
 		if (n > atomic_load(&vm->peak))
 			atomic_store(&vm->peak, n);
