@@ -342,6 +342,8 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 		proc->state = PS_RUNNING;
 	}
 	LOAD();
+	if (st_unlikely(vm->tracing))
+		sched_trace_run(vm, t, proc);
 	icbase = ic_base(vm);
 	NEXT();
 
@@ -1358,6 +1360,8 @@ reschedule: /* the active process's registers are saved */
 	if (vm->active && vm->active != proc) {
 		/* a primitive installed another process (resume at once) */
 		LOAD();
+		if (st_unlikely(vm->tracing))
+			sched_trace_run(vm, t, proc);
 		NEXT();
 	}
 	if (vm->active && proc->state == PS_RUNNING) {
@@ -1382,9 +1386,12 @@ switch_best: {
 		return INTERP_YIELD;
 	}
 	vm->switches++;
+	BATON__PROBE2(proc_switch, proc ? proc->handle : 0, next->handle);
 	next->state = PS_RUNNING;
 	vm->active = next;
 	LOAD();
+	if (st_unlikely(vm->tracing))
+		sched_trace_run(vm, t, next);
 	NEXT();
 }
 

@@ -84,3 +84,5 @@ PRIM_ENTRY(ioAnyAddress4) PRIM_ENTRY(ioHostOf) PRIM_ENTRY(ioPortOf) PRIM_ENTRY(i
 PRIM_ENTRY(ioRmdir) PRIM_ENTRY(ioMkdir) PRIM_ENTRY(ioRename) PRIM_ENTRY(ioTruncate)
 PRIM_ENTRY(ioEntries) PRIM_ENTRY(ioErrorString) PRIM_ENTRY(ioErrno) PRIM_ENTRY(ioConstant)
 PRIM_ENTRY(ioIsatty)
+/* --trace (vm/prim.c) */
+PRIM_ENTRY(traceFlush)

@@ -220,6 +220,8 @@ struct st_proc {
 	oop err_obj;          /* the object that error names, 0: none (a root) */
 	int io_req;           /* its SystemIO request (vm/io/): slot + 1, 0: none */
 	uint32_t io_tmo;      /* SystemIO timeout: for its next request, ms + 1; 0: none */
+	uint32_t trace_name;  /* --trace: its name's id (baton_trace_name), 0: not yet */
+	oop trace_src;        /* the name object that id was made from (compared only) */
 };
 
 /* A pending timer: signal [sem] at [at], or time out [proc]'s wait. */
@@ -359,6 +361,7 @@ struct st_vm {
 	char **args;
 	int nargs;
 	int stats;
+	int tracing;            /* baton --trace: the core records a timeline */
 	uint64_t start_ns;
 
 	/* output buffer shared by Transcript, printNl, displayNl */

@@ -88,6 +88,7 @@ static uint64_t watch_callout(baton_vm *vm, uint64_t now)
 	vm->hb_suspect = 0;
 	count(vm, blocked);
 	KIF_PROBE2(blocked, inst, epoch);
+	TRACE_EV(vm, NULL, TR_BLOCKED, inst);
 	own_activate(vm, "blocked");
 	return HB_TICK;
 }
@@ -96,6 +97,7 @@ static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
 {
 	baton_vm *vm = ud;
 	atomic_fetch_add_explicit(&vm->beats, expirations, memory_order_relaxed);
+	TRACE_EV(vm, NULL, TR_BEAT, expirations);
 	if (atomic_load(&vm->quitting))
 		return HB_TICK;
 	if (atomic_load(&vm->loop_sleeping) && atomic_load(&vm->top_prio) < 0)
@@ -207,6 +209,7 @@ void baton_vm_free(baton_vm *vm, baton_thread *main_thread)
 	atomic_store(&vm->quitting, 1);
 	hb_stop(vm->hb);
 	thr_join_all(vm);
+	trace_close(vm);
 	io_close(vm);
 	for (unsigned i = 0; i <= vm->max; i++)
 		free(vm->table[i]);

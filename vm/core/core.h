@@ -16,6 +16,7 @@
 #include "baton.h"
 #include "baton/debug.h"
 #include "heartbeat/hb.h"
+#include "vm/core/trace.h"
 
 struct kif_evio;
 struct baton_io_cqe;
@@ -95,6 +96,9 @@ struct baton_vm {
 	_Atomic uint64_t owns_slow, handoffs, beats, blocked, hints,
 		activations, creations, creation_failures, max_hits, idles,
 		wakes, attaches, preemptions, wait_ns;
+
+	/* baton --trace (vm/core/trace.c); NULL: off. */
+	struct baton_trace *tr;
 };
 
 /* vm/core/own.c: the protocol. */
