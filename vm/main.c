@@ -320,7 +320,11 @@ int main(int argc, char **argv)
 	}
 	vm->main_thread = baton_enter(vm->core);
 	vm->cur_thread = vm->main_thread;
-	if (trace) {
+	if (baton_trace_on(vm->core)) { /* BATON_TRACE=json:FILE */
+		vm->tracing = 1;
+		vm->gc.on_gc = trace_gc;
+	}
+	if (trace && !vm->tracing) {
 		int r = baton_trace_start(vm->core, trace);
 		if (r < 0) {
 			fprintf(stderr, "baton: --trace %s: %s\n", trace, strerror(-r));

@@ -171,6 +171,12 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 	vm->hb = hb_start(&hc);
 	if (!vm->hb)
 		goto fail;
+	/* BATON_TRACE=json:FILE: the timeline of any embedder, as --trace */
+	if (tr && strncmp(tr, "json:", 5) == 0) {
+		int r = baton_trace_start(vm, tr + 5);
+		if (r < 0)
+			fprintf(stderr, "baton: BATON_TRACE=%s: %s\n", tr, strerror(-r));
+	}
 	return vm;
 fail:;
 	int err = errno;

@@ -15,6 +15,7 @@
 
 #include "baton/io.h"
 #include "kernel-iface/evio.h"
+#include "kernel-iface/probes.h"
 #include "vm/core/core.h"
 
 int baton_io_open(baton_vm *vm)
@@ -149,7 +150,12 @@ int baton_io_cancel(baton_vm *vm, uint64_t tag)
 
 int baton_io_flush(baton_vm *vm)
 {
-	return vm->io ? kif_evio_flush(vm->io) : 0;
+	int n = vm->io ? kif_evio_flush(vm->io) : 0;
+	if (n > 0) {
+		KIF_PROBE1(io_submit, n);
+		TRACE_IO(vm, 0, n);
+	}
+	return n;
 }
 
 /* kif_evio's completions in the public shape (the same layout). */
@@ -171,12 +177,19 @@ int baton_io_harvest(baton_vm *vm, baton_io_cqe *out, unsigned max)
 		out[k++] = vm->stash[vm->stash_head++];
 	if (vm->stash_head == vm->nstash)
 		vm->stash_head = vm->nstash = 0;
-	if (k == max)
+	if (k == max) {
+		KIF_PROBE1(io_complete, k);
+		TRACE_IO(vm, 1, k);
 		return (int)k;
+	}
 	int n = kif_evio_harvest(vm->io, (struct kif_evio_cqe *)out + k, max - k);
 	if (n < 0)
 		return k ? (int)k : n;
 	convert(out + k, n);
+	if (k + (unsigned)n) {
+		KIF_PROBE1(io_complete, k + (unsigned)n);
+		TRACE_IO(vm, 1, k + (unsigned)n);
+	}
 	return (int)k + n;
 }
 

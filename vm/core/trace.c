@@ -24,6 +24,7 @@
 #include "vm/core/trace.h"
 
 #define CHUNK 4096
+#define HB_TID 1000000000
 #define MAX_EVENTS_PER_TRACK (8u << 20) /* then events are dropped and counted */
 
 struct ev {
@@ -316,6 +317,14 @@ void baton_trace_io(baton_vm *vm, baton_thread *t, int complete, uint64_t n)
 		record(vm, t, complete ? TR_IO_COMPLETE : TR_IO_SUBMIT, 0, n);
 }
 
+/* The core's own I/O calls come from the owner. */
+void trace_io(baton_vm *vm, int complete, uint64_t n)
+{
+	uint32_t o = atomic_load_explicit(&vm->hot.owner, memory_order_relaxed);
+	baton_thread *t = o && o <= vm->max ? vm->table[o] : NULL;
+	record(vm, t, complete ? TR_IO_COMPLETE : TR_IO_SUBMIT, 0, n);
+}
+
 /* ---- writing the file ------------------------------------------------------------ */
 
 struct out {
@@ -409,11 +418,14 @@ static void write_track(struct out *o, struct baton_trace *tr, unsigned i, uint6
 {
 	size_t n = 0;
 	struct ev *v = snapshot(tr, i, &n);
-	int tid = atomic_load(&tr->tracks[i].tid);
-	if (!n || !tid) {
+	int os_tid = atomic_load(&tr->tracks[i].tid);
+	if (!n || !os_tid) {
 		free(v);
 		return;
 	}
+	/* The shared track is written by the heartbeat and by VM threads
+	 * releasing the VM: a tid no Linux thread has (they stay < 2^22). */
+	int tid = i ? os_tid : HB_TID;
 	char buf[160];
 	head(o, "M", "__metadata", "thread_name", tid, tr->t0);
 	if (i)

@@ -79,6 +79,14 @@ struct baton_trace;
 		}                                                              \
 	} while (0)
 
+/* I/O on the owner's track: [n] requests sent (complete 0) or taken. */
+#define TRACE_IO(vm, complete, n)                                              \
+	do {                                                                   \
+		if (TRACE_ON(vm))                                              \
+			trace_io((vm), (complete), (n));                        \
+	} while (0)
+
+void trace_io(baton_vm *vm, int complete, uint64_t n);
 void trace_ev(baton_vm *vm, baton_thread *t, int kind, uint32_t name, uint64_t arg);
 void trace_top(baton_vm *vm, baton_thread *t, int kind, uint32_t name);
 void trace_give(baton_vm *vm, uint32_t from, baton_thread *to);
