@@ -342,7 +342,7 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 		proc->state = PS_RUNNING;
 	}
 	LOAD();
-	if (st_unlikely(vm->tracing))
+	if (ST_TRACING(vm))
 		sched_trace_run(vm, t, proc);
 	icbase = ic_base(vm);
 	NEXT();
@@ -1360,7 +1360,7 @@ reschedule: /* the active process's registers are saved */
 	if (vm->active && vm->active != proc) {
 		/* a primitive installed another process (resume at once) */
 		LOAD();
-		if (st_unlikely(vm->tracing))
+		if (ST_TRACING(vm))
 			sched_trace_run(vm, t, proc);
 		NEXT();
 	}
@@ -1390,7 +1390,7 @@ switch_best: {
 	next->state = PS_RUNNING;
 	vm->active = next;
 	LOAD();
-	if (st_unlikely(vm->tracing))
+	if (ST_TRACING(vm))
 		sched_trace_run(vm, t, next);
 	NEXT();
 }

@@ -123,7 +123,7 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 		st_out_flush(vm);
 	/* what processes queued on the ring must not wait for this call */
 	vio_flush_if(vm);
-	if (st_unlikely(vm->tracing))
+	if (ST_TRACING(vm))
 		baton_trace_callout(vm->core, c->t, fn);
 	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
@@ -131,10 +131,10 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 /* Owns the VM again; objects may have moved meanwhile: re-read args[]. */
 static inline void sched_callout_end(struct st_vm *vm, struct sched_callout *c)
 {
-	if (st_unlikely(vm->tracing))
+	if (ST_TRACING(vm))
 		baton_trace_callout_end(vm->core, c->t);
 	baton_own(vm->core, c->t);
-	if (st_unlikely(vm->tracing))
+	if (ST_TRACING(vm))
 		sched_trace_run(vm, c->t, vm->active);
 }
 

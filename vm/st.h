@@ -24,6 +24,13 @@ struct vio;
 
 #define st_likely(x) __builtin_expect(!!(x), 1)
 #define st_unlikely(x) __builtin_expect(!!(x), 0)
+/* --trace is on (vm->tracing). BATON_NO_TRACE compiles the hooks out: the
+ * reference build of make bench's trace.off_overhead_pct. */
+#ifdef BATON_NO_TRACE
+#define ST_TRACING(vm) ((void)(vm), 0)
+#else
+#define ST_TRACING(vm) st_unlikely((vm)->tracing)
+#endif
 
 /*
  * Well-known classes: fixed indices into the class table, so C code can

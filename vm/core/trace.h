@@ -42,7 +42,11 @@ enum trace_kind {
 struct baton_trace;
 
 /* vm->tr is NULL unless `--trace` (baton_trace_start) turned it on. */
+#ifdef BATON_NO_TRACE /* make bench's reference build: no hooks at all */
+#define TRACE_ON(vm) ((void)(vm), 0)
+#else
 #define TRACE_ON(vm) __builtin_expect((vm)->tr != NULL, 0)
+#endif
 /* An event on [t]'s track (t NULL: the heartbeat's track). */
 #define TRACE_EV(vm, t, kind, arg)                                             \
 	do {                                                                   \
