@@ -161,6 +161,7 @@ ALL_OBJS := $(LIB_OBJS) $(VM_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
 # ---------------------------------------------------------------- top-level targets
 
 .PHONY: all lib tools selftests check run bench bench-deps install uninstall clean deps help FORCE
+.PHONY: pictures
 
 all: deps lib $(BATON_BIN) tools selftests
 
@@ -197,6 +198,12 @@ bench: deps bench-deps lib $(BATON_BIN) tools $(ST_SOS) $(BENCH_IO_PROGS) $(B)/b
 	$(if $(BATON_BIN),$(B)/baton-notrace)
 	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
 	BENCH_FORMAT='$(BENCH_FORMAT)' BENCH='$(BENCH)' $(B)/tools/bench
+
+# The README's picture: make run's demo under --trace, drawn by tools/trace-timeline.
+pictures: deps lib $(BATON_BIN)
+	$(B)/baton --trace $(B)/demo-trace.json examples/demo.st --stats
+	python3 tools/trace-timeline svg $(B)/demo-trace.json Documentation/pictures/demo-timeline.svg \
+		--title 'make run: examples/demo.st (baton --trace, tools/trace-timeline svg)'
 
 # What only make bench needs (golang-go for the Go reference server): not for make check.
 bench-deps:

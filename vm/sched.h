@@ -125,6 +125,8 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 	vio_flush_if(vm);
 	if (ST_TRACING(vm))
 		baton_trace_callout(vm->core, c->t, fn);
+	/* which C function: for bpftrace's "blocked callouts by function" */
+	BATON__PROBE2(callout, ((const struct baton__thread_hot *)c->t)->index, fn);
 	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
 

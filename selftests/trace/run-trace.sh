@@ -220,6 +220,8 @@ fi
 
 # ---------------------------------------------------------------- perf: --timeline
 
+# (read once: grep -q would close the pipe early, and pipefail would then see readelf fail)
+notes=$(readelf -n "$baton" 2>/dev/null)
 why=
 if [[ $(id -u) != 0 ]]; then
 	why="needs root (uprobe events)"
@@ -227,7 +229,7 @@ elif ! command -v perf >/dev/null 2>&1; then
 	why="no perf (Debian: linux-perf)"
 elif ! command -v readelf >/dev/null 2>&1; then
 	why="no readelf (binutils)"
-elif ! readelf -n "$baton" 2>/dev/null | grep -q 'Name: proc_switch'; then
+elif ! grep -q 'Name: proc_switch' <<<"$notes"; then
 	why="$baton has no USDT probes (no <sys/sdt.h> at build time)"
 fi
 TAP_ERR=$tmp/th.err
@@ -268,7 +270,7 @@ if ! command -v bpftrace >/dev/null 2>&1; then
 	bt_why="no bpftrace (Debian: bpftrace)"
 elif [[ $(id -u) != 0 ]]; then
 	bt_why="bpftrace needs root"
-elif ! readelf -n "$baton" 2>/dev/null | grep -q 'Name: gc_begin'; then
+elif ! grep -q 'Name: gc_begin' <<<"$notes"; then
 	bt_why="$baton has no USDT probes"
 elif ! timeout 60 bpftrace -q -e "usdt:$baton:baton:beat { @n = count(); } END { print(@n); clear(@n); }" \
 	-c "$baton -e '1 printNl'" >"$tmp/bt.out" 2>"$tmp/bt.err"; then
@@ -281,12 +283,14 @@ else
 	# handoffs, blocked callouts, GC pauses; the latency histogram prints when any slow own
 	prog="usdt:$baton:baton:handoff { @handoffs = count(); }
 usdt:$baton:baton:own_slow_end { @reown_us = hist(arg1 / 1000); }
-usdt:$baton:baton:blocked { @blocked[tid] = count(); }
+usdt:$baton:baton:callout { @fn[arg0] = str(arg1); }
+usdt:$baton:baton:blocked { @blocked[@fn[arg0]] = count(); }
 usdt:$baton:baton:gc_begin { @gc0[tid] = nsecs; }
 usdt:$baton:baton:gc_end /@gc0[tid]/ { @gc_pause_us[arg0 ? \"full\" : \"scavenge\"] = hist((nsecs - @gc0[tid]) / 1000); delete(@gc0[tid]); @gcs = count(); }"
 	timeout 120 bpftrace -q -e "$prog" -c "$baton $demo --stats" >"$tmp/bt.out" 2>"$tmp/bt.err"
 	rc=$?
-	if ((rc == 0)) && grep -q '@handoffs:' "$tmp/bt.out" && grep -q '@gc_pause_us\[scavenge\]' "$tmp/bt.out"; then
+	if ((rc == 0)) && grep -q '@handoffs:' "$tmp/bt.out" && grep -q '@gc_pause_us\[scavenge\]' "$tmp/bt.out" &&
+		grep -q '^@blocked\[usleep\]: ' "$tmp/bt.out" && grep -q '^@reown_us:' "$tmp/bt.out"; then
 		ok "bpftrace one-liners: handoffs, re-own latency, blocked callouts by function, GC pauses"
 	else
 		not_ok "bpftrace one-liners run on the demo" "exit $rc" "$(head -n 20 "$tmp/bt.out")"
