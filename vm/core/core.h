@@ -97,8 +97,9 @@ struct baton_vm {
 		activations, creations, creation_failures, max_hits, idles,
 		wakes, attaches, preemptions, wait_ns;
 
-	/* baton --trace (vm/core/trace.c); NULL: off. */
-	struct baton_trace *tr;
+	/* baton --trace (vm/core/trace.c); NULL: off. Published with a
+	 * release store once complete: the heartbeat may already run. */
+	struct baton_trace *_Atomic tr;
 };
 
 /* vm/core/own.c: the protocol. */

@@ -264,7 +264,7 @@ int baton_trace_start(baton_vm *vm, const char *path)
 		return -e;
 	}
 	fclose(f);
-	vm->tr = tr;
+	atomic_store_explicit(&vm->tr, tr, memory_order_release);
 	/* the threads that own or wait now: the rest announce themselves */
 	for (unsigned i = 1; i <= vm->max; i++)
 		if (vm->table[i] && vm->table[i]->where == T_OWNING &&
@@ -600,7 +600,7 @@ void trace_close(baton_vm *vm)
 	if (!tr)
 		return;
 	baton_trace_flush(vm);
-	vm->tr = NULL;
+	atomic_store(&vm->tr, NULL);
 	for (unsigned i = 0; i < tr->ntracks; i++) {
 		struct chunk *c = atomic_load(&tr->tracks[i].head);
 		while (c) {

@@ -10,6 +10,7 @@
 #ifndef BATON_CORE_TRACE_H
 #define BATON_CORE_TRACE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "baton.h"
@@ -45,7 +46,8 @@ struct baton_trace;
 #ifdef BATON_NO_TRACE /* make bench's reference build: no hooks at all */
 #define TRACE_ON(vm) ((void)(vm), 0)
 #else
-#define TRACE_ON(vm) __builtin_expect((vm)->tr != NULL, 0)
+#define TRACE_ON(vm)                                                           \
+	__builtin_expect(atomic_load_explicit(&(vm)->tr, memory_order_relaxed) != NULL, 0)
 #endif
 /* An event on [t]'s track (t NULL: the heartbeat's track). */
 #define TRACE_EV(vm, t, kind, arg)                                             \
