@@ -100,6 +100,7 @@ struct baton_vm {
 	/* baton --trace (vm/core/trace.c); NULL: off. Published with a
 	 * release store once complete: the heartbeat may already run. */
 	struct baton_trace *_Atomic tr;
+	uint64_t tr_io_sub, tr_io_comp; /* the loop's counts at the last I/O event */
 };
 
 /* vm/core/own.c: the protocol. */
