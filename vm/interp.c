@@ -1386,7 +1386,9 @@ switch_best: {
 		return INTERP_YIELD;
 	}
 	vm->switches++;
-	BATON__PROBE2(proc_switch, proc ? proc->handle : 0, next->handle);
+	/* proc may be freed (killed): the handle of the last switch is kept */
+	BATON__PROBE2(proc_switch, vm->switched_to, next->handle);
+	vm->switched_to = next->handle;
 	next->state = PS_RUNNING;
 	vm->active = next;
 	LOAD();

@@ -369,6 +369,7 @@ struct st_vm {
 	int nargs;
 	int stats;
 	int tracing;            /* baton --trace: the core records a timeline */
+	int switched_to;        /* handle of the last process switch's target (probe proc_switch) */
 	uint64_t start_ns;
 
 	/* output buffer shared by Transcript, printNl, displayNl */
