@@ -114,16 +114,21 @@ else
 fi
 
 TAP_ERR=$tmp/flush.err
+# (a process name with a quote, a backslash, a control character, UTF-8 and a byte that is not)
 cat >"$tmp/flush.st" <<'EOF'
-| r |
+| r p |
+p := [(Delay forMilliseconds: 1) wait] newProcess.
+p name: 'q"\ ', (String with: (Character value: 1)), 'é', (String with: (Character value: 255)).
+p resume.
 r := Smalltalk traceFlush.
 r printNl.
 (Delay forMilliseconds: 5) wait.
 EOF
 out=$(timeout 60 "$baton" --trace "$tmp/flush.json" "$tmp/flush.st" 2>"$tmp/flush.err")
 out2=$(timeout 60 "$baton" "$tmp/flush.st" 2>>"$tmp/flush.err")
-if [[ $out == true && $out2 == false ]] && python3 "$tl" check "$tmp/flush.json" >/dev/null; then
-	ok "Smalltalk traceFlush answers true with --trace (the file stays valid), false without"
+if [[ $out == true && $out2 == false ]] && python3 "$tl" check "$tmp/flush.json" >/dev/null &&
+	grep -q 'q\\"\\\\ \\u0001é\\ufffd (#' "$tmp/flush.json"; then
+	ok "Smalltalk traceFlush answers true with --trace (the file stays valid, odd names escaped), false without"
 else
 	not_ok "Smalltalk traceFlush answers true with --trace, false without" "with: $out, without: $out2"
 fi

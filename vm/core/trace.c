@@ -334,17 +334,43 @@ struct out {
 	uint64_t t0;
 };
 
-static void jstr(FILE *f, const char *s)
+/* Length of the valid UTF-8 sequence at [s] (1-4), or 0. */
+static int utf8_len(const unsigned char *s)
 {
+	int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON string: names come from the program (a process's name:), so any
+ * byte that is not valid UTF-8 becomes U+FFFD. */
+static void jstr(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
+	while (*s) {
+		unsigned char c = *s;
+		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
+			s++;
+		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(f, "\\u%04x", c);
-		else
+			s++;
+		} else if (c < 0x80) {
 			fputc(c, f);
+			s++;
+		} else {
+			int n = utf8_len(s);
+			if (n) {
+				fwrite(s, 1, (size_t)n, f);
+				s += n;
+			} else {
+				fputs("\\ufffd", f);
+				s++;
+			}
+		}
 	}
 	fputc('"', f);
 }
