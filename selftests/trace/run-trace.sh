@@ -30,10 +30,10 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 
 if [[ ! -x $baton ]]; then
-	for i in $(seq 1 15); do skip "trace test $i" "$baton not built"; done
+	for i in $(seq 1 16); do skip "trace test $i" "$baton not built"; done
 	tap_totals
 	exit 0
 fi
@@ -156,6 +156,25 @@ if ((rc != 0)) && grep -q -- '--trace .*No such file or directory' <<<"$out"; th
 	ok "an unwritable --trace file is a clear error (exit $rc), not a crash"
 else
 	not_ok "an unwritable --trace file is a clear error" "exit $rc" "$out"
+fi
+
+# the core alone (libbaton, no Smalltalk): BATON_TRACE=json:FILE in any embedder
+TAP_ERR=$tmp/cdemo.err
+if [[ -x $build/tools/demo ]]; then
+	BATON_TRACE=json:$tmp/cdemo.json timeout 60 "$build/tools/demo" >"$tmp/cdemo.out" 2>"$tmp/cdemo.err"
+	rc=$?
+	out=$(python3 "$tl" check "$tmp/cdemo.json" 2>&1)
+	crc=$?
+	h=$(grep -o '[0-9]* handoffs' "$tmp/cdemo.out" | cut -d' ' -f1)
+	b=$(grep -o '[0-9]* blocked detected' "$tmp/cdemo.out" | cut -d' ' -f1)
+	if ((rc == 0 && crc == 0)) && [[ -n $h && -n $b ]] && grep -q "handoffs=$h .*blocked=$b " <<<"$out"; then
+		ok "BATON_TRACE=json:FILE tools/demo (the core alone): valid, $h handoffs and $b blocked as its counters"
+	else
+		not_ok "BATON_TRACE=json:FILE tools/demo (the core alone): valid, counts as its counters" \
+			"exit $rc, check exit $crc, demo: ${h:-?} handoffs ${b:-?} blocked" "$out"
+	fi
+else
+	skip "BATON_TRACE=json:FILE tools/demo (the core alone)" "$build/tools/demo not built"
 fi
 
 # ---------------------------------------------------------------- the checker and the SVG
