@@ -165,8 +165,9 @@ if [[ -x $build/tools/demo ]]; then
 	rc=$?
 	out=$(python3 "$tl" check "$tmp/cdemo.json" 2>&1)
 	crc=$?
-	h=$(grep -o '[0-9]* handoffs' "$tmp/cdemo.out" | cut -d' ' -f1)
-	b=$(grep -o '[0-9]* blocked detected' "$tmp/cdemo.out" | cut -d' ' -f1)
+	counters=$(grep -A1 '^counters:' "$tmp/cdemo.out")
+	h=$(grep -o '[0-9]* handoffs' <<<"$counters" | head -n 1 | cut -d' ' -f1)
+	b=$(grep -o '[0-9]* blocked detected' <<<"$counters" | head -n 1 | cut -d' ' -f1)
 	if ((rc == 0 && crc == 0)) && [[ -n $h && -n $b ]] && grep -q "handoffs=$h .*blocked=$b " <<<"$out"; then
 		ok "BATON_TRACE=json:FILE tools/demo (the core alone): valid, $h handoffs and $b blocked as its counters"
 	else
