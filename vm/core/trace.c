@@ -533,8 +533,11 @@ static void write_track(struct out *o, struct baton_trace *tr, unsigned i, uint6
 		case TR_GIVE:
 			snprintf(buf, sizeof buf, "handoff to %llu",
 				 (unsigned long long)(e->arg & 0xffff));
+			/* the flow binds to the slice around it: on a VM thread the
+			 * span it runs; the heartbeat's track has none, so there
+			 * the marker lasts a microsecond */
 			head(o, "X", "handoff", buf, tid, e->ts);
-			fprintf(o->f, ",\"dur\":0,\"args\":{\"to\":%llu,\"flow\":%llu}}",
+			fprintf(o->f, ",\"dur\":%d,\"args\":{\"to\":%llu,\"flow\":%llu}}", i ? 0 : 1,
 				(unsigned long long)(e->arg & 0xffff), (unsigned long long)(e->arg >> 16));
 			head(o, "s", "handoff", "handoff", tid, e->ts);
 			fprintf(o->f, ",\"id\":%llu}", (unsigned long long)(e->arg >> 16));
