@@ -30,10 +30,10 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..17"
 
 if [[ ! -x $baton ]]; then
-	for i in $(seq 1 16); do skip "trace test $i" "$baton not built"; done
+	for i in $(seq 1 17); do skip "trace test $i" "$baton not built"; done
 	tap_totals
 	exit 0
 fi
@@ -284,6 +284,18 @@ else
 			not_ok "trace-handoffs --svg draws it under 2 MB"
 		fi
 	fi
+fi
+
+# without perf (PERF names a missing program): the fallback to the VM's own recorder
+TAP_ERR=$tmp/fb.err
+PERF=/nonexistent/perf timeout 120 "$src/tools/trace-handoffs" --timeline "$tmp/fb.json" \
+	--svg "$tmp/fb.svg" "$baton" "$demo" >/dev/null 2>"$tmp/fb.err"
+rc=$?
+if ((rc == 0)) && grep -q 'falling back to the VM.s recorder: BATON_TRACE=json:' "$tmp/fb.err" &&
+	python3 "$tl" check "$tmp/fb.json" >/dev/null && [[ -s $tmp/fb.svg ]]; then
+	ok "trace-handoffs --timeline without perf falls back to BATON_TRACE=json: and says so"
+else
+	not_ok "trace-handoffs --timeline without perf falls back to BATON_TRACE=json:" "exit $rc"
 fi
 
 # ---------------------------------------------------------------- bpftrace one-liners
