@@ -273,8 +273,9 @@ else
 		if ((rc == 0)) && out=$(python3 "$tl" check "$tmp/perf.json" 2>&1) &&
 			h=$(grep -o 'handoffs=[0-9]*' <<<"$out" | head -n 1 | cut -d= -f2) &&
 			[[ $h == $(awk '$1 == "own.handoffs" { print $2 }' "$tmp/th.err") ]] &&
-			[[ $(grep -o 'blocked=[0-9]*' <<<"$out" | cut -d= -f2) == $(awk '$1 == "own.blocked" { print $2 }' "$tmp/th.err") ]]; then
-			ok "trace-handoffs --timeline on the demo: valid, handoffs ($h) and blocked as --stats"
+			[[ $(grep -o 'blocked=[0-9]*' <<<"$out" | cut -d= -f2) == $(awk '$1 == "own.blocked" { print $2 }' "$tmp/th.err") ]] &&
+			[[ $(grep -o 'callouts=[0-9]*' <<<"$out" | cut -d= -f2) == $(awk '$1 == "own.disowns" { print $2 }' "$tmp/th.err") ]]; then
+			ok "trace-handoffs --timeline on the demo: valid, handoffs ($h), blocked and callouts as --stats"
 		else
 			not_ok "trace-handoffs --timeline on the demo: valid, handoffs as --stats" "exit $rc" "${out:-}"
 		fi
