@@ -516,7 +516,7 @@ static void trace_rows(struct bench *b)
 	}
 	static double (*const runs[])(void *) = { demo_notrace_ms, demo_off_ms, demo_on_ms };
 	double m[3];
-	bench_medians(b, runs, 3, 11, m);
+	bench_medians(b, runs, 3, 31, m);
 	unlink(trace_out);
 	if (m[0] <= 0 || m[1] <= 0 || m[2] <= 0) {
 		bench_row_na(b, "trace.off_overhead_pct", "%", "the demo failed to run");
