@@ -22,7 +22,7 @@
 #   PREFIX=/usr/local  install prefix; LIBDIR, INCLUDEDIR, BINDIR derive from it
 #   DESTDIR=       staging directory prepended to every installed path (packaging)
 #   BENCH_FORMAT=table  make bench output: "table" or "tsv" (name<TAB>value<TAB>unit)
-#   BENCH=io       make bench runs only these parts: core, vm, io, http (comma list; default all)
+#   BENCH=io       make bench runs only these parts: core, vm, io, http, trace (comma list; default all)
 #   RUN_CMD=...    the command make run runs (default: the VM on examples/demo.st, or the
 #                  C demo build/tools/demo until the VM exists)
 #   TESTS=a b      make check runs only the selftest programs whose name contains a or b
@@ -161,6 +161,7 @@ ALL_OBJS := $(LIB_OBJS) $(VM_OBJS) $(MAIN_SRC:%.c=$(B)/obj/%.o) $(BTOOLS_OBJS) \
 # ---------------------------------------------------------------- top-level targets
 
 .PHONY: all lib tools selftests check run bench bench-deps install uninstall clean deps help FORCE
+.PHONY: pictures
 
 all: deps lib $(BATON_BIN) tools selftests
 
@@ -194,9 +195,15 @@ run: deps lib $(BATON_BIN) tools
 	$(RUN_CMD)
 
 bench: deps bench-deps lib $(BATON_BIN) tools $(ST_SOS) $(BENCH_IO_PROGS) $(B)/bench/io/echo-go \
-		$(B)/bench/http/hello-go
+		$(B)/bench/http/hello-go $(if $(BATON_BIN),$(B)/baton-notrace)
 	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
 	BENCH_FORMAT='$(BENCH_FORMAT)' BENCH='$(BENCH)' $(B)/tools/bench
+
+# The README's picture: make run's demo under --trace, drawn by tools/trace-timeline.
+pictures: deps lib $(BATON_BIN)
+	$(B)/baton --trace $(B)/demo-trace.json examples/demo.st --stats
+	python3 tools/trace-timeline svg $(B)/demo-trace.json Documentation/pictures/demo-timeline.svg \
+		--title 'make run: examples/demo.st (baton --trace, tools/trace-timeline svg)'
 
 # What only make bench needs (golang-go for the Go reference server): not for make check.
 bench-deps:
@@ -300,6 +307,19 @@ $(ST_SOS): $(B)/%.so: $(B)/obj/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BATON_LDFLAGS) -shared -o $@ $^ -lpthread
+
+# make bench only: the VM with its --trace hooks compiled out (-DBATON_NO_TRACE), the
+# reference of the trace.off_overhead_pct row (Documentation/core/tracing.md).
+NOTRACE_OBJS := $(patsubst %.c,$(B)/obj-notrace/%.o,$(LIB_SRCS) $(VM_SRCS) $(MAIN_SRC))
+$(B)/obj-notrace/%.o: %.c $(B)/.flags | deps
+	$(call msg,CC,$< (BATON_NO_TRACE))
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(BATON_CPPFLAGS) $(BATON_CFLAGS) -DBATON_NO_TRACE $(OBJ_XCFLAGS) -c -o $@ $<
+$(B)/obj-notrace/vm/boot.o: $(B)/gen/kernel.inc
+$(B)/obj-notrace/vm/boot.o: OBJ_XCFLAGS := -I$(B)/gen
+$(B)/baton-notrace: $(NOTRACE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(BATON_LDFLAGS) -o $@ $^ $(BATON_LDLIBS)
 
 -include $(ALL_OBJS:.o=.d)
 

@@ -208,6 +208,33 @@ BATON_API unsigned baton_owner(baton_vm *vm);
  * also run it at every entry point an owner calls. */
 BATON_API int baton_check(baton_vm *vm, const baton_thread *self, char *why, size_t len);
 
+/* ---- the ownership timeline (vm/core/trace.c) ---------------------------
+ * `baton --trace FILE`: every VM thread appends events (owning, callouts,
+ * waiting, parked, handoffs, heartbeat findings, GC, I/O) to a buffer of
+ * its own, without locks; baton_trace_flush() and baton_vm_free() write
+ * them as Chrome trace-event JSON. Off (never started), only the core's
+ * slow paths test one pointer; the embedder tests its own flag. See
+ * Documentation/core/tracing.md. */
+/* Turns recording on; the file is created now and written at each flush.
+ * 0, or -errno (-EBUSY: already on). Call it before other threads run. */
+BATON_API int baton_trace_start(baton_vm *vm, const char *path);
+/* Writes everything recorded so far (spans still open end now). 0 when
+ * off; -errno (and a message) when the file cannot be written. */
+BATON_API int baton_trace_flush(baton_vm *vm);
+BATON_API int baton_trace_on(baton_vm *vm);
+/* An id for a name shown in the trace (interned; 0: off or no memory). */
+BATON_API uint32_t baton_trace_name(baton_vm *vm, const char *s, size_t len);
+/* Owner [t] now runs the work called [name] (a process). */
+BATON_API void baton_trace_run(baton_vm *vm, baton_thread *t, uint32_t name);
+/* Just before baton_disown(): [t] calls C function [fn]. */
+BATON_API void baton_trace_callout(baton_vm *vm, baton_thread *t, const char *fn);
+/* Just before baton_own(): the call returned. */
+BATON_API void baton_trace_callout_end(baton_vm *vm, baton_thread *t);
+/* A collection on owner [t]: [full] 0 scavenge, 1 full; [end] 0 begins. */
+BATON_API void baton_trace_gc(baton_vm *vm, baton_thread *t, int full, int end, uint64_t bytes);
+/* I/O: [n] requests submitted ([complete] 0) or completions taken (1). */
+BATON_API void baton_trace_io(baton_vm *vm, baton_thread *t, int complete, uint64_t n);
+
 /* ---- inline fast paths ---------------------------------------------------
  * The leading members of struct baton_vm and struct baton_thread, exposed so
  * that disown and own compile to a few plain stores and a load (or a store

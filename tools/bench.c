@@ -6,12 +6,17 @@
  * Every row is the median of several repetitions; the table prints the
  * reference each row is compared against and the goal from the issues.
  * BENCH_FORMAT=tsv prints name<TAB>value<TAB>unit lines instead. Uses only
- * include/baton.h and the green-task simulator. Three parts, all by
- * default, BENCH=core,vm,io,http picks: the core's rows here, the VM's
- * (bench/NAME.st), the io rows (tools/lib/benchio.c). Documentation/testing.md.
+ * include/baton.h and the green-task simulator. Five parts, all by
+ * default, BENCH=core,vm,io,http,trace picks: the core's rows here, the VM's
+ * (bench/NAME.st), the io rows (tools/lib/benchio.c), the http rows
+ * (tools/lib/benchhttp.c), the --trace rows (Documentation/core/tracing.md).
+ * Documentation/testing.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -497,6 +502,75 @@ static void core_rows(struct bench *b)
 		  "over 2 s of idle", "= 0");
 }
 
+/* ---- --trace: what the recorder costs on the handoff-heavy demo ------------
+ * examples/demo.st with BATON_STRESS_HANDOFF=1 (a handoff at every
+ * checkpoint) and a 5 kHz heartbeat, so checkpoints and handoffs are many.
+ * The demo's wall time is its 300 ms usleep(): the rows compare CPU time
+ * (user + system, every thread) of the whole process, as wait4 reports it. */
+
+static char trace_bin[4200], notrace_bin[4200], trace_out[64];
+
+static double demo_cpu_ms(const char *bin, int traced)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setenv("BATON_STRESS_HANDOFF", "1", 1);
+		if (traced)
+			execl(bin, bin, "--heartbeat-hz", "5000", "--trace", trace_out,
+			      "examples/demo.st", (char *)NULL);
+		else
+			execl(bin, bin, "--heartbeat-hz", "5000", "examples/demo.st", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	struct rusage ru;
+	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static double demo_notrace_ms(void *ud) { (void)ud; return demo_cpu_ms(notrace_bin, 0); }
+static double demo_off_ms(void *ud) { (void)ud; return demo_cpu_ms(trace_bin, 0); }
+static double demo_on_ms(void *ud) { (void)ud; return demo_cpu_ms(trace_bin, 1); }
+
+static void trace_rows(struct bench *b)
+{
+	snprintf(trace_bin, sizeof trace_bin, "%s/../baton", b->bindir);
+	snprintf(notrace_bin, sizeof notrace_bin, "%s/../baton-notrace", b->bindir);
+	snprintf(trace_out, sizeof trace_out, "/tmp/baton-bench-trace.%d.json", (int)getpid());
+	const char *why = access(trace_bin, X_OK) ? "no build/baton" :
+			  access(notrace_bin, X_OK) ? "no build/baton-notrace (make bench builds it)" :
+			  access("examples/demo.st", R_OK) ? "no examples/demo.st" : NULL;
+	if (why) {
+		bench_row_na(b, "trace.off_overhead_pct", "%", why);
+		bench_row_na(b, "trace.on_overhead_pct", "%", why);
+		return;
+	}
+	static double (*const runs[])(void *) = { demo_notrace_ms, demo_off_ms, demo_on_ms };
+	double m[3];
+	bench_medians(b, runs, 3, 31, m);
+	unlink(trace_out);
+	if (m[0] <= 0 || m[1] <= 0 || m[2] <= 0) {
+		bench_row_na(b, "trace.off_overhead_pct", "%", "the demo failed to run");
+		bench_row_na(b, "trace.on_overhead_pct", "%", "the demo failed to run");
+		return;
+	}
+	bench_row(b, "trace.demo_cpu_ms", m[0], "ms",
+		  "ref: handoff-heavy demo, build without trace hooks", NULL);
+	bench_row(b, "trace.off_overhead_pct", (m[1] - m[0]) / m[0] * 100, "%",
+		  "hooks in, --trace off, vs the build without", "~ 0");
+	bench_row(b, "trace.on_overhead_pct", (m[2] - m[1]) / m[1] * 100, "%",
+		  "--trace on vs off, same build, same run", "<= 5");
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b;
@@ -512,5 +586,7 @@ int main(int argc, char **argv)
 		bench_io_rows(&b);
 	if (bench_part("http"))
 		bench_http_rows(&b);
+	if (bench_part("trace"))
+		trace_rows(&b);
 	return bench_end(&b);
 }

@@ -349,6 +349,8 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 		proc->state = PS_RUNNING;
 	}
 	LOAD();
+	if (ST_TRACING(vm))
+		sched_trace_run(vm, t, proc);
 	icbase = ic_base(vm);
 	CHECK_INTR();
 	NEXT();
@@ -1368,6 +1370,8 @@ reschedule: /* the active process's registers are saved */
 		/* a primitive installed another process (resume at once) */
 		LOAD();
 		CHECK_INTR();
+		if (ST_TRACING(vm))
+			sched_trace_run(vm, t, proc);
 		NEXT();
 	}
 	if (vm->active && proc->state == PS_RUNNING) {
@@ -1393,10 +1397,15 @@ switch_best: {
 		return INTERP_YIELD;
 	}
 	vm->switches++;
+	/* proc may be freed (killed): the handle of the last switch is kept */
+	BATON__PROBE2(proc_switch, vm->switched_to, next->handle);
+	vm->switched_to = next->handle;
 	next->state = PS_RUNNING;
 	vm->active = next;
 	LOAD();
 	CHECK_INTR();
+	if (ST_TRACING(vm))
+		sched_trace_run(vm, t, next);
 	NEXT();
 }
 

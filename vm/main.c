@@ -32,6 +32,8 @@ static void usage(FILE *f)
 	      "  --max-threads N     VM threads at most (default 64)\n"
 	      "  --heap-max SIZE     heap limit, with k/m/g suffix (default: none)\n"
 	      "  --stats             print VM counters on stderr at exit\n"
+	      "  --trace FILE        record the ownership timeline, written to FILE\n"
+	      "                      (Chrome trace-event JSON) at exit\n"
 	      "  -h, --help          this text\n"
 	      "Environment: BATON_GC_STRESS=N scavenges at every Nth allocation;\n"
 	      "  BATON_URING=0 uses epoll instead of io_uring; BATON_MEMBARRIER=0 re-owns\n"
@@ -139,6 +141,13 @@ static void print_stats(struct st_vm *vm)
 	vio_print_stats(vm, stderr);
 }
 
+/* The collector's events, for --trace (on the owner: vm->cur_thread). */
+static void trace_gc(void *owner, int full, int end, uint64_t bytes)
+{
+	struct st_vm *vm = owner;
+	baton_trace_gc(vm->core, vm->cur_thread, full, end, bytes);
+}
+
 /* Runs [doit] as the main program and everything it starts, until nothing
  * can run again. */
 static void run_main(struct st_vm *vm, oop doit)
@@ -227,9 +236,11 @@ static int finish(struct st_vm *vm, int code)
 	__atomic_store_n(&vm->ended, 1, __ATOMIC_RELEASE);
 	if (vm->in_callout == 0 && vm->cb_active == 0 && !cf_live_callbacks(vm)) {
 		if (vm->core)
-			baton_vm_free(vm->core, vm->main_thread);
+			baton_vm_free(vm->core, vm->main_thread); /* writes --trace */
 		gc_free(&vm->gc);
 		st_free(vm);
+	} else if (vm->tracing) {
+		baton_trace_flush(vm->core);
 	}
 	return code;
 }
@@ -240,6 +251,7 @@ int main(int argc, char **argv)
 	struct gc_sizes sizes = {0};
 	const char *expr = NULL, *file = NULL;
 	int stats = 0, i;
+	const char *trace = NULL;
 	int stdout_closed = hold_std_fds();
 	vio_setup_process();
 	for (i = 1; i < argc; i++) {
@@ -259,6 +271,8 @@ int main(int argc, char **argv)
 			}
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
+		} else if (!strcmp(a, "--trace") && i + 1 < argc) {
+			trace = argv[++i];
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
@@ -315,6 +329,19 @@ int main(int argc, char **argv)
 	}
 	vm->main_thread = baton_enter(vm->core);
 	vm->cur_thread = vm->main_thread;
+	if (baton_trace_on(vm->core)) { /* BATON_TRACE=json:FILE */
+		vm->tracing = 1;
+		vm->gc.on_gc = trace_gc;
+	}
+	if (trace && !vm->tracing) {
+		int r = baton_trace_start(vm->core, trace);
+		if (r < 0) {
+			fprintf(stderr, "baton: --trace %s: %s\n", trace, strerror(-r));
+			return finish(vm, EX_CANTCREAT);
+		}
+		vm->tracing = 1;
+		vm->gc.on_gc = trace_gc;
+	}
 
 	char err[512];
 	oop doit = 0;

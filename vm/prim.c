@@ -813,6 +813,14 @@ PRIM(garbageCollect)
 	return PRIM_OK;
 }
 
+/* Smalltalk traceFlush: writes the --trace file now (true), false when
+ * not tracing or the file could not be written. */
+PRIM(traceFlush)
+{
+	args[0] = vm->tracing && baton_trace_flush(vm->core) == 0 ? vm->true_ : vm->false_;
+	return PRIM_OK;
+}
+
 PRIM(scavenge)
 {
 	(void)args;
@@ -919,7 +927,7 @@ PRIM(blockingSleep)
 		return PRIM_OK;
 	}
 	struct sched_callout c;
-	sched_callout_begin(vm, &c, 0);
+	sched_callout_begin(vm, &c, 0, "nanosleep");
 	while (nanosleep(&ts, &ts) < 0)
 		;
 	sched_callout_end(vm, &c);

@@ -96,3 +96,5 @@ PRIM_ENTRY(procInterrupt)
 PRIM_ENTRY(jsonParse) PRIM_ENTRY(jsonQuote)
 /* protocol parsing: copies of byte ranges (vm/prim_bytes.c) */
 PRIM_ENTRY(bytesLowerCopy) PRIM_ENTRY(bytesTrimCopy)
+/* --trace (vm/prim.c) */
+PRIM_ENTRY(traceFlush)

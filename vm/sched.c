@@ -471,6 +471,33 @@ void sched_interrupt(struct st_vm *vm, struct st_proc *p)
 	/* runnable, new, suspended or in a callout: when it runs again */
 }
 
+/* ---- --trace ---------------------------------------------------------------------- */
+
+/* The span's name: the process's name: (if a String or Symbol), its handle. */
+void sched_trace_run(struct st_vm *vm, baton_thread *t, struct st_proc *p)
+{
+	uint32_t id = 0;
+	if (p) {
+		oop n = st_slot(p->self, PROC_NAME);
+		if (!p->trace_name || n != p->trace_src) {
+			char buf[96];
+			int len;
+			if (obj_is_ptr(n) && (obj_cls(n) == CI_STRING || obj_cls(n) == CI_SYMBOL)) {
+				size_t l = obj_byte_size(n);
+				len = snprintf(buf, sizeof buf, "%.*s (#%d)", (int)(l > 64 ? 64 : l),
+					       (const char *)obj_bytes(n), p->handle);
+			} else {
+				len = snprintf(buf, sizeof buf, "%s #%d",
+					       p->is_main ? "main process" : "process", p->handle);
+			}
+			p->trace_name = baton_trace_name(vm->core, buf, (size_t)len);
+			p->trace_src = n;
+		}
+		id = p->trace_name;
+	}
+	baton_trace_run(vm->core, t, id);
+}
+
 /* ---- the core's hooks ------------------------------------------------------------ */
 
 static void hook_run(baton_vm *core, baton_thread *self, void *ud)
@@ -569,6 +596,8 @@ void sched_exit_now(struct st_vm *vm)
 	st_out_flush(vm);
 	if (vm->stats && vm->print_stats)
 		vm->print_stats(vm);
+	if (vm->tracing)
+		baton_trace_flush(vm->core);
 	fflush(stdout);
 	fflush(stderr);
 	_exit(st_out_status(vm, vm->quit ? vm->quit_code : vm->main_failed));

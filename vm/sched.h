@@ -113,8 +113,12 @@ struct sched_callout {
 	baton_thread *t;
 };
 
+/* --trace: [t] now runs [p] (NULL: the scheduler). */
+void sched_trace_run(struct st_vm *vm, baton_thread *t, struct st_proc *p);
+
+/* [fn]: the C function's name, for --trace. */
 static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c,
-				       unsigned flags)
+				       unsigned flags, const char *fn)
 {
 	c->t = vm->cur_thread;
 	/* the call may block, and every VM thread with it: output so far
@@ -123,13 +127,21 @@ static inline void sched_callout_begin(struct st_vm *vm, struct sched_callout *c
 		st_out_flush(vm);
 	/* what processes queued on the ring must not wait for this call */
 	vio_flush_if(vm);
+	if (ST_TRACING(vm))
+		baton_trace_callout(vm->core, c->t, fn);
+	/* which C function: for bpftrace's "blocked callouts by function" */
+	BATON__PROBE2(callout, ((const struct baton__thread_hot *)c->t)->index, fn);
 	baton_disown(vm->core, c->t, vm->active->prio, flags);
 }
 
 /* Owns the VM again; objects may have moved meanwhile: re-read args[]. */
 static inline void sched_callout_end(struct st_vm *vm, struct sched_callout *c)
 {
+	if (ST_TRACING(vm))
+		baton_trace_callout_end(vm->core, c->t);
 	baton_own(vm->core, c->t);
+	if (ST_TRACING(vm))
+		sched_trace_run(vm, c->t, vm->active);
 }
 
 /* Counts processes left waiting on semaphores. */

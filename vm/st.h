@@ -24,6 +24,13 @@ struct vio;
 
 #define st_likely(x) __builtin_expect(!!(x), 1)
 #define st_unlikely(x) __builtin_expect(!!(x), 0)
+/* --trace is on (vm->tracing). BATON_NO_TRACE compiles the hooks out: the
+ * reference build of make bench's trace.off_overhead_pct. */
+#ifdef BATON_NO_TRACE
+#define ST_TRACING(vm) ((void)(vm), 0)
+#else
+#define ST_TRACING(vm) st_unlikely((vm)->tracing)
+#endif
 
 /*
  * Well-known classes: fixed indices into the class table, so C code can
@@ -221,6 +228,8 @@ struct st_proc {
 	int io_req;           /* its SystemIO request (vm/io/): slot + 1, 0: none */
 	uint32_t io_tmo;      /* SystemIO timeout: for its next request, ms + 1; 0: none */
 	int intr;             /* interrupted (sched_interrupt): signals Interrupted when it runs next */
+	uint32_t trace_name;  /* --trace: its name's id (baton_trace_name), 0: not yet */
+	oop trace_src;        /* the name object that id was made from (compared only) */
 };
 
 /* A pending timer: signal [sem] at [at], or time out [proc]'s wait. */
@@ -363,6 +372,8 @@ struct st_vm {
 	char **args;
 	int nargs;
 	int stats;
+	int tracing;            /* baton --trace: the core records a timeline */
+	int switched_to;        /* handle of the last process switch's target (probe proc_switch) */
 	uint64_t start_ns;
 
 	/* output buffer shared by Transcript, printNl, displayNl */

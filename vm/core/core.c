@@ -89,6 +89,7 @@ static uint64_t watch_callout(baton_vm *vm, uint64_t now)
 	vm->hb_suspect = 0;
 	count(vm, blocked);
 	KIF_PROBE2(blocked, inst, epoch);
+	TRACE_EV(vm, NULL, TR_BLOCKED, inst);
 	own_activate(vm, "blocked");
 	return HB_TICK;
 }
@@ -97,6 +98,7 @@ static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
 {
 	baton_vm *vm = ud;
 	atomic_fetch_add_explicit(&vm->beats, expirations, memory_order_relaxed);
+	TRACE_EV(vm, NULL, TR_BEAT, expirations);
 	if (atomic_load(&vm->quitting))
 		return HB_TICK;
 	if (atomic_load(&vm->loop_sleeping) && atomic_load(&vm->top_prio) < 0)
@@ -175,6 +177,12 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 	vm->hb = hb_start(&hc);
 	if (!vm->hb)
 		goto fail;
+	/* BATON_TRACE=json:FILE: the timeline of any embedder, as --trace */
+	if (tr && strncmp(tr, "json:", 5) == 0) {
+		int r = baton_trace_start(vm, tr + 5);
+		if (r < 0)
+			fprintf(stderr, "baton: BATON_TRACE=%s: %s\n", tr, strerror(-r));
+	}
 	return vm;
 fail:;
 	int err = errno;
@@ -215,6 +223,7 @@ void baton_vm_free(baton_vm *vm, baton_thread *main_thread)
 	atomic_store(&vm->quitting, 1);
 	hb_stop(vm->hb);
 	thr_join_all(vm);
+	trace_close(vm);
 	io_close(vm);
 	for (unsigned i = 0; i <= vm->max; i++)
 		free(vm->table[i]);

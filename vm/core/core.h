@@ -16,6 +16,7 @@
 #include "baton.h"
 #include "baton/debug.h"
 #include "heartbeat/hb.h"
+#include "vm/core/trace.h"
 
 struct kif_evio;
 struct baton_io_cqe;
@@ -97,6 +98,11 @@ struct baton_vm {
 		wakes, attaches, preemptions, wait_ns;
 	/* The membarrier fast path's take-overs (own.c, own_steal_locked). */
 	_Atomic uint64_t takeovers, takeover_aborts, takeover_ns;
+
+	/* baton --trace (vm/core/trace.c); NULL: off. Published with a
+	 * release store once complete: the heartbeat may already run. */
+	struct baton_trace *_Atomic tr;
+	uint64_t tr_io_sub, tr_io_comp; /* the loop's counts at the last I/O event */
 };
 
 /* vm/core/own.c: the protocol. */

@@ -15,6 +15,7 @@
 
 #include "baton/io.h"
 #include "kernel-iface/evio.h"
+#include "kernel-iface/probes.h"
 #include "vm/core/core.h"
 
 int baton_io_open(baton_vm *vm)
@@ -147,9 +148,34 @@ int baton_io_cancel(baton_vm *vm, uint64_t tag)
 	return vm->io ? kif_evio_cancel(vm->io, tag) : 0;
 }
 
+/* --trace: what the loop sent and delivered since the last look, as I/O
+ * events on the owner's track (they add up to io.submitted/io.completed:
+ * waits and full queues submit too). */
+static void io_trace(baton_vm *vm)
+{
+	struct kif_evio_stats s;
+	kif_evio_stats(vm->io, &s);
+	if (s.submitted != vm->tr_io_sub)
+		TRACE_IO(vm, 0, s.submitted - vm->tr_io_sub);
+	if (s.completed != vm->tr_io_comp)
+		TRACE_IO(vm, 1, s.completed - vm->tr_io_comp);
+	vm->tr_io_sub = s.submitted;
+	vm->tr_io_comp = s.completed;
+}
+#define IO_TRACE(vm)                                                           \
+	do {                                                                   \
+		if (TRACE_ON(vm))                                              \
+			io_trace(vm);                                          \
+	} while (0)
+
 int baton_io_flush(baton_vm *vm)
 {
-	return vm->io ? kif_evio_flush(vm->io) : 0;
+	int n = vm->io ? kif_evio_flush(vm->io) : 0;
+	if (n > 0) {
+		KIF_PROBE1(io_submit, n);
+		IO_TRACE(vm);
+	}
+	return n;
 }
 
 /* kif_evio's completions in the public shape (the same layout). */
@@ -171,12 +197,19 @@ int baton_io_harvest(baton_vm *vm, baton_io_cqe *out, unsigned max)
 		out[k++] = vm->stash[vm->stash_head++];
 	if (vm->stash_head == vm->nstash)
 		vm->stash_head = vm->nstash = 0;
-	if (k == max)
+	if (k == max) {
+		KIF_PROBE1(io_complete, k);
+		IO_TRACE(vm);
 		return (int)k;
+	}
 	int n = kif_evio_harvest(vm->io, (struct kif_evio_cqe *)out + k, max - k);
 	if (n < 0)
 		return k ? (int)k : n;
 	convert(out + k, n);
+	if (k + (unsigned)n) {
+		KIF_PROBE1(io_complete, k + (unsigned)n);
+		IO_TRACE(vm);
+	}
 	return (int)k + n;
 }
 
@@ -198,6 +231,7 @@ int io_idle_wait(baton_vm *vm, uint64_t deadline)
 		convert(vm->stash, n);
 		vm->nstash = (unsigned)n;
 	}
+	IO_TRACE(vm);
 	return n;
 }
 

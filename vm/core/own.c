@@ -121,6 +121,7 @@ static baton_thread *pop_parked(baton_vm *vm)
 void own_grant_locked(baton_vm *vm, baton_thread *to, uint32_t from)
 {
 	to->where = T_OWNING;
+	TRACE_GIVE(vm, from, to);
 	atomic_store_explicit(&to->wake, WAKE_GRANTED, memory_order_release);
 	count(vm, handoffs);
 	KIF_PROBE2(handoff, from, to->hot.index);
@@ -230,8 +231,10 @@ void own_takeover(baton_vm *vm, baton_thread *t, int from_callout)
 int own_park(baton_vm *vm, baton_thread *t)
 {
 	uint32_t w;
+	TRACE_SLEEP(vm, t, TR_PARK);
 	while ((w = atomic_load_explicit(&t->wake, memory_order_acquire)) == WAKE_NONE)
 		kif_futex_wait(&t->wake, WAKE_NONE, -1);
+	TRACE_WOKE(vm, t);
 	if (w == WAKE_QUIT)
 		return BATON_QUIT;
 	own_takeover(vm, t, 0);
@@ -246,6 +249,7 @@ int own_park(baton_vm *vm, baton_thread *t)
 static void acquire_queued(baton_vm *vm, baton_thread *t)
 {
 	uint64_t t0 = kif_now_ns();
+	TRACE_SLEEP(vm, t, TR_WAIT);
 	pthread_mutex_lock(&vm->lock);
 	if (vm->hot.mb && own_claim_locked(vm, t->hot.index)) {
 		/* Its owner was out in a callout: taken over (own_steal_locked). */
@@ -292,6 +296,7 @@ static void acquire_queued(baton_vm *vm, baton_thread *t)
 		}
 		kif_futex_wait(&t->wake, WAKE_NONE, -1);
 	}
+	TRACE_WOKE(vm, t);
 	uint64_t waited = kif_now_ns() - t0;
 	atomic_fetch_add_explicit(&vm->wait_ns, waited, memory_order_relaxed);
 	KIF_PROBE2(own_slow_end, t->hot.index, waited);
@@ -400,7 +405,9 @@ static int idle_on_loop(baton_vm *vm, baton_thread *t, int *res)
 		 * that came just before this point is taken here, not lost. */
 		if (atomic_load(&vm->top_prio) < 0 && !atomic_exchange(&vm->hot.interrupt, 0)) {
 			count(vm, io_idle_waits);
+			TRACE_SLEEP(vm, t, TR_LOOP);
 			r = io_idle_wait(vm, atomic_load(&vm->deadline));
+			TRACE_WOKE(vm, t);
 		}
 		atomic_store(&vm->loop_sleeping, 0);
 		hb_resume(vm->hb); /* busy again: the heartbeat may have gone tickless */
@@ -569,6 +576,7 @@ int own_activate(baton_vm *vm, const char *why)
 		pthread_mutex_unlock(&vm->lock);
 		count(vm, activations);
 		KIF_PROBE1(activate, p->hot.index);
+		TRACE_EV(vm, NULL, TR_ACTIVATE, p->hot.index);
 		own_wake_granted(p);
 		return 1;
 	}

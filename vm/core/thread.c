@@ -117,6 +117,7 @@ int thr_start(baton_vm *vm, baton_thread *t)
 	if (!err) {
 		count(vm, creations);
 		KIF_PROBE1(create, t->hot.index);
+		TRACE_EV(vm, NULL, TR_CREATE, t->hot.index);
 		return 0;
 	}
 	count(vm, creation_failures);

@@ -279,7 +279,7 @@ static int call_direct(struct st_vm *vm, const struct cf_fn *f, int mode,
 		return errno;
 	}
 	struct sched_callout c;
-	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0);
+	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0, f->name);
 	errno = 0;
 	invoke(f, &r, ret);
 	e = errno; /* before owning again: that may make system calls */
@@ -302,7 +302,7 @@ static int call_libffi(struct st_vm *vm, const struct cf_fn *f, int mode, union 
 		return errno;
 	}
 	struct sched_callout c;
-	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0);
+	sched_callout_begin(vm, &c, mode == CF_BLOCKING ? BATON_BLOCKING : 0, f->name);
 	errno = 0;
 	ffi_call(cif, FFI_FN(f->sym), ret, av);
 	e = errno;

@@ -67,6 +67,8 @@ static void nested(struct st_vm *vm, struct sched_reg *r, struct cf_inv *inv)
 	baton_thread *t = r->t;
 	int owning = baton_owner(vm->core) == baton_thread_index(t);
 	if (!owning) {
+		if (ST_TRACING(vm))
+			baton_trace_callout_end(vm->core, t);
 		baton_own(vm->core, t); /* may have saved and restored outer */
 		vm->cur_thread = t;
 	}
@@ -83,8 +85,11 @@ static void nested(struct st_vm *vm, struct sched_reg *r, struct cf_inv *inv)
 	if (outer)
 		outer->state = PS_RUNNING;
 	vm->cb_active--;
-	if (!owning)
+	if (!owning) {
+		if (ST_TRACING(vm))
+			baton_trace_callout(vm->core, t, NULL); /* back in the same C call */
 		baton_disown(vm->core, t, outer ? outer->prio : prio, 0);
+	}
 }
 
 /* C called back on a thread this VM never saw. */

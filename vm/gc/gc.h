@@ -96,6 +96,11 @@ struct gc_heap {
 	gc_roots_fn roots;  /* the owner's roots (gc_init) */
 	void *owner;        /* passed to [roots] */
 	void *priv;         /* collector private state */
+	/* Optional (NULL: none): told when a collection begins (end 0) and
+	 * ends (end 1); [full] 0 scavenge, 1 full; [bytes]: at the begin, the
+	 * bytes to collect (eden / old space), at the end what survived. For
+	 * the VM's --trace; the USDT probes gc_begin/gc_end fire regardless. */
+	void (*on_gc)(void *owner, int full, int end, uint64_t bytes);
 };
 
 /* ---- lifecycle -------------------------------------------------------- */

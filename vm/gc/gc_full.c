@@ -375,6 +375,10 @@ static void young_left_after_mark(struct gc *c)
 void gc_full_now(struct gc *c)
 {
 	uint64_t t0 = baton_now_ns();
+	uint64_t b0 = c->old_used + c->large_bytes;
+	BATON__PROBE2(gc_begin, 1, b0);
+	if (c->g->on_gc)
+		c->g->on_gc(c->g->owner, 1, 0, b0);
 	/* 1. new space into old space: afterwards nothing is young, unless
 	 * old space could not grow */
 	gc_scavenge_now(c, 1);
@@ -426,5 +430,8 @@ void gc_full_now(struct gc *c)
 	c->live_after_full = live + c->large_bytes;
 	c->st.full_gcs++;
 	gc_pause(c, baton_now_ns() - t0, 1);
+	BATON__PROBE2(gc_end, 1, (uint64_t)c->live_after_full);
+	if (c->g->on_gc)
+		c->g->on_gc(c->g->owner, 1, 1, (uint64_t)c->live_after_full);
 	gc_final_done(c);
 }

@@ -261,6 +261,12 @@ void gc_scavenge_now(struct gc *c, int tenure_all)
 	int to = 1 - c->from;
 	c->to_top = c->to_scan = c->surv[to];
 	c->eden_bytes += (uint64_t)(g->top - c->eden_lo);
+	if (!tenure_all) {
+		uint64_t b = (uint64_t)(g->top - c->eden_lo);
+		BATON__PROBE2(gc_begin, 0, b);
+		if (g->on_gc)
+			g->on_gc(g->owner, 0, 0, b);
+	}
 	c->scavenging = 1;
 	c->oscan = c->cur;
 	c->nspans = 0;
@@ -284,6 +290,10 @@ void gc_scavenge_now(struct gc *c, int tenure_all)
 	c->st.scavenges += !tenure_all;
 	if (!tenure_all) {
 		gc_pause(c, baton_now_ns() - t0, 0);
+		uint64_t b = (uint64_t)(c->to_top - c->surv[to]);
+		BATON__PROBE2(gc_end, 0, b);
+		if (g->on_gc)
+			g->on_gc(g->owner, 0, 1, b);
 		gc_final_done(c);
 	}
 }

@@ -617,7 +617,7 @@ PRIM(ioResolve)
 	int rc;
 	if (vm->core && vm->cur_thread && vm->active) {
 		struct sched_callout c;
-		sched_callout_begin(vm, &c, BATON_BLOCKING);
+		sched_callout_begin(vm, &c, BATON_BLOCKING, "getaddrinfo");
 		rc = getaddrinfo(host, ps, &hints, &res);
 		sched_callout_end(vm, &c);
 	} else {
