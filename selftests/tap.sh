@@ -21,5 +21,25 @@ not_ok() {
 	fi
 	return 0
 }
+# tap_skip_all NAME REASON: the whole script skips (it has not printed its header yet): one
+# skipped test, the totals, exit status 4 (kselftest's skip).
+tap_skip_all() {
+	printf 'TAP version 13\n1..1\nok 1 %s # SKIP %s\n' "$1" "$2"
+	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
+	exit 4
+}
+# reap PID SECS: waits at most SECS seconds for the child PID to end; its exit status in
+# $rc, or rc=timeout when it had to be killed.
+reap() {
+	if timeout "$2" tail --pid="$1" -f /dev/null; then
+		wait "$1"
+		rc=$?
+	else
+		rc=timeout
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+	fi
+	return 0
+}
 # The kselftest totals line; the script's exit status follows from $fail.
 tap_totals() { echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"; }

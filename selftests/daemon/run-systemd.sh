@@ -13,11 +13,9 @@ set -uo pipefail
 
 build=${1:-build}
 baton=$(cd "$(dirname "$build/baton")" 2>/dev/null && pwd)/baton
-if [[ ! -x $baton ]]; then
-	printf 'TAP version 13\n1..1\nok 1 systemd # SKIP baton not built\n'
-	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
-	exit 4
-fi
+# shellcheck source=selftests/tap.sh
+. "$(dirname "$0")/../tap.sh"
+[[ -x $baton ]] || tap_skip_all systemd "baton not built"
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-systemd.XXXXXX")
 pids=()
@@ -30,8 +28,6 @@ trap cleanup EXIT
 trap "" PIPE
 
 echo "TAP version 13"
-# shellcheck source=selftests/tap.sh
-. "$here/../tap.sh"
 TAP_ERR=$tmp/err
 have_python=
 command -v python3 >/dev/null 2>&1 && have_python=1
@@ -66,16 +62,7 @@ activate() {
 	((seen == want))
 }
 # finish PID: waits for PID (10 s at most), then answers its status in $rc
-finish() {
-	if timeout 10 tail --pid="$1" -f /dev/null; then
-		wait "$1"
-		rc=$?
-	else
-		kill -KILL "$1" 2>/dev/null
-		wait "$1"
-		rc=timeout
-	fi
-}
+finish() { reap "$1" 10; }
 
 # ---- 1. socket activation: the inherited socket, its name, the variables unset, serving
 cat >"$tmp/act.st" <<'ST'

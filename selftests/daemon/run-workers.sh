@@ -14,11 +14,9 @@ set -uo pipefail
 
 build=${1:-build}
 baton=$(cd "$(dirname "$build/baton")" 2>/dev/null && pwd)/baton
-if [[ ! -x $baton ]]; then
-	printf 'TAP version 13\n1..1\nok 1 workers # SKIP baton not built\n'
-	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
-	exit 4
-fi
+# shellcheck source=selftests/tap.sh
+. "$(dirname "$0")/../tap.sh"
+[[ -x $baton ]] || tap_skip_all workers "baton not built"
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-workers.XXXXXX")
 pid=
@@ -33,8 +31,6 @@ trap cleanup EXIT
 trap "" PIPE
 
 echo "TAP version 13"
-# shellcheck source=selftests/tap.sh
-. "$here/../tap.sh"
 TAP_ERR=$tmp/err
 if ! command -v python3 >/dev/null 2>&1; then
 	skip "workers" "python3 missing"

@@ -14,11 +14,9 @@ build=${1:-${BATON_BUILD_DIR:-build}}
 baton=$build/baton
 here=$(cd "$(dirname "$0")" && pwd)
 clients=$here/clients.py
-if [[ ! -x $baton ]]; then
-	printf 'TAP version 13\n1..1\nok 1 http # SKIP baton not built\n'
-	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
-	exit 4
-fi
+# shellcheck source=selftests/tap.sh
+. "$(dirname "$0")/../tap.sh"
+[[ -x $baton ]] || tap_skip_all http "baton not built"
 export HTTP_HEADER_MS=400 HTTP_IDLE_MS=600
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-http.XXXXXX")
 pid=
@@ -30,8 +28,6 @@ trap cleanup EXIT
 trap "" PIPE
 
 echo "TAP version 13"
-# shellcheck source=selftests/tap.sh
-. "$here/../tap.sh"
 TAP_ERR=$tmp/err
 
 # start_server: runs server.st in the background, stdout on a fifo read through fd 3, and
@@ -48,14 +44,7 @@ start_server() {
 # status in $rc, the rest of its stdout in $tmp/out.
 end_server() {
 	timeout 20 cat <&3 >"$tmp/out"
-	if timeout 20 tail --pid="$pid" -f /dev/null; then
-		wait "$pid"
-		rc=$?
-	else
-		rc=timeout
-		kill -KILL "$pid"
-		wait "$pid"
-	fi
+	reap "$pid" 20
 	pid=
 	exec 3<&-
 }

@@ -12,11 +12,9 @@ set -uo pipefail
 
 build=${1:-build}
 baton=$build/baton
-if [[ ! -x $baton ]]; then
-	printf 'TAP version 13\n1..1\nok 1 signals # SKIP baton not built\n'
-	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
-	exit 4
-fi
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+[[ -x $baton ]] || tap_skip_all signals "baton not built"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-signals.XXXXXX")
 pid=
 cleanup() {
@@ -28,8 +26,6 @@ trap cleanup EXIT
 set -m
 
 echo "TAP version 13"
-# shellcheck source=selftests/tap.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 TAP_ERR=$tmp/err
 
 # start PROGRAM: baton in the background (environment: $backend), stdout on a fifo read

@@ -15,11 +15,9 @@ build=${1:-build}
 baton=$build/baton
 here=$(cd "$(dirname "$0")" && pwd)
 clients=$here/io/clients.py
-if [[ ! -x $baton ]]; then
-	printf 'TAP version 13\n1..1\nok 1 io # SKIP baton not built\n'
-	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
-	exit 4
-fi
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+[[ -x $baton ]] || tap_skip_all io "baton not built"
 conns=${BATON_IO_CONNS:-1000}
 read -r emfile_attempts emfile_limit <<<"${BATON_IO_EMFILE:-20000 10000}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-io.XXXXXX")
@@ -33,8 +31,6 @@ trap cleanup EXIT
 trap "" PIPE
 
 echo "TAP version 13"
-# shellcheck source=selftests/tap.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 TAP_ERR=$tmp/err
 have_python=
 command -v python3 >/dev/null 2>&1 && have_python=1
@@ -147,14 +143,7 @@ else
 	else
 		res=$(timeout 20 python3 "$clients" line "$port" ping 2>&1)
 		timeout 10 cat <&3 >"$tmp/out"
-		if timeout 10 tail --pid="$pid" -f /dev/null; then
-			wait "$pid"
-			rc=$?
-		else
-			rc=timeout
-			kill -KILL "$pid"
-			wait "$pid"
-		fi
+		reap "$pid" 10
 		pid=
 		exec 3<&-
 		if [[ $res == "served ping" && $rc == 0 && ! -s $tmp/err ]]; then

@@ -12,11 +12,9 @@ set -uo pipefail
 
 build=${1:-build}
 baton=$build/baton
-if [[ ! -x $baton ]]; then
-	printf 'TAP version 13\n1..1\nok 1 output # SKIP baton not built\n'
-	printf '# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:1 error:0\n'
-	exit 4
-fi
+# shellcheck source=selftests/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
+[[ -x $baton ]] || tap_skip_all output "baton not built"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-output.XXXXXX")
 pid=
 cleanup() {
@@ -30,8 +28,6 @@ set -m
 ulimit -c 0 # the crash tests must not leave cores behind
 
 echo "TAP version 13"
-# shellcheck source=selftests/tap.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 TAP_ERR=$tmp/err
 
 # check NAME WANT_STATUS WANT_STDOUT: compares the last run's status and $tmp/out.
