@@ -38,6 +38,10 @@ void bench_http_rows(struct bench *b);
 /* Whether the part [name] ("core", "vm", "io") is to run: BENCH unset or
  * empty runs every part, else BENCH lists them ("io", "core,vm"). */
 int bench_part(const char *name);
+/* CLOCK_MONOTONIC in seconds, and a sleep of [s] seconds that EINTR does
+ * not cut short: the load-generating rows' clock and pacing. */
+double bench_now_s(void);
+void bench_nap(double s);
 int bench_end(struct bench *b);
 
 #endif

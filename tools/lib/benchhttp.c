@@ -49,20 +49,6 @@ struct child {
 	FILE *err;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* argv with stdout on a pipe, stderr in a temp file, pinned to cpu (-1: not). */
 static int start(struct child *c, char *const argv[], int cpu, char *why)
 {
@@ -105,9 +91,9 @@ static int start(struct child *c, char *const argv[], int cpu, char *why)
 static int slurp(struct child *c, double secs, char *buf, size_t sz)
 {
 	size_t len = 0;
-	double end = now_s() + secs;
+	double end = bench_now_s() + secs;
 	for (;;) {
-		double left = end - now_s();
+		double left = end - bench_now_s();
 		if (left <= 0)
 			return -1;
 		struct pollfd pf = { .fd = c->out, .events = POLLIN };
@@ -166,8 +152,8 @@ static int srv_start(struct hb *h, int k, struct child *c, char *why)
 		return -1;
 	char line[64];
 	size_t n = 0;
-	double end = now_s() + 20;
-	while (n < sizeof line - 1 && now_s() < end) {
+	double end = bench_now_s() + 20;
+	while (n < sizeof line - 1 && bench_now_s() < end) {
 		struct pollfd pf = { .fd = c->out, .events = POLLIN };
 		if (poll(&pf, 1, 100) <= 0)
 			continue;
@@ -286,11 +272,11 @@ static double idle_once(struct hb *h, int k, char *why)
 		}
 	}
 	/* every answer ends with the 64-byte body of x's */
-	double end = now_s() + 30;
-	for (int i = 0; i < n && now_s() < end; i++) {
+	double end = bench_now_s() + 30;
+	for (int i = 0; i < n && bench_now_s() < end; i++) {
 		char buf[1024];
 		size_t len = 0;
-		while (now_s() < end) {
+		while (bench_now_s() < end) {
 			struct pollfd pf = { .fd = fds[i], .events = POLLIN };
 			if (poll(&pf, 1, 100) <= 0)
 				continue;
@@ -309,7 +295,7 @@ static double idle_once(struct hb *h, int k, char *why)
 		snprintf(why, WHY, "%d of %d connections answered within 30 s", done, n);
 		goto out;
 	}
-	nap(0.3); /* let the server settle into waiting */
+	bench_nap(0.3); /* let the server settle into waiting */
 	long kb = rss_kb(s.pid);
 	v[0] = kb > 0 ? (double)kb : NAN;
 	if (kb <= 0)

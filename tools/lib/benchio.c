@@ -58,20 +58,6 @@ struct proc {
 	size_t len;
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int spawn(struct proc *p, char *const argv[], int cpu, char *why)
 {
 	int in[2], out[2];
@@ -114,7 +100,7 @@ static int spawn(struct proc *p, char *const argv[], int cpu, char *why)
  * [line]), the end (-1) or the deadline (-2). */
 static int read_line(struct proc *p, double secs, char *line, size_t sz)
 {
-	double end = now_s() + secs;
+	double end = bench_now_s() + secs;
 	for (;;) {
 		char *nl = memchr(p->buf, '\n', p->len);
 		if (nl) {
@@ -124,7 +110,7 @@ static int read_line(struct proc *p, double secs, char *line, size_t sz)
 			p->len -= n + 1;
 			return 0;
 		}
-		double left = end - now_s();
+		double left = end - bench_now_s();
 		if (left <= 0)
 			return -2;
 		struct pollfd pf = { .fd = p->out, .events = POLLIN };
@@ -190,18 +176,18 @@ static double run_value(struct io *x, char *const argv[], int cpu, double secs, 
 	struct proc p;
 	if (spawn(&p, argv, cpu, why) < 0)
 		return NAN;
-	double v = NAN, end = now_s() + secs;
+	double v = NAN, end = bench_now_s() + secs;
 	char line[512];
 	size_t kl = strlen(key), cl = x->ckey ? strlen(x->ckey) : 0;
 	long long got = -1;
 	int r;
 	for (;;) {
-		r = read_line(&p, x->watch ? 0.1 : end - now_s(), line, sizeof line);
+		r = read_line(&p, x->watch ? 0.1 : end - bench_now_s(), line, sizeof line);
 		if (r == 0 && !strncmp(line, key, kl) && line[kl] == ' ')
 			v = atof(line + kl + 1);
 		if (r == 0 && cl && !strncmp(line, x->ckey, cl) && line[cl] == ' ')
 			got = atoll(line + cl + 1);
-		if (r == -1 || (r == -2 && now_s() >= end))
+		if (r == -1 || (r == -2 && bench_now_s() >= end))
 			break;
 		long ctx;
 		int n = x->watch ? tasks(x->watch, &ctx) : 0;
@@ -384,14 +370,14 @@ static int idle_once(struct io *x, int kind, struct idle *o, char *why)
 		fclose(l.err);
 		goto out;
 	}
-	nap(0.3); /* the last echoes' processes reach their next read */
+	bench_nap(0.3); /* the last echoes' processes reach their next read */
 	long ctx0, ctx1;
 	o->threads = tasks(s.pid, &ctx0);
 	o->rss_per_conn = (double)(rss_bytes(s.pid) - rss0) / CONNS_10K;
-	double t0 = now_s();
-	nap(2);
+	double t0 = bench_now_s();
+	bench_nap(2);
 	tasks(s.pid, &ctx1);
-	o->wakeups = (double)(ctx1 - ctx0) / (now_s() - t0);
+	o->wakeups = (double)(ctx1 - ctx0) / (bench_now_s() - t0);
 	close(l.in); /* loadgen closes its connections and exits */
 	l.in = -1;
 	read_line(&l, 10, line, sizeof line);
