@@ -8,6 +8,9 @@
 #ifndef BATON_BENCH_H
 #define BATON_BENCH_H
 
+#include <stdio.h>
+#include <sys/types.h>
+
 struct bench {
 	int tsv;
 	int failed;
@@ -43,5 +46,27 @@ int bench_part(const char *name);
 double bench_now_s(void);
 void bench_nap(double s);
 int bench_end(struct bench *b);
+
+/* tools/lib/benchproc.c: a program a row starts, stdin and stdout on pipes
+ * (in = -1 once the row closed it), stderr in a temporary file. Reasons are
+ * written into BENCH_WHY bytes. */
+#define BENCH_WHY 200
+struct bench_proc {
+	pid_t pid;
+	int in, out;
+	FILE *err;
+	char buf[4096];
+	size_t len;
+};
+/* Starts argv pinned to [cpu] (-1: not); -1 and the reason on failure. */
+int bench_spawn(struct bench_proc *p, char *const argv[], int cpu, char *why);
+/* Reads stdout until a line is complete (0, the line in [line]), the end
+ * (-1) or the deadline (-2). */
+int bench_read_line(struct bench_proc *p, double secs, char *line, size_t sz);
+/* The first line of the child's stderr, else [dflt], else how it ended. */
+void bench_reason(struct bench_proc *p, int status, const char *dflt, char *why);
+/* Ends the child (SIGKILL unless it already ended), closes its pipes and
+ * answers its status; the caller closes p->err. */
+int bench_finish(struct bench_proc *p);
 
 #endif

@@ -31,7 +31,7 @@
 #include "tools/lib/bench.h"
 
 #define REPS 3
-#define WHY 200
+#define WHY BENCH_WHY
 #define SECS "2s"
 #define IDLE_CONNS 1000
 
@@ -43,52 +43,8 @@ struct hb {
 	int cpu_load, cpu_srv;
 };
 
-struct child {
-	pid_t pid;
-	int out;
-	FILE *err;
-};
-
-/* argv with stdout on a pipe, stderr in a temp file, pinned to cpu (-1: not). */
-static int start(struct child *c, char *const argv[], int cpu, char *why)
-{
-	int out[2];
-	memset(c, 0, sizeof *c);
-	c->err = tmpfile();
-	if (!c->err || pipe2(out, O_CLOEXEC) < 0) {
-		snprintf(why, WHY, "cannot start %.120s: %s", argv[0], strerror(errno));
-		return -1;
-	}
-	fcntl(fileno(c->err), F_SETFD, FD_CLOEXEC);
-	fflush(NULL);
-	c->pid = fork();
-	if (c->pid == 0) {
-		if (cpu >= 0) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			sched_setaffinity(0, sizeof set, &set);
-		}
-		int dn = open("/dev/null", O_RDONLY);
-		dup2(dn, 0);
-		dup2(out[1], 1);
-		dup2(fileno(c->err), 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(out[1]);
-	c->out = out[0];
-	if (c->pid < 0) {
-		snprintf(why, WHY, "fork: %s", strerror(errno));
-		close(c->out), fclose(c->err);
-		return -1;
-	}
-	return 0;
-}
-
 /* All of the child's stdout until it ends or [secs] pass; -1 on timeout. */
-static int slurp(struct child *c, double secs, char *buf, size_t sz)
+static int slurp(struct bench_proc *c, double secs, char *buf, size_t sz)
 {
 	size_t len = 0;
 	double end = bench_now_s() + secs;
@@ -110,36 +66,8 @@ static int slurp(struct child *c, double secs, char *buf, size_t sz)
 	return 0;
 }
 
-static void first_err(struct child *c, int status, char *why)
-{
-	char line[WHY];
-	rewind(c->err);
-	while (fgets(line, sizeof line, c->err)) {
-		line[strcspn(line, "\n")] = 0;
-		if (line[0]) {
-			snprintf(why, WHY, "%s", line);
-			return;
-		}
-	}
-	if (WIFSIGNALED(status))
-		snprintf(why, WHY, "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(why, WHY, "exit status %d", WEXITSTATUS(status));
-}
-
-static int end_child(struct child *c)
-{
-	int st = 0;
-	if (waitpid(c->pid, &st, WNOHANG) == 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, &st, 0);
-	}
-	close(c->out);
-	return st;
-}
-
 /* Starts server [k] and reads its port (its first line) within 20 s. */
-static int srv_start(struct hb *h, int k, struct child *c, char *why)
+static int srv_start(struct hb *h, int k, struct bench_proc *c, char *why)
 {
 	char script[] = "bench/http/hello.st";
 	char *argv[3] = { k == H_BATON ? h->baton : h->go, k == H_BATON ? script : NULL, NULL };
@@ -148,7 +76,7 @@ static int srv_start(struct hb *h, int k, struct child *c, char *why)
 			 k == H_GO ? "golang-go missing or go build failed" : "not built");
 		return -1;
 	}
-	if (start(c, argv, h->cpu_srv, why) < 0)
+	if (bench_spawn(c, argv, h->cpu_srv, why) < 0)
 		return -1;
 	char line[64];
 	size_t n = 0;
@@ -165,8 +93,8 @@ static int srv_start(struct hb *h, int k, struct child *c, char *why)
 	line[n] = 0;
 	int port = atoi(line);
 	if (port <= 0 || port > 65535) {
-		int st = end_child(c);
-		first_err(c, st, why);
+		int st = bench_finish(c);
+		bench_reason(c, st, NULL, why);
 		if (!n)
 			snprintf(why + strlen(why), WHY - strlen(why), " (no port)");
 		fclose(c->err);
@@ -176,14 +104,14 @@ static int srv_start(struct hb *h, int k, struct child *c, char *why)
 }
 
 /* A server that died under the load: its reason, and no value. */
-static void srv_stop(struct child *c, double *v, char *why)
+static void srv_stop(struct bench_proc *c, double *v, char *why)
 {
 	int st = 0;
 	if (waitpid(c->pid, &st, WNOHANG) == c->pid) {
-		first_err(c, st, why);
+		bench_reason(c, st, NULL, why);
 		v[0] = v[1] = NAN;
 	}
-	end_child(c);
+	bench_finish(c);
 	fclose(c->err);
 }
 
@@ -206,7 +134,7 @@ static double latency_ms(const char *out, const char *pct)
 /* wrk -t1 against server [k] with [conns]: v[0] requests/s, v[1] p99 ms. */
 static void wrk_once(struct hb *h, int k, int conns, double v[2], char *why)
 {
-	struct child s, w;
+	struct bench_proc s, w;
 	v[0] = v[1] = NAN;
 	int port = srv_start(h, k, &s, why);
 	if (port < 0)
@@ -215,12 +143,12 @@ static void wrk_once(struct hb *h, int k, int conns, double v[2], char *why)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", port);
 	snprintf(cs, sizeof cs, "%d", conns);
 	char *argv[] = { "wrk", "-t1", "-c", cs, "-d", SECS, "--latency", url, NULL };
-	if (start(&w, argv, h->cpu_load, why) == 0) {
+	if (bench_spawn(&w, argv, h->cpu_load, why) == 0) {
 		int r = slurp(&w, 60, out, sizeof out);
-		int st = end_child(&w);
+		int st = bench_finish(&w);
 		const char *rq = strstr(out, "Requests/sec:");
 		if (r < 0 || !WIFEXITED(st) || WEXITSTATUS(st) || !rq) {
-			first_err(&w, st, why);
+			bench_reason(&w, st, NULL, why);
 		} else if (strstr(out, "Non-2xx") || strstr(out, "Socket errors: connect")) {
 			snprintf(why, WHY, "wrk saw errors: %.150s", strstr(out, "Non-2xx") ? strstr(out, "Non-2xx") : strstr(out, "Socket errors"));
 			why[strcspn(why, "\n")] = 0;
@@ -252,7 +180,7 @@ static long rss_kb(pid_t pid)
  * of which was answered once. */
 static double idle_once(struct hb *h, int k, char *why)
 {
-	struct child s;
+	struct bench_proc s;
 	static int fds[IDLE_CONNS];
 	double v[2] = { NAN, NAN };
 	int port = srv_start(h, k, &s, why), n = 0, done = 0;

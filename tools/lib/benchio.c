@@ -32,7 +32,7 @@
 
 #define REPS 5     /* rounds of the short rows (1 s each) */
 #define REPS_10K 3 /* rounds of the rows with 10,000 connections */
-#define WHY 200
+#define WHY BENCH_WHY
 #define CONNS_10K 10000
 #define FILE_MB 256
 #define LINES_BYTES 100000000L
@@ -49,116 +49,7 @@ struct io {
 	long long cwant;
 };
 
-/* A child with its stdin and stdout on pipes and stderr in a file. */
-struct proc {
-	pid_t pid;
-	int in, out;
-	FILE *err;
-	char buf[4096];
-	size_t len;
-};
-
-static int spawn(struct proc *p, char *const argv[], int cpu, char *why)
-{
-	int in[2], out[2];
-	memset(p, 0, sizeof *p);
-	p->err = tmpfile();
-	if (!p->err || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		snprintf(why, WHY, "cannot start %.120s: %s", argv[0], strerror(errno));
-		return -1;
-	}
-	fcntl(fileno(p->err), F_SETFD, FD_CLOEXEC); /* not for the other children */
-	fflush(NULL);
-	p->pid = fork();
-	if (p->pid == 0) {
-		if (cpu >= 0) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(cpu, &set);
-			sched_setaffinity(0, sizeof set, &set);
-		}
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(fileno(p->err), 2);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	p->in = in[1];
-	p->out = out[0];
-	if (p->pid < 0) {
-		snprintf(why, WHY, "fork: %s", strerror(errno));
-		close(p->in), close(p->out), fclose(p->err);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads stdout until a line is complete (answers 0 and the line in
- * [line]), the end (-1) or the deadline (-2). */
-static int read_line(struct proc *p, double secs, char *line, size_t sz)
-{
-	double end = bench_now_s() + secs;
-	for (;;) {
-		char *nl = memchr(p->buf, '\n', p->len);
-		if (nl) {
-			size_t n = (size_t)(nl - p->buf);
-			snprintf(line, sz, "%.*s", (int)n, p->buf);
-			memmove(p->buf, nl + 1, p->len - n - 1);
-			p->len -= n + 1;
-			return 0;
-		}
-		double left = end - bench_now_s();
-		if (left <= 0)
-			return -2;
-		struct pollfd pf = { .fd = p->out, .events = POLLIN };
-		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
-			continue;
-		if (p->len == sizeof p->buf - 1)
-			p->len = 0; /* an endless line: keep the tail only */
-		ssize_t r = read(p->out, p->buf + p->len, sizeof p->buf - 1 - p->len);
-		if (r <= 0)
-			return -1;
-		p->len += (size_t)r;
-	}
-}
-
-/* The first line of the child's stderr, else how it ended. */
-static void reason(struct proc *p, int status, const char *dflt, char *why)
-{
-	char line[WHY];
-	rewind(p->err);
-	while (fgets(line, sizeof line, p->err)) {
-		line[strcspn(line, "\n")] = 0;
-		if (line[0]) {
-			snprintf(why, WHY, "%s", line);
-			return;
-		}
-	}
-	if (dflt)
-		snprintf(why, WHY, "%s", dflt);
-	else if (WIFSIGNALED(status))
-		snprintf(why, WHY, "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(why, WHY, "exit status %d", WEXITSTATUS(status));
-}
-
-/* Ends the child (SIGKILL unless it already ended) and answers its status. */
-static int finish(struct proc *p)
-{
-	int st = 0;
-	if (waitpid(p->pid, &st, WNOHANG) == 0) {
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, &st, 0);
-	}
-	close(p->in);
-	close(p->out);
-	return st;
-}
-
-static int gone(struct proc *p, int *st)
+static int gone(struct bench_proc *p, int *st)
 {
 	return waitpid(p->pid, st, WNOHANG) == p->pid;
 }
@@ -173,8 +64,8 @@ static int tasks(pid_t pid, long *ctx);
 static double run_value(struct io *x, char *const argv[], int cpu, double secs, const char *key,
 			char *why)
 {
-	struct proc p;
-	if (spawn(&p, argv, cpu, why) < 0)
+	struct bench_proc p;
+	if (bench_spawn(&p, argv, cpu, why) < 0)
 		return NAN;
 	double v = NAN, end = bench_now_s() + secs;
 	char line[512];
@@ -182,7 +73,7 @@ static double run_value(struct io *x, char *const argv[], int cpu, double secs, 
 	long long got = -1;
 	int r;
 	for (;;) {
-		r = read_line(&p, x->watch ? 0.1 : end - bench_now_s(), line, sizeof line);
+		r = bench_read_line(&p, x->watch ? 0.1 : end - bench_now_s(), line, sizeof line);
 		if (r == 0 && !strncmp(line, key, kl) && line[kl] == ' ')
 			v = atof(line + kl + 1);
 		if (r == 0 && cl && !strncmp(line, x->ckey, cl) && line[cl] == ' ')
@@ -196,14 +87,14 @@ static double run_value(struct io *x, char *const argv[], int cpu, double secs, 
 	}
 	int st = 0;
 	if (r == -2) {
-		finish(&p);
+		bench_finish(&p);
 		snprintf(why, WHY, "%.120s: no end within %.0f s", argv[0], secs);
 		v = NAN;
 	} else {
 		waitpid(p.pid, &st, 0);
 		close(p.in), close(p.out);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) || isnan(v)) {
-			reason(&p, st, NULL, why);
+			bench_reason(&p, st, NULL, why);
 			v = NAN;
 		} else if (cl && got != x->cwant) {
 			snprintf(why, WHY, "%.60s counted %lld %s, %lld expected", argv[1] ? argv[1] : argv[0],
@@ -217,7 +108,7 @@ static double run_value(struct io *x, char *const argv[], int cpu, double secs, 
 
 /* ---- servers -------------------------------------------------------------- */
 
-static int srv_start(struct io *x, int kind, struct proc *p, int *port, char *why)
+static int srv_start(struct io *x, int kind, struct bench_proc *p, int *port, char *why)
 {
 	char path[4300], script[] = "bench/io/echo.st";
 	static const char *bin[NSRV] = { NULL, "echo-go", "echo_uring", "echo_epoll" };
@@ -233,14 +124,14 @@ static int srv_start(struct io *x, int kind, struct proc *p, int *port, char *wh
 			 kind == S_GO ? "golang-go missing or go build failed" : "not built");
 		return -1;
 	}
-	if (spawn(p, argv, x->cpu_srv, why) < 0)
+	if (bench_spawn(p, argv, x->cpu_srv, why) < 0)
 		return -1;
 	char line[256];
-	int r = read_line(p, 10, line, sizeof line);
+	int r = bench_read_line(p, 10, line, sizeof line);
 	*port = r == 0 ? atoi(line) : 0;
 	if (*port <= 0 || *port > 65535) {
-		int st = finish(p);
-		reason(p, st, r == -2 ? "printed no port within 10 s" : NULL, why);
+		int st = bench_finish(p);
+		bench_reason(p, st, r == -2 ? "printed no port within 10 s" : NULL, why);
 		fclose(p->err);
 		return -1;
 	}
@@ -248,20 +139,20 @@ static int srv_start(struct io *x, int kind, struct proc *p, int *port, char *wh
 }
 
 /* Stops the server; when it had died under the load, its reason wins. */
-static void srv_stop(struct proc *p, double *v, char *why)
+static void srv_stop(struct bench_proc *p, double *v, char *why)
 {
 	int st = 0;
 	if (gone(p, &st)) {
-		reason(p, st, NULL, why);
+		bench_reason(p, st, NULL, why);
 		*v = NAN;
 	}
-	finish(p);
+	bench_finish(p);
 	fclose(p->err);
 }
 
 static double echo_once(struct io *x, int kind, int conns, const char *key, char *why)
 {
-	struct proc s;
+	struct bench_proc s;
 	int port;
 	if (srv_start(x, kind, &s, &port, why) < 0)
 		return NAN;
@@ -279,7 +170,7 @@ static double echo_once(struct io *x, int kind, int conns, const char *key, char
 
 static double accept_once(struct io *x, int kind, char *why)
 {
-	struct proc s;
+	struct bench_proc s;
 	int port;
 	if (srv_start(x, kind, &s, &port, why) < 0)
 		return NAN;
@@ -349,7 +240,7 @@ struct idle {
 /* 10,000 connections that made one round trip each, then sit idle. */
 static int idle_once(struct io *x, int kind, struct idle *o, char *why)
 {
-	struct proc s, l;
+	struct bench_proc s, l;
 	int port;
 	if (srv_start(x, kind, &s, &port, why) < 0)
 		return -1;
@@ -361,12 +252,12 @@ static int idle_once(struct io *x, int kind, struct idle *o, char *why)
 	char *argv[] = { lg, "-p", ps, "-c", cs, "-m", "idle", "-d", "60", "-a", "16", NULL };
 	double v = 0;
 	int rc = -1, st;
-	if (spawn(&l, argv, x->cpu_load, why) < 0)
+	if (bench_spawn(&l, argv, x->cpu_load, why) < 0)
 		goto out;
-	int r = read_line(&l, 45, line, sizeof line);
+	int r = bench_read_line(&l, 45, line, sizeof line);
 	if (r || strncmp(line, "ready", 5)) {
-		st = finish(&l);
-		reason(&l, st, r == -2 ? "loadgen: connections not ready within 45 s" : NULL, why);
+		st = bench_finish(&l);
+		bench_reason(&l, st, r == -2 ? "loadgen: connections not ready within 45 s" : NULL, why);
 		fclose(l.err);
 		goto out;
 	}
@@ -380,8 +271,8 @@ static int idle_once(struct io *x, int kind, struct idle *o, char *why)
 	o->wakeups = (double)(ctx1 - ctx0) / (bench_now_s() - t0);
 	close(l.in); /* loadgen closes its connections and exits */
 	l.in = -1;
-	read_line(&l, 10, line, sizeof line);
-	finish(&l);
+	bench_read_line(&l, 10, line, sizeof line);
+	bench_finish(&l);
 	fclose(l.err);
 	rc = 0;
 out:
