@@ -947,6 +947,15 @@ PRIM(milliClock)
 	return PRIM_OK;
 }
 
+/* CLOCK_MONOTONIC itself, not since this VM's start: one clock for every VM
+ * of the process and every process of the machine (hydra.spawn_ms). */
+PRIM(monoClock)
+{
+	(void)vm;
+	args[0] = obj_from_int((intptr_t)baton_now_ns());
+	return PRIM_OK;
+}
+
 PRIM(wallClock)
 {
 	(void)vm;

@@ -31,7 +31,7 @@ PRIM_ENTRY(outString) PRIM_ENTRY(errString) PRIM_ENTRY(flushOut) PRIM_ENTRY(quit
 PRIM_ENTRY(globalAt) PRIM_ENTRY(globalAtPut) PRIM_ENTRY(globalIncludes)
 PRIM_ENTRY(globalBindingOf) PRIM_ENTRY(garbageCollect) PRIM_ENTRY(scavenge) PRIM_ENTRY(vmStats)
 PRIM_ENTRY(arguments) PRIM_ENTRY(blockingSleep) PRIM_ENTRY(nanoClock) PRIM_ENTRY(milliClock)
-PRIM_ENTRY(wallClock) PRIM_ENTRY(getenv) PRIM_ENTRY(readLine)
+PRIM_ENTRY(wallClock) PRIM_ENTRY(getenv) PRIM_ENTRY(readLine) PRIM_ENTRY(monoClock)
 /* finalization (vm/final.c) */
 PRIM_ENTRY(finalAdd) PRIM_ENTRY(finalRemove) PRIM_ENTRY(finalNext) PRIM_ENTRY(finalSem)
 PRIM_ENTRY(finalSemSet)
