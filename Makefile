@@ -22,7 +22,7 @@
 #   PREFIX=/usr/local  install prefix; LIBDIR, INCLUDEDIR, BINDIR derive from it
 #   DESTDIR=       staging directory prepended to every installed path (packaging)
 #   BENCH_FORMAT=table  make bench output: "table" or "tsv" (name<TAB>value<TAB>unit)
-#   BENCH=io       make bench runs only these parts: core, vm, io, http, trace (comma list; default all)
+#   BENCH=io       make bench runs only these parts: core, vm, io, http, trace, hydra (comma list; default all)
 #   RUN_CMD=...    the command make run runs (default: the VM on examples/demo.st, or the
 #                  C demo build/tools/demo until the VM exists)
 #   TESTS=a b      make check runs only the selftest programs whose name contains a or b
@@ -195,7 +195,7 @@ run: deps lib $(BATON_BIN) tools
 	$(RUN_CMD)
 
 bench: deps bench-deps lib $(BATON_BIN) tools $(ST_SOS) $(BENCH_IO_PROGS) $(B)/bench/io/echo-go \
-		$(B)/bench/http/hello-go $(if $(BATON_BIN),$(B)/baton-notrace)
+		$(B)/bench/http/hello-go $(B)/bench/hydra/chan-go $(if $(BATON_BIN),$(B)/baton-notrace)
 	$(Q)test -x $(B)/tools/bench || { echo "make bench: no tools/bench.c to build" >&2; exit 1; }
 	BENCH_FORMAT='$(BENCH_FORMAT)' BENCH='$(BENCH)' $(B)/tools/bench
 
@@ -234,6 +234,15 @@ $(B)/bench/http/hello-go: bench/http/hello.go
 		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
 		go build -o '$(abspath $@)' hello.go || \
 		{ echo "make bench: go build failed: the Go http rows say n/a" >&2; rm -f '$(abspath $@)'; }
+
+# The Go reference of hydra.msgs_per_s (bench/hydra/chan.go), built the same way.
+$(B)/bench/hydra/chan-go: bench/hydra/chan.go
+	$(call msg,GO,$<)
+	@mkdir -p $(@D)
+	$(Q)cd bench/hydra && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
+		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
+		go build -o '$(abspath $@)' chan.go || \
+		{ echo "make bench: go build failed: the Go hydra row says n/a" >&2; rm -f '$(abspath $@)'; }
 
 clean:
 	$(call msg,CLEAN,build build-san build-tsan build-fuzz build-*debug)
