@@ -111,7 +111,7 @@ num='[0-9][0-9.e-]*'
 if [[ -n $norun ]]; then
 	skip "spawn.st 3: three spawns, one spawn_ms line each" "$norun"
 else
-	run 120 "$baton" "$hy/spawn.st" 3 "$hy"
+	run 120 "$baton" "$hy/spawn.st" 3 "$src/$hy"
 	if ((rc == 0)) && (($(grep -Ecx "spawn_ms $num" <<<"$out") == 3)); then
 		ok "spawn.st 3: three spawns, one spawn_ms line each"
 	else
@@ -120,15 +120,15 @@ else
 fi
 heads "fib.st 15 2: both heads answer benchFib 15, one and two at once, timed" \
 	"$(printf 'fib1_ms %s\nfib2_ms %s\nfib_sends 1973' "$num" "$num")" \
-	"$baton" "$hy/fib.st" 15 2 "$hy"
+	"$baton" "$hy/fib.st" 15 2 "$src/$hy"
 heads "pingpong.st 50: every round trip comes back right" \
-	"$(printf 'rtt_us %s\nround_trips 50' "$num")" "$baton" "$hy/pingpong.st" 50 "$hy"
+	"$(printf 'rtt_us %s\nround_trips 50' "$num")" "$baton" "$hy/pingpong.st" 50 "$src/$hy"
 heads "stream.st 1000: every 16-byte String arrives" \
-	"$(printf 'msgs_per_s [1-9][0-9]*\nmsgs 1000')" "$baton" "$hy/stream.st" 1000 "$hy"
+	"$(printf 'msgs_per_s [1-9][0-9]*\nmsgs 1000')" "$baton" "$hy/stream.st" 1000 "$src/$hy"
 if [[ -n $norun ]]; then
 	skip "rss.st: ready 0, 1, 2 on each stdin line, then the heads end" "$norun"
 else
-	out=$(printf '\n\n\n' | timeout 120 "$baton" "$hy/rss.st" "$hy" 2>"$TAP_ERR")
+	out=$(printf '\n\n\n' | timeout 120 "$baton" "$hy/rss.st" "$src/$hy" 2>"$TAP_ERR")
 	rc=$?
 	if ((rc == 0)) && [[ $out == $'ready 0\nready 1\nready 2\nheads 2' ]]; then
 		ok "rss.st: ready 0, 1, 2 on each stdin line, then the heads end"

@@ -38,6 +38,7 @@
 struct hy {
 	struct bench *b;
 	char baton[4200], go[4200];
+	char dir[4200]; /* bench/hydra, absolute: VM spawn: gets DIR/NAME.st */
 	int quick;
 	double tmo;              /* seconds a program may take */
 	char nort[WHY];          /* non-empty: why the Hydra rows cannot run */
@@ -223,8 +224,6 @@ static double futex_rtt_us(int n, int c0, int c1)
 
 /* ---- the rows -------------------------------------------------------------- */
 
-static char dir[] = "bench/hydra";
-
 static void spawn_rows(struct hy *h)
 {
 	int reps = h->quick ? 1 : 5, per = h->quick ? 2 : 10;
@@ -236,7 +235,7 @@ static void spawn_rows(struct hy *h)
 		fail(&hs, h->nort);
 	for (int r = 0; r < reps; r++) {
 		if (live(&hs)) {
-			char *argv[] = { h->baton, script, n, dir, NULL };
+			char *argv[] = { h->baton, script, n, h->dir, NULL };
 			double v[MAXS];
 			int k;
 			if (run(h, argv, out, sizeof out, why) < 0)
@@ -285,7 +284,7 @@ static void fib_rows(struct hy *h)
 		fail(&one, h->nort), fail(&two, h->nort);
 	for (int r = 0; r < reps; r++) {
 		if (live(&one)) {
-			char *argv[] = { h->baton, script, (char *)fn, (char *)rounds, dir, NULL };
+			char *argv[] = { h->baton, script, (char *)fn, (char *)rounds, h->dir, NULL };
 			double v1[MAXS], v2[MAXS];
 			int k1 = 0, k2 = 0;
 			if (run(h, argv, out, sizeof out, why) < 0) {
@@ -358,7 +357,7 @@ static void rtt_rows(struct hy *h)
 		fail(&hr, h->nort);
 	for (int r = 0; r < reps; r++) {
 		if (live(&hr)) {
-			char *argv[] = { h->baton, script, n, dir, NULL };
+			char *argv[] = { h->baton, script, n, h->dir, NULL };
 			if (run(h, argv, out, sizeof out, why) < 0)
 				fail(&hr, why);
 			else if (value(out, "round_trips") != rts)
@@ -392,7 +391,7 @@ static void stream_rows(struct hy *h)
 		fail(&hm, h->nort);
 	for (int r = 0; r < reps; r++) {
 		if (live(&hm)) {
-			char *argv[] = { h->baton, script, n, dir, NULL };
+			char *argv[] = { h->baton, script, n, h->dir, NULL };
 			if (run(h, argv, out, sizeof out, why) < 0)
 				fail(&hm, why);
 			else if (value(out, "msgs") != msgs)
@@ -449,7 +448,7 @@ static long rss_kb(pid_t pid)
 static int rss_once(struct hy *h, long kb[3], char *why)
 {
 	char script[] = "bench/hydra/rss.st", line[256], out[1024];
-	char *argv[] = { h->baton, script, dir, NULL };
+	char *argv[] = { h->baton, script, h->dir, NULL };
 	struct bench_proc p;
 	if (bench_spawn(&p, argv, -1, why) < 0)
 		return -1;
@@ -529,6 +528,8 @@ void bench_hydra_rows(struct bench *b)
 	h.tmo = h.quick ? 30 : 120;
 	snprintf(h.baton, sizeof h.baton, "%s/../baton", b->bindir);
 	snprintf(h.go, sizeof h.go, "%s/../bench/hydra/chan-go", b->bindir);
+	char cwd[4096];
+	snprintf(h.dir, sizeof h.dir, "%s/bench/hydra", getcwd(cwd, sizeof cwd) ? cwd : ".");
 	cpu_set_t set;
 	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2)
 		for (int c = 0, k = 0; c < CPU_SETSIZE && k < 2; c++)
