@@ -46,7 +46,7 @@ run() {
 
 if ! command -v go >/dev/null 2>&1; then
 	skip "chan.go streams 1,000 16-byte strings" "no go (golang-go is a make bench dependency)"
-elif ! (cd "$hy" && GOCACHE=$tmp/go/cache GOPATH=$tmp/go/path GOPROXY=off GOFLAGS= \
+elif ! (cd "$hy" && GOCACHE=$tmp/go/cache GOPATH=$tmp/go/path GOPROXY=off GOFLAGS='' \
 	GO111MODULE=off GOTOOLCHAIN=local go build -o "$tmp/chan-go" chan.go) >"$tmp/go.log" 2>&1; then
 	not_ok "chan.go builds offline" "$(head -n 5 "$tmp/go.log")"
 else
