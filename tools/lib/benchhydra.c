@@ -339,6 +339,7 @@ static void fib_rows(struct hy *h)
 	row(h, "hydra.parallel_speedup_2", &sp, "x", what, ">= 1.85");
 	row(h, "ref.hydra_process_speedup_2", &ref, "x", "ref: 2 baton processes at once vs 1",
 	    NULL);
+	ratio(h, "ratio: heads speedup / processes speedup", &sp, &ref);
 	if (one.n && two.n)
 		bench_note(h->b, "hydra: fib %s in 1 head %.4g ms, in 2 heads at once %.4g ms (medians)",
 			   fn, med(&one), med(&two));
