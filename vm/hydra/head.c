@@ -63,7 +63,9 @@ void hy_unref(struct hydra_head *h)
 		free(h->argv[i]);
 	free(h->argv);
 	free(h->file);
+	struct hydra_group *g = h->grp;
 	free(h);
+	group_unref(g);
 }
 
 static struct hydra_head *new_head(struct hydra_group *g, struct hydra_head *parent, long cap)
@@ -277,6 +279,7 @@ static struct st_vm *head_vm(struct hydra_head *h, const char *prefix)
 		st_free(vm);
 		return NULL;
 	}
+	hy_ref(h); /* the VM's own, dropped by hy_free_vm */
 	vm->hydra->self = h;
 	snprintf(vm->hydra->prefix, sizeof vm->hydra->prefix, "%s", prefix);
 	vm->err_prefix = vm->hydra->prefix;
