@@ -318,6 +318,7 @@ static void *head_main(void *arg)
 	oop doit = st_compile_program(vm, h->file, prefix, &status);
 	if (doit) {
 		st_run_main(vm, doit);
+		atomic_store(&h->finishing, 1);
 		st_out_flush(vm);
 		status = st_run_status(vm, prefix);
 	}
@@ -401,15 +402,22 @@ int hy_end_group(struct st_vm *vm)
 	if (g->first != me)
 		return 0;
 	int n = 0;
+	int ending = 0;
 	for (struct hydra_head *h = atomic_load(&g->all); h; h = h->next_all)
 		if (h != me && !atomic_load(&h->done)) {
-			n++;
+			/* one whose program is over is on its way out: no news */
+			if (atomic_load(&h->finishing))
+				ending++;
+			else
+				n++;
 			hy_terminate(h, vm->core);
 		}
-	if (!n)
+	if (!n && !ending)
 		return 0;
-	fprintf(stderr, "baton: terminating %d running head%s\n", n, n == 1 ? "" : "s");
-	fflush(stderr);
+	if (n) {
+		fprintf(stderr, "baton: terminating %d running head%s\n", n, n == 1 ? "" : "s");
+		fflush(stderr);
+	}
 	/* their output should come out whole: give them a moment, not more
 	 * (one that is stuck in a callout ends with the process) */
 	for (struct hydra_head *h = atomic_load(&g->all); h; h = h->next_all)

@@ -90,6 +90,7 @@ struct hydra_head {
 	struct hy_sub *_Atomic exit_subs; /* heads waiting for our end */
 
 	atomic_int state;            /* HY_STARTING... */
+	atomic_int finishing;        /* its main program is over: it is ending */
 	atomic_int senders;          /* threads inside a wake of [core] */
 	baton_vm *_Atomic core;      /* while running: the head's core */
 	atomic_int status;
@@ -113,6 +114,10 @@ struct hydra_vm {
 		oop obj;
 	} *objs;
 	size_t nobjs, capobjs;
+	/* a message the fast receive took but could not answer (its
+	 * Dictionaries need the Smalltalk side): the next receive's; roots */
+	oop pending, pending_from;
+	oop dict_tag;  /* an Object: the first element of a Dictionary's Array */
 	uint32_t vm_ci;   /* class index of VM (0: not looked up yet) */
 	uint32_t dict_ci; /* class index of Dictionary */
 	char prefix[32];  /* "head N: " before its error reports, "" for the first */

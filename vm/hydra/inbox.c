@@ -92,10 +92,15 @@ struct hy_msg *hy_take(struct hydra_head *h, baton_vm *from)
 	struct hy_link *l = pop(h);
 	if (!l)
 		return NULL;
-	atomic_fetch_sub(&h->count, 1);
-	/* senders that found the inbox full registered before looking at
-	 * [count] again; we released a slot, then look for them (seq_cst) */
-	if (atomic_load(&h->room_subs))
+	long left = atomic_fetch_sub(&h->count, 1) - 1;
+	/* Senders that found the inbox full registered before looking at
+	 * [count] again; we released a slot, then look for them (seq_cst).
+	 * They are told once the inbox is half empty, not at every slot:
+	 * else a fast sender and a slow recipient wake each other for every
+	 * message. A sender that registered when the inbox was full is
+	 * told for sure: it stays full-ish until we take, and we take down
+	 * to the mark before we stop finding messages. */
+	if (left <= h->cap / 2 && atomic_load(&h->room_subs))
 		hy_kick_all(&h->room_subs, from);
 	return (struct hy_msg *)l;
 }

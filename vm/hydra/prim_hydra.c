@@ -57,6 +57,12 @@ static struct hydra_vm *setup(struct st_vm *vm)
 			return NULL;
 		vm->hydra->recv_sem = s;
 	}
+	if (!x->dict_tag) {
+		oop t = st_alloc_old(vm, CI_OBJECT, OBJ_FMT_PTRS, 0, 0, 0);
+		if (!t)
+			return NULL;
+		vm->hydra->dict_tag = t;
+	}
 	if (!x->event_sem) {
 		oop s = new_sem(vm);
 		if (!s)
@@ -233,7 +239,7 @@ PRIM(hydraSend)
 	return wait_on(vm, args, x->event_sem, args[2]);
 }
 
-/* VM class primReceiveInto: box timeout: ms tag: dictTag -- 0 taken (box:
+/* VM class primReceiveInto: box timeout: ms -- 0 taken (box:
  * message, sender or nil, whether Dictionaries need rebuilding), 1 waited,
  * true timed out, 3 empty (ms = 0) */
 PRIM(hydraReceive)
@@ -244,6 +250,13 @@ PRIM(hydraReceive)
 	if (!obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_ARRAY || obj_slots(args[1]) < 3 ||
 	    !ok_ms(args[2], vm->nil) || !vm->active)
 		return PRIM_FAIL;
+	if (x->pending) {
+		st_put(vm, args[1], 0, x->pending);
+		st_put(vm, args[1], 1, x->pending_from);
+		st_put(vm, args[1], 2, vm->true_);
+		x->pending = x->pending_from = 0;
+		return answer(args, obj_from_int(R_DONE));
+	}
 	struct hy_msg *m = hy_take(x->self, vm->core);
 	if (!m) {
 		if (args[2] == obj_from_int(0))
@@ -251,7 +264,7 @@ PRIM(hydraReceive)
 		return wait_on(vm, args, x->recv_sem, args[2]);
 	}
 	int dicts = 0;
-	oop msg = hy_decode(vm, m, &args[3], &dicts);
+	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
 	oop from = vm->nil;
 	if (msg && m->from) {
 		ST_ROOT(vm, msg);
@@ -267,6 +280,63 @@ PRIM(hydraReceive)
 	st_put(vm, args[1], 1, from);
 	st_put(vm, args[1], 2, st_bool(vm, dicts));
 	return answer(args, obj_from_int(R_DONE));
+}
+
+/* VM class >> receive, the common case in one step: the next message if
+ * there is one and it needs no rebuilding; else the primitive fails and
+ * the Smalltalk side takes the general path (a message taken here that
+ * has Dictionaries waits for it in x->pending). */
+PRIM(hydraReceiveNow)
+{
+	struct hydra_vm *x = setup(vm);
+	if (!x || x->pending)
+		return PRIM_FAIL;
+	struct hy_msg *m = hy_take(x->self, vm->core);
+	if (!m)
+		return PRIM_FAIL;
+	int dicts = 0;
+	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
+	oop from = vm->nil;
+	if (msg && dicts && m->from) {
+		ST_ROOT(vm, msg);
+		from = vm_obj(vm, m->from);
+		ST_UNROOT(vm, 1);
+	}
+	if (m->from)
+		hy_unref(m->from);
+	free(m);
+	if (!msg || !from)
+		return PRIM_OOM;
+	if (dicts) {
+		x->pending = msg;
+		x->pending_from = from;
+		return PRIM_FAIL;
+	}
+	return answer(args, msg);
+}
+
+/* aVM send: message, the common case in one step: answers the message
+ * once it is in the inbox; else the primitive fails, and the Smalltalk
+ * side takes the general path (errors, a full inbox). */
+PRIM(hydraSendNow)
+{
+	struct hydra_vm *x = setup(vm);
+	if (!x || !x->vm_ci)
+		return PRIM_FAIL;
+	struct hydra_head *to = head_of(vm, args[0]);
+	if (!to)
+		return PRIM_FAIL;
+	char why[256];
+	struct hy_msg *m = hy_encode(vm, args[1], why, sizeof why);
+	if (!m)
+		return PRIM_FAIL;
+	hy_ref(x->self);
+	m->from = x->self;
+	if (hy_post(to, m, vm->core) == 1)
+		return answer(args, args[1]);
+	hy_unref(m->from);
+	free(m);
+	return PRIM_FAIL;
 }
 
 /* aVM primWait -- the exit status, or 1 negated: waited, look again */
@@ -287,6 +357,13 @@ PRIM(hydraWait)
 	int r = wait_on(vm, args, x->event_sem, vm->nil);
 	args[0] = obj_from_int(-1);
 	return r;
+}
+
+/* VM class >> dictTag: the mark of a Dictionary on its way (msg.c) */
+PRIM(hydraDictTag)
+{
+	struct hydra_vm *x = setup(vm);
+	return x ? answer(args, x->dict_tag) : PRIM_OOM;
 }
 
 /* aVM primTerminate */
@@ -380,6 +457,12 @@ void hy_roots(struct st_vm *vm, void (*visit)(oop *slot, void *ud), void *ud)
 		visit(&x->recv_sem, ud);
 	if (x->event_sem)
 		visit(&x->event_sem, ud);
+	if (x->dict_tag)
+		visit(&x->dict_tag, ud);
+	if (x->pending) {
+		visit(&x->pending, ud);
+		visit(&x->pending_from, ud);
+	}
 	for (size_t i = 0; i < x->nobjs; i++)
 		visit(&x->objs[i].obj, ud);
 }
