@@ -353,6 +353,7 @@ struct hydra_head *hy_spawn(struct hydra_group *grp, struct hydra_head *parent,
 			return NULL;
 		atomic_init(&grp->refs, 1);
 		atomic_init(&grp->next_id, 1);
+		atomic_init(&grp->running, 1); /* the embedder, who may send */
 		fresh = 1;
 	}
 	struct hydra_head *h = new_head(grp, parent, cap);
