@@ -138,23 +138,30 @@ int gc_clone_from(struct gc_heap *dst, const struct gc_heap *src)
 	if (dst->top != c->eden_lo || c->from_top != c->surv[c->from] || c->nsegs || c->large ||
 	    c->fin.nreg)
 		return -EBUSY;
-	size_t total = 0;
-	for (size_t i = 0; i < sc->nsegs; i++) {
-		size_t n = (size_t)(seg_used_end(sc, &sc->segs[i]) - sc->segs[i].base);
-		if (n > c->seg_bytes)
-			return -E2BIG; /* a smaller heap_max made smaller segments */
-		total += n;
-	}
-	total += sc->large_bytes;
-	if (c->old_max && total + c->ext_bytes > c->old_max)
+	char **ends = malloc((sc->nsegs + 1) * sizeof *ends);
+	if (!ends)
 		return -ENOMEM;
+	size_t total = sc->large_bytes;
+	for (size_t i = 0; i < sc->nsegs; i++) {
+		ends[i] = seg_used_end(sc, &sc->segs[i]);
+		size_t n = (size_t)(ends[i] - sc->segs[i].base);
+		total += n;
+		if (n > c->seg_bytes) {
+			free(ends);
+			return -E2BIG; /* a smaller heap_max made smaller segments */
+		}
+	}
+	if (c->old_max && total + c->ext_bytes > c->old_max) {
+		free(ends);
+		return -ENOMEM;
+	}
 
 	struct clone k = {0};
 	int err = -ENOMEM;
 	/* 1. copy: each segment's used part, each large object */
 	for (size_t i = 0; i < sc->nsegs; i++) {
 		const struct gc_seg *s = &sc->segs[i];
-		char *end = seg_used_end(sc, s);
+		char *end = ends[i];
 		if (end == s->base)
 			continue; /* nothing in it */
 		char *d = gc_old_new_segment(c);
@@ -216,9 +223,11 @@ int gc_clone_from(struct gc_heap *dst, const struct gc_heap *src)
 		goto fail;
 	}
 	c->st.old_bytes = c->old_used + c->large_bytes;
+	free(ends);
 	free(k.a);
 	return 0;
 fail:
+	free(ends);
 	free(k.a);
 	undo(c);
 	return err;
