@@ -28,6 +28,12 @@
  */
 int st_boot_clone(struct st_vm *vm);
 
+/* Builds the template now if it is not built yet (the first st_boot_clone()
+ * would, costing about one st_boot()): for a caller that wants its first
+ * clone fast, e.g. from a thread of its own. Answers 1 when the template is
+ * usable, 0 when it failed or BATON_BOOT=compile is set. Thread-safe. */
+int st_boot_prepare(void);
+
 /* The template, or NULL if it is not built (yet, or it failed): for tests
  * and measurements, which must not change it. */
 const struct st_vm *st_boot_template(void);

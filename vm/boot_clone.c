@@ -118,17 +118,28 @@ static void forget(struct st_vm *vm)
  * holding only their descriptor: copied like the rest. They set themselves
  * up on first use, in the copy; the template never uses them.
  */
-int st_boot_clone(struct st_vm *vm)
+/* BATON_BOOT=compile: no template, every VM compiles. */
+static int compile_forced(void)
 {
 	const char *mode = getenv("BATON_BOOT");
-	if (mode && !strcmp(mode, "compile"))
-		return 0;
-	if (!vm || !vm->gc.priv || vm->classes || vm->symtab || vm->globals)
+	return mode && !strcmp(mode, "compile");
+}
+
+int st_boot_prepare(void)
+{
+	if (compile_forced())
 		return 0;
 	pthread_once(&tmpl_once, tmpl_build);
-	const struct st_vm *t = tmpl;
-	if (!t)
+	return tmpl != NULL;
+}
+
+int st_boot_clone(struct st_vm *vm)
+{
+	if (!vm || !vm->gc.priv || vm->classes || vm->symtab || vm->globals)
 		return 0;
+	if (!st_boot_prepare())
+		return 0;
+	const struct st_vm *t = tmpl;
 	vm->classes = dup_table(t->classes, t->classcap, sizeof(oop));
 	vm->symtab = dup_table(t->symtab, t->symcap, sizeof(oop));
 	vm->globals = dup_table(t->globals, t->globcap, sizeof(oop));
