@@ -20,8 +20,9 @@ static struct st_vm *tmpl; /* written once, inside tmpl_once */
  * state: what the copies could not share. */
 static int tmpl_clean(const struct st_vm *t)
 {
-	return !t->nprocs && !t->procs && !t->ntimers && !t->nroots && !t->ffi && !t->vio &&
-	       !t->core && !t->final_sem && !t->thr && !t->sends && !t->bytecodes;
+	return !t->nprocs && !t->procs && !t->nlive && !t->main_proc && !t->ntimers && !t->nroots &&
+	       !t->ffi && !t->vio && !t->core && !t->final_sem && !t->thr && !t->sends &&
+	       !t->bytecodes;
 }
 
 static void tmpl_build(void)
@@ -95,8 +96,10 @@ static void forget(struct st_vm *vm)
  *   roots nroots        left zero: no C code is in the middle of anything
  *   hash_seed           copied: the next identity hashes are the ones a
  *                       booted VM would give out
- *   procs ... processes_created, main_proc, timers, in_callout, switches
- *                       left zero: no process exists before the program
+ *   procs nprocs proccap freeh nfree active runq runq_tail runmask main_proc
+ *   main_failed nlive timers ntimers timercap in_callout switches
+ *   processes_created   left zero: no process or timer exists before the
+ *                       program (the template has none: tmpl_clean)
  *   core main_thread cur_thread max_threads nbound_ready cur_wait want thr
  *   cb_active ended     the caller's (the core is made after boot)
  *   ffi                 left NULL: made on first use, per VM
@@ -113,6 +116,10 @@ static void forget(struct st_vm *vm)
  *   vio io_inflight io_unflushed io_waiting
  *                       left zero: the I/O table is made on first use
  *   sends bytecodes     left zero (boot runs no code)
+ *
+ * A field added to struct st_vm belongs in this list: copied (and, holding
+ * oops, presented by vm_roots so that gc_clone_from relocates it), or left
+ * to the caller.
  *
  * The globals stdin, stdout and stderr (boot_std_streams) are heap objects
  * holding only their descriptor: copied like the rest. They set themselves
