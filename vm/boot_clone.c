@@ -116,6 +116,9 @@ static void forget(struct st_vm *vm)
  *   vio io_inflight io_unflushed io_waiting
  *                       left zero: the I/O table is made on first use
  *   sends bytecodes     left zero (boot runs no code)
+ *   hydra hy_notify err_prefix exit_now
+ *                       the caller's (a head's, vm/hydra/head.c); boot sets
+ *                       none of them
  *
  * A field added to struct st_vm belongs in this list: copied (and, holding
  * oops, presented by vm_roots so that gc_clone_from relocates it), or left

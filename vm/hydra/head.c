@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm/boot.h"
 #include "vm/hydra/hydra.h"
 #include "vm/run.h"
 #include "vm/sched.h"
@@ -245,9 +246,13 @@ void hy_vm_end(struct st_vm *vm, int status)
 
 /* ---- a spawned head's thread ------------------------------------------------------------ */
 
+/* A copy of the process's boot template (vm/boot_clone.c): the kernel
+ * classes are compiled once per process, not once per head. The first
+ * head builds the template on its own thread; BATON_BOOT=compile, or a
+ * heap too small for the copy, compiles instead. */
 static int boot(struct st_vm *vm)
 {
-	return st_boot(vm);
+	return st_boot_clone(vm) || st_boot(vm);
 }
 
 static struct st_vm *head_vm(struct hydra_head *h, const char *prefix)
