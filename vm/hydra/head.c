@@ -172,6 +172,7 @@ void hy_kick_all(struct hy_sub *_Atomic *list, baton_vm *from)
 
 void hy_terminate(struct hydra_head *h, baton_vm *from)
 {
+	atomic_store(&h->term_asked, 1);
 	hy_kick(h, HY_TERM, from);
 }
 
@@ -411,8 +412,9 @@ int hy_end_group(struct st_vm *vm)
 	int ending = 0;
 	for (struct hydra_head *h = atomic_load(&g->all); h; h = h->next_all)
 		if (h != me && !atomic_load(&h->done)) {
-			/* one whose program is over is on its way out: no news */
-			if (atomic_load(&h->finishing))
+			/* one whose program is over, or that was asked to end,
+			 * is on its way out: no news */
+			if (atomic_load(&h->finishing) || atomic_load(&h->term_asked))
 				ending++;
 			else
 				n++;
