@@ -49,9 +49,9 @@ progs=()
 for f in "$root"/selftests/vm/{ffi,io,proc}/*.st; do
 	# options, environment and stdin are the runner's to give: those programs stay out
 	grep -q '^"vmargs:\|^"stdin:\|^"args:\|^"env:' "$f" && continue
-	# forkOnMainThread pins a process to its VM's first thread: in a head that is the
-	# head's thread, whose tid is not the process id these two compare with
-	[[ $f == */fork_on_main_thread_* ]] && continue
+	# A program that compares a thread id with getpid() checks that it runs on the process's
+	# first thread (forkOnMainThread, the main program): a head's first thread is its own
+	grep -q "'getpid'" "$f" && continue
 	progs+=("${f#"$root"/}")
 done
 out=$tmp/results
