@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm/boot.h"
 #include "vm/hydra/hydra.h"
 #include "vm/run.h"
 #include "vm/sched.h"
@@ -171,6 +172,7 @@ void hy_kick_all(struct hy_sub *_Atomic *list, baton_vm *from)
 
 void hy_terminate(struct hydra_head *h, baton_vm *from)
 {
+	atomic_store(&h->term_asked, 1);
 	hy_kick(h, HY_TERM, from);
 }
 
@@ -245,9 +247,13 @@ void hy_vm_end(struct st_vm *vm, int status)
 
 /* ---- a spawned head's thread ------------------------------------------------------------ */
 
+/* A copy of the process's boot template (vm/boot_clone.c): the kernel
+ * classes are compiled once per process, not once per head. The first
+ * head builds the template on its own thread; BATON_BOOT=compile, or a
+ * heap too small for the copy, compiles instead. */
 static int boot(struct st_vm *vm)
 {
-	return st_boot(vm);
+	return st_boot_clone(vm) || st_boot(vm);
 }
 
 static struct st_vm *head_vm(struct hydra_head *h, const char *prefix)
@@ -406,8 +412,9 @@ int hy_end_group(struct st_vm *vm)
 	int ending = 0;
 	for (struct hydra_head *h = atomic_load(&g->all); h; h = h->next_all)
 		if (h != me && !atomic_load(&h->done)) {
-			/* one whose program is over is on its way out: no news */
-			if (atomic_load(&h->finishing))
+			/* one whose program is over, or that was asked to end,
+			 * is on its way out: no news */
+			if (atomic_load(&h->finishing) || atomic_load(&h->term_asked))
 				ending++;
 			else
 				n++;

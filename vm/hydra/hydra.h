@@ -91,6 +91,7 @@ struct hydra_head {
 
 	atomic_int state;            /* HY_STARTING... */
 	atomic_int finishing;        /* its main program is over: it is ending */
+	atomic_int term_asked;       /* hy_terminate was called */
 	atomic_int senders;          /* threads inside a wake of [core] */
 	baton_vm *_Atomic core;      /* while running: the head's core */
 	atomic_int status;
