@@ -348,35 +348,62 @@ static void fib_rows(struct hy *h)
 			   fn, med(&alone), med(&both));
 }
 
+/* One pingpong.st run with the environment variable [env] ("NAME=VALUE",
+ * NULL: none) set for it; the mean round trip, or NAN and the reason. */
+static double pingpong(struct hy *h, int rts, const char *env, char *why)
+{
+	char out[4096], n[16], script[] = "bench/hydra/pingpong.st", name[64] = "";
+	char *argv[] = { h->baton, script, n, h->dir, NULL };
+	snprintf(n, sizeof n, "%d", rts);
+	if (env) {
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(env, "="), env);
+		setenv(name, env + strlen(name) + 1, 1); /* the child inherits it */
+	}
+	int r = run(h, argv, out, sizeof out, why);
+	if (env)
+		unsetenv(name);
+	if (r < 0)
+		return NAN;
+	if (value(out, "round_trips") != rts)
+		return snprintf(why, WHY, "pingpong.st: not every message came back right"), NAN;
+	if (isnan(value(out, "rtt_us")))
+		snprintf(why, WHY, "pingpong.st printed no rtt_us");
+	return value(out, "rtt_us");
+}
+
 static void rtt_rows(struct hy *h)
 {
 	int reps = h->quick ? 1 : 5, rts = h->quick ? 200 : 20000;
-	struct smp hr = { 0 }, fr = { 0 }, pr = { 0 };
-	char why[WHY], out[4096], n[16], script[] = "bench/hydra/pingpong.st";
-	snprintf(n, sizeof n, "%d", rts);
+	/* the default (io_uring: a sleeping head is woken by IORING_OP_MSG_RING),
+	 * then the other ways a head sleeps, for the notes */
+	static const char *const envs[] = { NULL, "BATON_URING=0", "BATON_HYDRA_PARK=1" };
+	enum { NE = sizeof envs / sizeof *envs };
+	struct smp hr[NE], fr = { 0 }, pr = { 0 };
+	char why[WHY];
+	memset(hr, 0, sizeof hr);
 	if (h->nort[0])
-		fail(&hr, h->nort);
+		for (int e = 0; e < NE; e++)
+			fail(&hr[e], h->nort);
 	for (int r = 0; r < reps; r++) {
-		if (live(&hr)) {
-			char *argv[] = { h->baton, script, n, h->dir, NULL };
-			if (run(h, argv, out, sizeof out, why) < 0)
-				fail(&hr, why);
-			else if (value(out, "round_trips") != rts)
-				fail(&hr, "pingpong.st: not every message came back right");
-			else if (isnan(value(out, "rtt_us")))
-				fail(&hr, "pingpong.st printed no rtt_us");
-			else
-				add(&hr, value(out, "rtt_us"));
+		for (int e = 0; e < NE; e++) {
+			if (!live(&hr[e]))
+				continue;
+			double us = pingpong(h, rts, envs[e], why);
+			isnan(us) ? fail(&hr[e], why) : add(&hr[e], us);
 		}
 		double us = futex_rtt_us(rts, -1, -1);
 		isnan(us) ? fail(&fr, "pthread_create failed") : add(&fr, us);
 		if (h->cpu[1] >= 0 && !isnan(us = futex_rtt_us(rts, h->cpu[0], h->cpu[1])))
 			add(&pr, us);
 	}
-	row(h, "hydra.msg_rtt_us", &hr, "us", "ping-pong between 2 heads, receiver asleep",
+	row(h, "hydra.msg_rtt_us", &hr[0], "us", "ping-pong between 2 heads, receiver asleep",
 	    "<= 1.1x futex");
 	row(h, "ref.hydra_futex_rtt_us", &fr, "us", "ref: raw futex ping-pong, 2 threads", NULL);
-	ratio(h, "ratio: head rtt / futex rtt (goal <= 1.1)", &hr, &fr);
+	ratio(h, "ratio: head rtt / futex rtt (goal <= 1.1)", &hr[0], &fr);
+	for (int e = 1; e < NE; e++)
+		if (hr[e].n)
+			bench_note(h->b, "hydra: the heads' ping-pong with %s: %.3g us", envs[e],
+				   med(&hr[e]));
 	if (pr.n)
 		bench_note(h->b, "hydra: the futex ping-pong with its threads pinned to CPUs %d and %d: "
 			   "%.3g us", h->cpu[0], h->cpu[1], med(&pr));
