@@ -98,8 +98,8 @@ FIXTURE_TEARDOWN(msg)
 /* Is [tid] asleep in the loop's kernel wait? */
 static int t_in_wait(int tid)
 {
-	long nr;
-	uint64_t a0;
+	long nr = -1;
+	uint64_t a0 = 0;
 	if (t_task_state(tid) != 'S')
 		return 0;
 	int r = t_task_syscall(tid, &nr, &a0);
