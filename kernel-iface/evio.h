@@ -46,6 +46,12 @@ struct kif_evio_opts {
 /* io_uring: behave as if the kernel had no IORING_OP_MSG_RING, so that
  * kif_evio_wake_from from this loop always writes the eventfd (tests). */
 #define KIF_EVIO_OPT_NO_MSG_RING 0x2u
+/* io_uring, tests of kif_evio_wake_from's other paths: behave as if the
+ * kernel had no IOSQE_CQE_SKIP_SUCCESS (this loop then gets, and swallows,
+ * a completion for each MSG_RING it sends); send MSG_RING wakes the kernel
+ * refuses (a flag it rejects), so that the eventfd takes over. */
+#define KIF_EVIO_OPT_NO_CQE_SKIP 0x4u
+#define KIF_EVIO_OPT_MSG_RING_REFUSED 0x8u
 
 /*
  * Opens a loop. Any thread may call the other functions, but only one at a

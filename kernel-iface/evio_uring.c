@@ -168,7 +168,8 @@ static int ur_open(struct kif_evio *ev, char *why, unsigned why_len)
 		u->multishot_accept = 0;
 	if (ev->optflags & KIF_EVIO_OPT_NO_MSG_RING)
 		ev->msg_ring = 0;
-	u->cqe_skip = (p.features & IORING_FEAT_CQE_SKIP) != 0;
+	u->cqe_skip = (p.features & IORING_FEAT_CQE_SKIP) != 0 &&
+		      !(ev->optflags & KIF_EVIO_OPT_NO_CQE_SKIP);
 	u->ts = calloc(u->ring.sq.ring_entries, sizeof *u->ts);
 	if (!u->ts) {
 		r = -ENOMEM;
@@ -379,6 +380,9 @@ static int ur_msg_wake(struct kif_evio *ev, struct kif_evio *dst)
 	sqe->user_data = UD_MSGSENT;
 	if (u->cqe_skip)
 		sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	/* Tests: a flag that IORING_MSG_DATA refuses (-EINVAL). */
+	if (ev->optflags & KIF_EVIO_OPT_MSG_RING_REFUSED)
+		sqe->msg_ring_flags = IORING_MSG_RING_CQE_SKIP;
 	unsigned tail0 = io_uring_smp_load_acquire(u->ring.cq.ktail);
 	submit_now(ev);
 	if (io_uring_sq_ready(&u->ring) > 0) {
@@ -390,7 +394,12 @@ static int ur_msg_wake(struct kif_evio *ev, struct kif_evio *dst)
 		return 0;
 	}
 	/* Run inline (the usual case), a refusal is already in our ring,
-	 * among what this submission posted: take it over here. */
+	 * among what this submission posted: take it over here. Unless our
+	 * completion ring is full (its owner has not harvested): a refusal
+	 * then waits in the kernel, out of sight, so kick with the eventfd
+	 * as well (the MSG_RING's completion, if any, is swallowed). */
+	if (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		return 0;
 	unsigned tail1 = io_uring_smp_load_acquire(u->ring.cq.ktail);
 	for (unsigned i = tail0; i != tail1; i++) {
 		struct io_uring_cqe *c = &u->ring.cq.cqes[i & u->ring.cq.ring_mask];
