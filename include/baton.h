@@ -192,6 +192,7 @@ BATON_API void baton_wake(baton_vm *vm);
  * write (baton_io_stats: msg_ring_wakes). The caller must own [from];
  * [from] NULL, [target] itself or without an open loop: baton_wake(target). */
 BATON_API void baton_wake_from(baton_vm *target, baton_vm *from);
+#define BATON_HAVE_WAKE_FROM 1 /* for code that must build without it */
 BATON_API uint64_t baton_now_ns(void);
 
 /* ---- introspection ---------------------------------------------------- */
