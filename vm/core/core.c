@@ -246,10 +246,12 @@ void baton_set_deadline(baton_vm *vm, uint64_t ns)
  * open) or NULL: only the kick of an owner asleep in the loop differs. */
 static void wake(baton_vm *vm, baton_vm *from)
 {
+	/* seq_cst, the interrupt first, then the word: the Dekker pair with an
+	 * owner going to sleep in the event loop (own.c, idle_on_loop) or
+	 * parking (baton_idle, which frees the word, then looks at the
+	 * interrupt). An owner that runs on sees it at its next checkpoint. */
+	atomic_store(&vm->hot.interrupt, 1);
 	if (own_running(vm)) {
-		/* seq_cst: the Dekker pair with an owner going to sleep in the
-		 * event loop (own.c, idle_on_loop) */
-		atomic_store(&vm->hot.interrupt, 1);
 		if (from)
 			own_kick_loop_from(vm, from);
 		else
@@ -260,8 +262,7 @@ static void wake(baton_vm *vm, baton_vm *from)
 		return;
 	count(vm, wakes);
 	KIF_PROBE1(wake, 1);
-	if (!own_activate(vm, "wake"))
-		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+	own_activate(vm, "wake"); /* else: taken meanwhile; the interrupt stays up */
 }
 
 void baton_wake(baton_vm *vm)
