@@ -418,7 +418,7 @@ int hy_end_group(struct st_vm *vm)
 				ending++;
 			else
 				n++;
-			hy_terminate(h, vm->core);
+			hy_terminate(h, NULL); /* not from our ring: we may be past owning it */
 		}
 	if (!n && !ending)
 		return 0;

@@ -121,6 +121,7 @@ struct hydra_vm {
 	oop dict_tag;  /* an Object: the first element of a Dictionary's Array */
 	uint32_t vm_ci;   /* class index of VM (0: not looked up yet) */
 	uint32_t dict_ci; /* class index of Dictionary */
+	int loop_tried;   /* the event loop was opened (or could not be) */
 	char prefix[32];  /* "head N: " before its error reports, "" for the first */
 };
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baton/io.h"
 #include "vm/hydra/hydra.h"
 #include "vm/prim.h"
 #include "vm/sched.h"
@@ -70,6 +71,17 @@ static struct hydra_vm *setup(struct st_vm *vm)
 		vm->hydra->event_sem = s;
 	}
 	vm->hy_notify = &x->self->notify;
+	if (!x->loop_tried) {
+		/* An idle head sleeps in its event loop, so that another head
+		 * wakes it with a message on its ring (IORING_OP_MSG_RING: no
+		 * eventfd, no futex). BATON_HYDRA_PARK=1 leaves the loop closed
+		 * until the program's own I/O opens it: an idle head then parks
+		 * on its futex and is woken there (as with BATON_URING=0). */
+		x->loop_tried = 1;
+		const char *u = getenv("BATON_URING"), *p = getenv("BATON_HYDRA_PARK");
+		if ((!u || strcmp(u, "0") != 0) && (!p || strcmp(p, "1") != 0))
+			baton_io_open(vm->core);
+	}
 	return x;
 }
 
