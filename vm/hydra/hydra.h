@@ -128,6 +128,9 @@ struct hydra_vm {
 /* ---- records (head.c) ---- */
 void hy_ref(struct hydra_head *h);
 void hy_unref(struct hydra_head *h);
+/* A group whose heads get ids from [first_id] on (the first VM is 1); the
+ * caller holds its one reference. */
+struct hydra_group *hy_group_new(int first_id);
 /* This VM's record, made on first use (the first VM's starts a group). */
 struct hydra_head *hy_self(struct st_vm *vm);
 /* A new head running [file]; NULL with errno. */
