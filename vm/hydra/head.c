@@ -101,6 +101,17 @@ static struct hydra_head *new_head(struct hydra_group *g, struct hydra_head *par
 	return h;
 }
 
+struct hydra_group *hy_group_new(int first_id)
+{
+	struct hydra_group *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	atomic_init(&g->refs, 1);
+	atomic_init(&g->next_id, first_id);
+	atomic_init(&g->running, 1); /* the first VM, or the embedder: either may send */
+	return g;
+}
+
 struct hydra_head *hy_self(struct st_vm *vm)
 {
 	if (vm->hydra && vm->hydra->self)
@@ -111,12 +122,9 @@ struct hydra_head *hy_self(struct st_vm *vm)
 			return NULL;
 	}
 	/* the first VM of a group: the baton executable's, or an embedder's */
-	struct hydra_group *g = calloc(1, sizeof *g);
+	struct hydra_group *g = hy_group_new(1);
 	if (!g)
 		return NULL;
-	atomic_init(&g->refs, 1);
-	atomic_init(&g->next_id, 1);
-	atomic_init(&g->running, 1);
 	struct hydra_head *h = new_head(g, NULL, 0);
 	group_unref(g); /* the head holds it now */
 	if (!h)
@@ -351,20 +359,7 @@ struct hydra_head *hy_spawn(struct hydra_group *grp, struct hydra_head *parent,
 			    const char *file, int argc, char *const argv[], long cap,
 			    unsigned max_threads)
 {
-	int fresh = 0;
-	if (!grp) {
-		/* an embedder's first head starts a group of its own */
-		grp = calloc(1, sizeof *grp);
-		if (!grp)
-			return NULL;
-		atomic_init(&grp->refs, 1);
-		atomic_init(&grp->next_id, 1);
-		atomic_init(&grp->running, 1); /* the embedder, who may send */
-		fresh = 1;
-	}
 	struct hydra_head *h = new_head(grp, parent, cap);
-	if (fresh)
-		group_unref(grp);
 	if (!h)
 		return NULL;
 	h->max_threads = max_threads;
@@ -418,7 +413,7 @@ int hy_end_group(struct st_vm *vm)
 				ending++;
 			else
 				n++;
-			hy_terminate(h, vm->core);
+			hy_terminate(h, NULL); /* not from our ring: we may be past owning it */
 		}
 	if (!n && !ending)
 		return 0;
