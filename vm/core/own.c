@@ -439,8 +439,11 @@ int baton_idle(baton_vm *vm, baton_thread *t)
 	/* Dekker with baton_wake(), which raises the interrupt and then looks
 	 * at the word (seq_cst both): we freed the word, now we look at the
 	 * interrupt. A wake that still saw us owning is taken here, not lost:
-	 * the VM goes to a parked thread (us, most likely) at once. */
-	if (atomic_load(&vm->hot.interrupt))
+	 * the VM goes to a parked thread (us, most likely) at once. Taken,
+	 * not just seen: the owner that wakes looks at what the waker wanted
+	 * (sched.c's next()), and an interrupt left up would activate the VM
+	 * again at every idle, for ever (the model's spinning park). */
+	if (atomic_exchange(&vm->hot.interrupt, 0))
 		own_activate(vm, "wake");
 	return own_park(vm, t);
 }
