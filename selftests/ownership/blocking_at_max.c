@@ -137,6 +137,7 @@ TEST_F_TIMEOUT(at_max, blocking_hints_keep_mutual_exclusion, 120)
 		self->s.log = on_event;
 		self->s.ud = NULL;
 		ASSERT_EQ(0, sim_init(&self->s, &cfg));
+		atomic_store(&widened, 0);
 		atomic_store(&widen_vm, self->s.vm);
 		for (int i = 0; i < TASKS; i++) {
 			self->k[i] = (struct sim_task){
