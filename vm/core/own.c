@@ -555,7 +555,7 @@ void baton__disown_slow(baton_vm *vm, baton_thread *t, unsigned flags)
 	 * VM from us (own_steal_locked) as soon as we unlock, and run VM code;
 	 * a store of 0 after the unlock would then free the word under it, a
 	 * third thread would claim it, and two threads would run VM code at
-	 * once (seen as smashed stacks in threads >= max_threads callouts). */
+	 * once (smashed C stacks, with every VM thread busy in callouts). */
 	baton_thread *n = thr_spawn_locked(vm);
 	atomic_store_explicit(owner_of(vm), n ? n->hot.index : 0, memory_order_release);
 	pthread_mutex_unlock(&vm->lock);
