@@ -76,6 +76,9 @@ for ring in uring epoll; do
 	name="torture ($ring ring, $how): 4 heads, $total messages all-to-all, random sizes and full inboxes, each arrives once and in order$note"
 	torture "$ring" "$total" ok
 	v=$(verdict)
+	# Without a way to name another head (a VM is not a message kind), the heads send through the
+	# first VM, which forwards: the TAP line says so.
+	[[ $v == *"relayed by the first VM"* ]] && name="$name (relayed by the first VM: a VM cannot be sent in a message)"
 	if [[ $rc == 0 && $v == "torture: ok"* ]]; then
 		ok "$name"
 		echo "# $v; first VM's inbox $((seed % 16 + 1)), hb.backend $(ringstat)"
