@@ -131,7 +131,7 @@ LIB_SRCS := $(sort $(wildcard kernel-iface/*.c heartbeat/*.c vm/core/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 # The Smalltalk VM (everything else under vm/): an internal static library that links the
 # core like any other embedder, through include/baton.h.
-VM_SRCS := $(sort $(filter-out vm/main.c,$(wildcard vm/*.c vm/gc/*.c vm/ffi/*.c vm/io/*.c)))
+VM_SRCS := $(sort $(filter-out vm/main.c,$(wildcard vm/*.c vm/gc/*.c vm/ffi/*.c vm/io/*.c vm/hydra/*.c)))
 VM_OBJS := $(VM_SRCS:%.c=$(B)/obj/%.o)
 MAIN_SRC := $(wildcard vm/main.c)
 BTOOLS_SRCS := $(sort $(wildcard tools/lib/*.c))

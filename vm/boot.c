@@ -13,6 +13,7 @@
 #include "vm/comp.h"
 #include "vm/ffi/ffi.h"
 #include "vm/grow.h"
+#include "vm/hydra/hydra.h"
 #include "vm/io/io.h"
 #include "vm/st.h"
 
@@ -707,6 +708,7 @@ void st_free(struct st_vm *vm)
 {
 	cf_free(vm);
 	vio_free(vm);
+	hy_free_vm(vm);
 	free(vm->thr);
 	free(vm->symtab);
 	free(vm->globals);

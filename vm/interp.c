@@ -15,6 +15,7 @@
 
 #include "vm/bytecode.h"
 #include "vm/ctx.h"
+#include "vm/hydra/hydra.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -104,6 +105,8 @@ static int is_exception_frame(struct st_vm *vm, oop *f)
 static void put_frame(struct st_vm *vm, oop m, uint8_t *ip)
 {
 	intptr_t h = HDR_OF(m);
+	if (vm->err_prefix) /* a head of Hydra: "head N: " */
+		fputs(vm->err_prefix, stderr);
 	fputs("\tat ", stderr);
 	if (h & CMH_BLOCK)
 		fputs("[] in ", stderr);
@@ -142,7 +145,8 @@ static size_t walk_trace(struct st_vm *vm, struct st_proc *p, oop *from, int pri
 			else if (n < lo || n >= hi)
 				put_frame(vm, m, ip);
 			else if (n == lo)
-				fprintf(stderr, "\t... %zu more frames ...\n", hi - lo);
+				fprintf(stderr, "%s\t... %zu more frames ...\n",
+					vm->err_prefix ? vm->err_prefix : "", hi - lo);
 			n++;
 		}
 		ip = cip;
@@ -157,11 +161,13 @@ void interp_print_trace(struct st_vm *vm, struct st_proc *p, oop *from)
 {
 	st_out_flush(vm);
 	size_t n = walk_trace(vm, p, from, 0, 0, 0);
+	flockfile(stderr); /* other heads write there too */
 	if (n > 2 * TRACE_KEEP + 1)
 		walk_trace(vm, p, from, 1, TRACE_KEEP, n - TRACE_KEEP);
 	else
 		walk_trace(vm, p, from, 1, n, n);
 	fflush(stderr);
+	funlockfile(stderr);
 }
 
 /*
@@ -1346,6 +1352,7 @@ interrupt: /* ip is where the process resumes */
 		vio_tick(vm);
 		LOAD();
 	}
+	hy_poll(vm); /* another head kicked us: ready who waits (no allocation) */
 	if (baton_checkpoint(vm->core, t, proc->prio)) {
 		proc->state = PS_RUNNABLE;
 		sched_ready(vm, proc, 1);
@@ -1385,6 +1392,7 @@ reschedule: /* the active process's registers are saved */
 	vm->active = NULL;
 switch_best: {
 	vio_poll(vm); /* completed I/O readies processes before the pick */
+	hy_poll(vm);
 	struct st_proc *next = sched_pick(vm);
 	if (!next) {
 		vm->active = NULL;

@@ -19,6 +19,7 @@
 #include "vm/interp.h"
 #include "vm/io/io.h"
 #include "vm/repl.h"
+#include "vm/run.h"
 #include "vm/sched.h"
 
 static void usage(FILE *f)
@@ -61,31 +62,6 @@ static int parse_size(const char *s, size_t *out)
 		return 0;
 	*out = (size_t)v;
 	return 1;
-}
-
-static char *read_all(FILE *f, size_t *n)
-{
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return NULL;
-	for (;;) {
-		size_t r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0)
-			break;
-		if (len == cap) {
-			cap *= 2;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				return NULL;
-			}
-			buf = nb;
-		}
-	}
-	*n = len;
-	return buf;
 }
 
 static void print_stats(struct st_vm *vm)
@@ -148,21 +124,6 @@ static void trace_gc(void *owner, int full, int end, uint64_t bytes)
 	baton_trace_gc(vm->core, vm->cur_thread, full, end, bytes);
 }
 
-/* Runs [doit] as the main program and everything it starts, until nothing
- * can run again. */
-static void run_main(struct st_vm *vm, oop doit)
-{
-	struct st_proc *p = sched_new_proc(vm, 0, doit, PRIO_USER);
-	if (!p) {
-		fputs("baton: out of memory\n", stderr);
-		exit(EX_SOFTWARE);
-	}
-	p->is_main = 1;
-	vm->main_proc = p;
-	sched_ready(vm, p, 0);
-	sched_run(vm, vm->main_thread);
-}
-
 /*
  * Fatal signals: what the program printed is written before the process
  * ends, then the signal is raised again with its default action, so the
@@ -222,27 +183,6 @@ static int hold_std_fds(void)
 		}
 	}
 	return closed1;
-}
-
-/* Frees everything (so that leak checkers see a clean exit), unless a
- * callout or a callback is in flight or C may still call a Callback: its
- * thread must not find the VM gone. Callbacks arriving from now on answer
- * 0 at once (the process is ending). */
-static int finish(struct st_vm *vm, int code)
-{
-	st_out_flush(vm);
-	code = st_out_status(vm, code);
-	fflush(stderr);
-	__atomic_store_n(&vm->ended, 1, __ATOMIC_RELEASE);
-	if (vm->in_callout == 0 && vm->cb_active == 0 && !cf_live_callbacks(vm)) {
-		if (vm->core)
-			baton_vm_free(vm->core, vm->main_thread); /* writes --trace */
-		gc_free(&vm->gc);
-		st_free(vm);
-	} else if (vm->tracing) {
-		baton_trace_flush(vm->core);
-	}
-	return code;
 }
 
 int main(int argc, char **argv)
@@ -337,7 +277,7 @@ int main(int argc, char **argv)
 		int r = baton_trace_start(vm->core, trace);
 		if (r < 0) {
 			fprintf(stderr, "baton: --trace %s: %s\n", trace, strerror(-r));
-			return finish(vm, EX_CANTCREAT);
+			return st_finish(vm, EX_CANTCREAT);
 		}
 		vm->tracing = 1;
 		vm->gc.on_gc = trace_gc;
@@ -348,47 +288,27 @@ int main(int argc, char **argv)
 	if (expr) {
 		doit = comp_file(vm, "-e", expr, strlen(expr), 0, err, sizeof err);
 	} else if (file || !isatty(0)) {
-		const char *name = file ? file : "-";
-		FILE *f = !strcmp(name, "-") ? stdin : fopen(name, "r");
-		if (!f) {
-			fprintf(stderr, "baton: cannot open '%s': %s\n", name, strerror(errno));
-			return finish(vm, EX_NOINPUT);
-		}
-		size_t n = 0;
-		char *src = read_all(f, &n);
-		if (f != stdin)
-			fclose(f);
-		if (!src) {
-			fputs("baton: out of memory\n", stderr);
-			return EX_SOFTWARE;
-		}
-		doit = comp_file(vm, !strcmp(name, "-") ? "stdin" : name, src, n, 0, err, sizeof err);
-		free(src);
+		int status;
+		doit = st_compile_program(vm, file ? file : "-", "", &status);
+		if (!doit)
+			return st_finish(vm, status);
 	} else {
-		repl_run(vm, run_main);
+		repl_run(vm, st_run_main);
 		doit = 0;
 		err[0] = 0;
 		st_out_flush(vm);
 		if (vm->stats)
 			print_stats(vm);
-		return finish(vm, vm->quit ? vm->quit_code : 0);
+		return st_finish(vm, vm->quit ? vm->quit_code : 0);
 	}
 	if (!doit) {
 		fprintf(stderr, "%s\n", err);
-		return finish(vm, EX_DATAERR);
+		return st_finish(vm, EX_DATAERR);
 	}
-	run_main(vm, doit);
+	st_run_main(vm, doit);
 	st_out_flush(vm);
-	int code;
-	if (vm->quit) {
-		code = vm->quit_code;
-	} else {
-		code = vm->main_failed ? 1 : 0;
-		int w = sched_count_waiting(vm);
-		if (w > 0)
-			fprintf(stderr, "baton: %d processes left waiting\n", w);
-	}
+	int code = st_run_status(vm, "");
 	if (vm->stats)
 		print_stats(vm);
-	return finish(vm, code);
+	return st_finish(vm, code);
 }

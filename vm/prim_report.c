@@ -68,6 +68,9 @@ static void put_piece(struct st_vm *vm, oop o, int depth)
 static int report_line(struct st_vm *vm, oop *args, int with_class)
 {
 	st_out_flush(vm);
+	flockfile(stderr); /* other heads write there too: a line stays whole */
+	if (vm->err_prefix)
+		fputs(vm->err_prefix, stderr);
 	if (with_class) {
 		interp_put_name(stderr, vm, st_class_of(vm, args[0]));
 		fputs(": ", stderr);
@@ -75,6 +78,7 @@ static int report_line(struct st_vm *vm, oop *args, int with_class)
 	put_piece(vm, args[1], 0);
 	fputc('\n', stderr);
 	fflush(stderr);
+	funlockfile(stderr);
 	return PRIM_OK;
 }
 

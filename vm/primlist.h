@@ -98,3 +98,8 @@ PRIM_ENTRY(jsonParse) PRIM_ENTRY(jsonQuote)
 PRIM_ENTRY(bytesLowerCopy) PRIM_ENTRY(bytesTrimCopy)
 /* --trace (vm/prim.c) */
 PRIM_ENTRY(traceFlush)
+/* Hydra: heads and their messages (vm/hydra/prim_hydra.c) */
+PRIM_ENTRY(hydraSpawn) PRIM_ENTRY(hydraCurrent) PRIM_ENTRY(hydraParent) PRIM_ENTRY(hydraSend)
+PRIM_ENTRY(hydraReceive) PRIM_ENTRY(hydraWait) PRIM_ENTRY(hydraTerminate)
+PRIM_ENTRY(hydraIsRunning) PRIM_ENTRY(hydraInboxSize) PRIM_ENTRY(hydraReceiveNow)
+PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag)

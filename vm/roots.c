@@ -10,6 +10,7 @@
 
 #include "vm/ffi/ffi.h"
 #include "vm/gc/gc.h"
+#include "vm/hydra/hydra.h"
 #include "vm/io/io.h"
 #include "vm/st.h"
 
@@ -46,6 +47,7 @@ void vm_roots(void *owner, gc_visit_fn visit, void *ud)
 		visit_slot(vm->roots[i], visit, ud);
 	cf_roots(vm, visit, ud);
 	vio_roots(vm, visit, ud);
+	hy_roots(vm, visit, ud);
 	for (int i = 0; i < vm->ntimers; i++)
 		visit_slot(&vm->timers[i].sem, visit, ud);
 	/* process stacks: slot 1 up to sp; every slot is an oop */

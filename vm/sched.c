@@ -14,6 +14,7 @@
 
 #include "vm/final.h"
 #include "vm/grow.h"
+#include "vm/hydra/hydra.h"
 #include "vm/interp.h"
 #include "vm/sched.h"
 
@@ -593,6 +594,8 @@ void sched_owned(struct st_vm *vm, baton_thread *t)
 
 void sched_exit_now(struct st_vm *vm)
 {
+	if (vm->exit_now) /* a head of Hydra: the process goes on */
+		vm->exit_now(vm, st_out_status(vm, vm->quit ? vm->quit_code : vm->main_failed));
 	st_out_flush(vm);
 	if (vm->stats && vm->print_stats)
 		vm->print_stats(vm);
@@ -612,7 +615,7 @@ static int dead_end(struct st_vm *vm)
 {
 	return sched_best(vm) < 0 && !final_kick(vm) && !timer_can_wake(vm) &&
 	       vm->in_callout == 0 && vm->io_waiting == 0 && !vio_out_pending(vm) &&
-	       baton_top_waiter(vm->core) < 0 && !vio_sig_keeps_alive(vm);
+	       baton_top_waiter(vm->core) < 0 && !vio_sig_keeps_alive(vm) && !hy_keeps_alive(vm);
 }
 
 /* The active process belongs to a callback that has answered (its
@@ -631,6 +634,7 @@ static int next(struct st_vm *vm, baton_thread *t)
 {
 	int r;
 	vio_poll(vm); /* completions make processes runnable */
+	hy_poll(vm);  /* so do messages from other heads */
 	struct st_proc *p = sched_pick(vm);
 	if (p) {
 		if (baton_top_waiter(vm->core) < p->prio) {
@@ -663,6 +667,7 @@ static int next(struct st_vm *vm, baton_thread *t)
 			sched_owned(vm, t);
 			sched_run_timers(vm, baton_now_ns());
 			vio_poll(vm); /* what woke the idle wait */
+			hy_poll(vm);
 		}
 		return r;
 	}

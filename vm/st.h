@@ -394,6 +394,15 @@ struct st_vm {
 
 	/* interpreter counters */
 	uint64_t sends, bytecodes;
+
+	/* Hydra (vm/hydra/): this VM as a head, made on first use; its notify
+	 * word, which hy_poll() reads (NULL: nobody can kick this VM); what
+	 * its error reports start with ("head N: "); how a VM that cannot
+	 * return to its runner ends (NULL: _exit, the process ends) */
+	struct hydra_vm *hydra;
+	_Atomic unsigned *hy_notify;
+	const char *err_prefix;
+	void (*exit_now)(struct st_vm *vm, int status);
 };
 
 /* ---- C roots ------------------------------------------------------------ */

@@ -245,10 +245,12 @@ void baton_set_deadline(baton_vm *vm, uint64_t ns)
 void baton_wake(baton_vm *vm)
 {
 	B_ASSERT(vm, "baton_wake: no VM");
+	/* seq_cst, the interrupt first, then the word: the Dekker pair with an
+	 * owner going to sleep in the event loop (own.c, idle_on_loop) or
+	 * parking (baton_idle, which frees the word, then looks at the
+	 * interrupt). An owner that runs on sees it at its next checkpoint. */
+	atomic_store(&vm->hot.interrupt, 1);
 	if (own_running(vm)) {
-		/* seq_cst: the Dekker pair with an owner going to sleep in the
-		 * event loop (own.c, idle_on_loop) */
-		atomic_store(&vm->hot.interrupt, 1);
 		own_kick_loop(vm);
 		return;
 	}
@@ -256,8 +258,7 @@ void baton_wake(baton_vm *vm)
 		return;
 	count(vm, wakes);
 	KIF_PROBE1(wake, 1);
-	if (!own_activate(vm, "wake"))
-		atomic_store_explicit(&vm->hot.interrupt, 1, memory_order_relaxed);
+	own_activate(vm, "wake"); /* else: taken meanwhile; the interrupt stays up */
 }
 
 uint64_t baton_now_ns(void)

@@ -436,6 +436,12 @@ int baton_idle(baton_vm *vm, baton_thread *t)
 	push_parked(vm, t);
 	pthread_mutex_unlock(&vm->lock);
 	release(vm);
+	/* Dekker with baton_wake(), which raises the interrupt and then looks
+	 * at the word (seq_cst both): we freed the word, now we look at the
+	 * interrupt. A wake that still saw us owning is taken here, not lost:
+	 * the VM goes to a parked thread (us, most likely) at once. */
+	if (atomic_load(&vm->hot.interrupt))
+		own_activate(vm, "wake");
 	return own_park(vm, t);
 }
 

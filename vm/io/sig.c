@@ -357,6 +357,11 @@ PRIM(sigHandle)
 	intptr_t prio;
 	if (!sig || !int_arg(args[3], 1, ST_PRIO_MAX, &prio))
 		return PRIM_FAIL;
+	if (vm->exit_now) {
+		/* a head of Hydra: the process's signals go to its first VM */
+		args[0] = obj_from_int(-EPERM);
+		return PRIM_OK;
+	}
 	if (b != vm->nil && (!obj_is_ptr(b) || obj_cls(b) != CI_BLOCK ||
 			     CMH_NARGS(obj_int(obj_body(obj_body(b)[BC_CODE])[CM_HEADER])) != 0))
 		return PRIM_FAIL;

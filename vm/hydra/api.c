@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/hydra/api.c: the embedder's side of Hydra (vm/hydra/api.h), thin
+ * wrappers over the records of head.c and the inbox of inbox.c. Owns
+ * nothing of its own.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vm/hydra/api.h"
+#include "vm/hydra/hydra.h"
+
+baton_head *baton_head_spawn(const char *file, int argc, char *const argv[],
+			     const struct baton_head_opts *opts)
+{
+	if (!file || argc < 0 || (argc > 0 && !argv)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return hy_spawn(NULL, NULL, file, argc, argv, opts ? opts->inbox : 0,
+			opts ? opts->max_threads : 0);
+}
+
+int baton_head_id(const baton_head *h)
+{
+	return h->id;
+}
+
+int baton_head_running(const baton_head *h)
+{
+	return !atomic_load(&((baton_head *)h)->done);
+}
+
+int baton_head_join(baton_head *h, int64_t timeout_ns)
+{
+	int r = hy_join(h, timeout_ns);
+	return r < 0 ? r : atomic_load(&h->status);
+}
+
+void baton_head_terminate(baton_head *h)
+{
+	hy_terminate(h, NULL);
+}
+
+int baton_head_send_string(baton_head *h, const char *s, size_t n)
+{
+	struct hy_msg *m = hy_msg_string(s, n);
+	if (!m)
+		return -ENOMEM;
+	int r = hy_post(h, m, NULL);
+	if (r != 1)
+		free(m);
+	return r;
+}
+
+void baton_head_release(baton_head *h)
+{
+	hy_unref(h);
+}
