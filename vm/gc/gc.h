@@ -263,6 +263,32 @@ size_t gc_final_registered(struct gc_heap *g); /* registered objects */
  * returns; it must neither allocate nor collect. NULL: none. */
 void gc_final_notify(struct gc_heap *g, void (*fn)(void *owner));
 
+/* ---- cloning ------------------------------------------------------------ */
+
+/*
+ * A heap built once and copied many times (the VM's boot template: vm/boot_clone.c).
+ * gc_freeze() makes [g] a source: a full collection (nothing young is left),
+ * then new space's pages and the collection tables are given back. From then
+ * on nobody may allocate in [g], collect it or write into its objects: copies
+ * read it from any thread, without a lock.
+ */
+void gc_freeze(struct gc_heap *g);
+
+/*
+ * Copies every object of frozen [src] into [dst], which gc_init() made and
+ * which holds no object yet: the used part of each old-space segment, each
+ * large object. Every pointer slot of the copies, and every root slot that
+ * [dst]'s roots callback presents (the owner has copied its tables of
+ * [src]'s oops before the call), is relocated by the delta of the area it
+ * points into; dst->fill becomes the copy of src->fill. The copies keep
+ * their headers (classes, identity hashes, pinning). 0 on success; -EBUSY
+ * ([src] not frozen or [dst] not empty), -E2BIG ([dst]'s segments are
+ * smaller than what a source segment holds), -ENOMEM (heap limit, no
+ * memory), -EFAULT (a slot or root pointed outside [src]): then [dst] is
+ * empty again, and the owner's root slots must be discarded.
+ */
+int gc_clone_from(struct gc_heap *dst, const struct gc_heap *src);
+
 /* ---- statistics --------------------------------------------------------- */
 
 void gc_get_stats(struct gc_heap *g, struct gc_stats *out);

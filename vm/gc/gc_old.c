@@ -78,7 +78,7 @@ static char *take_chunk(struct gc *c, size_t words)
 	return NULL;
 }
 
-static char *new_segment(struct gc *c)
+char *gc_old_new_segment(struct gc *c)
 {
 	if (!GROW(c->segs, c->segcap, c->nsegs + 1, 16))
 		return NULL;
@@ -107,7 +107,7 @@ char *gc_old_refill(struct gc *c, size_t bytes)
 	if (p) {
 		n = (size_t)((struct obj_header *)p)->cls * 8;
 	} else {
-		p = new_segment(c);
+		p = gc_old_new_segment(c);
 		if (!p)
 			return NULL;
 		n = c->seg_bytes;

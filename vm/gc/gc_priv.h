@@ -184,6 +184,8 @@ void gc_old_seal(struct gc *c);    /* give the bump region a header */
 void gc_old_retire(struct gc *c);  /* seal it and hand it back to the bins */
 void gc_old_make_free(struct gc *c, char *p, size_t bytes, int bin);
 void gc_old_clear_bins(struct gc *c);
+/* A new segment (not on any free list, its memory zero), or NULL. */
+char *gc_old_new_segment(struct gc *c);
 /* [zero]: a reused mapping is zeroed (a new one always is). */
 oop gc_large_alloc(struct gc *c, size_t bytes, int zero);
 void gc_seg_unmap(struct gc *c, size_t i);
