@@ -32,6 +32,8 @@
  *   LOOP_ONLY, PARK_ONLY  heads idle only in the event loop, or only by
  *                   parking (default: either, chosen at each idle)
  *   CHECK_END       the end monitor (safety runs)
+ *   REACH_BOTH_FULL a demonstration that must be rejected: asserts that
+ *                   the two senders never wait for room at the same time
  * Negative controls (each must be rejected):
  *   EARLY_CHECK     idle_on_loop() looks at the interrupt flag before it
  *                   publishes loop_sleeping
@@ -83,6 +85,14 @@ byte notify[2];   /* the notify word: MSG | ROOM */
 bit want[2];      /* the want-room list (only the other head can be on it) */
 
 byte got[2];      /* messages received by head h's R (ghost) */
+#ifdef REACH_BOTH_FULL
+bit rw[2];        /* ghost: head h's S waits for room */
+#define REACHED rw[h] = 1; assert(!(rw[0] && rw[1]));
+#define RESUMED rw[h] = 0;
+#else
+#define REACHED
+#define RESUMED
+#endif
 
 #define RUNNABLE (sS == P_RUN || sR == P_RUN)
 
@@ -102,7 +112,7 @@ byte got[2];      /* messages received by head h's R (ghost) */
 	:: else                                                                \
 	fi;                                                                    \
 	if                                                                     \
-	:: (n & ROOM) && sS == P_WAIT -> sS = P_RUN                            \
+	:: (n & ROOM) && sS == P_WAIT -> sS = P_RUN; RESUMED                         \
 	:: (n & ROOM) && sS == P_RUN -> semRoom++                              \
 	:: else                                                                \
 	fi;                                                                    \
@@ -155,7 +165,7 @@ s_wait:	/* roomSemaphore wait */
 	atomic {
 		if
 		:: semRoom > 0 -> semRoom--; goto send
-		:: else -> sS = P_WAIT; goto sched /* resumes at send */
+		:: else -> sS = P_WAIT; REACHED goto sched /* resumes at send */
 		fi
 	}
 s_push:	/* 3. push: the xchg on the tail (the node holds the message) */
@@ -362,9 +372,11 @@ park_woke:	/* own_takeover(): granted, we own the VM again */
 /* Nothing can move any more: every message must have arrived. */
 active proctype monitor()
 {
+	bit delivered;
 	timeout ->
-	assert(got[0] == K && got[1] == K && cnt[0] == 0 && cnt[1] == 0 &&
-	       in_c[0] == K && in_c[1] == K)
+	delivered = (got[0] == K && got[1] == K && cnt[0] == 0 && cnt[1] == 0 &&
+		     in_c[0] == K && in_c[1] == K);
+	assert(delivered)
 }
 #endif
 
