@@ -29,6 +29,8 @@
  * Switches (spin -DNAME):
  *   K=n             messages each way (default 2)
  *   CAP=n           inbox capacity (default 1)
+ *   K2=n            head 0 has a second sender process S2, which sends n
+ *                   more messages to head 1 (default 0: no S2)
  *   LOOP_ONLY, PARK_ONLY  heads idle only in the event loop, or only by
  *                   parking (default: either, chosen at each idle)
  *   CHECK_END       the end monitor (safety runs)
@@ -45,6 +47,8 @@
  *                   releasing the word it does not look at the interrupt
  *   WAKE_AS_CORE    baton_wake_from() in baton_wake()'s order: load the
  *                   owner, then raise the interrupt
+ *   ROOM_ONE        (with K2) a ROOM notification signals the room
+ *                   Semaphore once, resuming one of the waiting senders
  */
 
 #ifndef K
@@ -53,6 +57,10 @@
 #ifndef CAP
 #define CAP 1
 #endif
+#ifndef K2
+#define K2 0
+#endif
+#define TOTAL(h) (h == 1 -> K + K2 : K) /* messages head h receives */
 #define SZ (CAP + 1) /* ring slots per inbox (the nodes in a list: <= CAP) */
 
 #define MSG 1  /* notify word bits */
@@ -88,13 +96,38 @@ byte got[2];      /* messages received by head h's R (ghost) */
 #ifdef REACH_BOTH_FULL
 bit rw[2];        /* ghost: head h's S waits for room */
 #define REACHED rw[h] = 1; assert(!(rw[0] && rw[1]));
-#define RESUMED rw[h] = 0;
+#define RESUMED rw[h] = (rqn > 0);
 #else
 #define REACHED
 #define RESUMED
 #endif
 
-#define RUNNABLE (sS == P_RUN || sR == P_RUN)
+#define RUNNABLE (sS[0] == P_RUN || sS[1] == P_RUN || sR == P_RUN)
+
+#define SENDING (sS[0] != P_DONE || sS[1] != P_DONE)
+
+/* A ROOM notification resumes every process of the head waiting for room
+ * (a Semaphore signal per waiter); ROOM_ONE: one signal (the first). */
+#ifdef ROOM_ONE
+#define ROOM_SIGNAL                                                            \
+	if                                                                     \
+	:: rqn > 0 -> sS[rq[0]] = P_RUN; rq[0] = rq[1]; rq[1] = 0; rqn--      \
+	:: rqn == 0 && SENDING -> semRoom++                                    \
+	:: else /* nobody will ever wait on it again: unobservable */          \
+	fi
+#else
+#define ROOM_SIGNAL                                                            \
+	if                                                                     \
+	:: rqn > 0 -> sS[rq[0]] = P_RUN;                                       \
+		if                                                             \
+		:: rqn > 1 -> sS[rq[1]] = P_RUN                                \
+		:: else                                                        \
+		fi;                                                            \
+		rq[0] = 0; rq[1] = 0; rqn = 0                                  \
+	:: rqn == 0 && SENDING -> semRoom++                                    \
+	:: else /* nobody will ever wait on it again: unobservable */          \
+	fi
+#endif
 
 /* Drain (the owner, at a checkpoint or idle): exchange the notify word
  * with 0, then signal the Semaphores its bits name. A signal resumes the
@@ -112,8 +145,7 @@ bit rw[2];        /* ghost: head h's S waits for room */
 	:: else                                                                \
 	fi;                                                                    \
 	if                                                                     \
-	:: (n & ROOM) && sS == P_WAIT -> sS = P_RUN; RESUMED                         \
-	:: (n & ROOM) && sS == P_RUN -> semRoom++                              \
+	:: n & ROOM -> ROOM_SIGNAL; RESUMED                                    \
 	:: else                                                                \
 	fi;                                                                    \
 	n = 0
@@ -121,22 +153,26 @@ bit rw[2];        /* ghost: head h's S waits for room */
 proctype head(byte h)
 {
 	byte o = 1 - h;  /* the other head */
-	byte sS = P_RUN, sR = P_RUN; /* its two processes */
-	byte ns = 1;     /* S: the next message to send */
+	byte sS[2], sR = P_RUN; /* its processes: senders, the receiver */
+	byte ns[2];      /* each sender's messages sent */
 	byte semIn, semRoom; /* excess signals of the inbox and room Semaphores */
-	bit reg;         /* S registered for room and tries the count again */
+	byte rq[2], rqn; /* the senders waiting on the room Semaphore, in order */
+	bit reg[2];      /* a sender registered for room, tries the count again */
+	byte cs;         /* the sender running (0: S, 1: S2) */
 	byte c, n;
 	byte wret;       /* where baton_wake_from() returns: 1 send, 2 receive */
 
+	sS[1] = (h == 0 && K2 > 0 -> P_RUN : P_DONE);
 sched:	/* the owner runs processes: one primitive at a time */
 	do
 	:: atomic { interrupt[h] -> interrupt[h] = 0; DRAIN } /* a checkpoint */
-	:: sS == P_RUN -> goto send
+	:: atomic { sS[0] == P_RUN -> cs = 0; goto send }
+	:: atomic { sS[1] == P_RUN -> cs = 1; goto send }
 	:: sR == P_RUN -> goto recv
 	:: else -> goto idle
 	od;
 
-	/* ---- S: head o send: ns ---- */
+	/* ---- S, S2: head o send: a message ---- */
 send:	/* 2. capacity: fetch_add on the recipient's count */
 	atomic {
 		c = cnt[o]; cnt[o]++;
@@ -153,25 +189,26 @@ s_undo:	/* over capacity: undo */
 #else
 	atomic {
 		if
-		:: reg -> reg = 0; goto s_wait /* tried again after registering */
+		:: reg[cs] -> reg[cs] = 0; goto s_wait /* tried again after registering */
 		:: else
 		fi
 	}
 	want[o] = 1; /* register in o's want-room list ... */
-	reg = 1;
+	reg[cs] = 1;
 	goto send    /* ... then try the count again (Dekker with r_room) */
 #endif
 s_wait:	/* roomSemaphore wait */
 	atomic {
 		if
 		:: semRoom > 0 -> semRoom--; goto send
-		:: else -> sS = P_WAIT; REACHED goto sched /* resumes at send */
+		:: else -> sS[cs] = P_WAIT; rq[rqn] = cs; rqn++; REACHED
+			cs = 0; goto sched /* resumes at send */
 		fi
 	}
 s_push:	/* 3. push: the xchg on the tail (the node holds the message) */
 	atomic {
-		reg = 0;
-		buf[o * SZ + in_p[o] % SZ] = ns; in_p[o]++;
+		reg[cs] = 0; /* the node holds the pair's sequence number */
+		buf[o * SZ + in_p[o] % SZ] = in_p[o] + 1; in_p[o]++;
 		assert(in_p[o] - in_c[o] <= CAP)
 	}
 	in_l[o]++; /* ... then the link: the consumer can see it */
@@ -185,11 +222,12 @@ s_push:	/* 3. push: the xchg on the tail (the node holds the message) */
 	}
 s_next:
 	atomic {
-		n = 0; wret = 0; ns++;
+		n = 0; wret = 0; ns[cs]++;
 		if
-		:: ns > K -> sS = P_DONE
+		:: ns[cs] == (cs == 0 -> K : K2) -> sS[cs] = P_DONE
 		:: else
 		fi;
+		cs = 0;
 		goto sched
 	}
 
@@ -222,7 +260,7 @@ r_next:
 	atomic {
 		n = 0; wret = 0;
 		if
-		:: got[h] == K -> sR = P_DONE
+		:: got[h] == TOTAL(h) -> sR = P_DONE
 		:: else
 		fi;
 		goto sched
@@ -374,13 +412,13 @@ active proctype monitor()
 {
 	bit delivered;
 	timeout ->
-	delivered = (got[0] == K && got[1] == K && cnt[0] == 0 && cnt[1] == 0 &&
-		     in_c[0] == K && in_c[1] == K);
+	delivered = (got[0] == TOTAL(0) && got[1] == TOTAL(1) && cnt[0] == 0 &&
+		     cnt[1] == 0 && in_c[0] == TOTAL(0) && in_c[1] == TOTAL(1));
 	assert(delivered)
 }
 #endif
 
-ltl all_delivered { <> (got[0] == K && got[1] == K) }
+ltl all_delivered { <> (got[0] == K && got[1] == K + K2) }
 
 init
 {

@@ -66,12 +66,14 @@ builds=(
 "hydra|-DCHECK_END|$SAFETY|hydra.pml"
 "hydra-cap2|-DCHECK_END -DK=3 -DCAP=2|$SAFETY|hydra.pml"
 "hydra-live|||hydra.pml"
+"hydra-two|-DCHECK_END -DK=1 -DK2=2|$SAFETY|hydra.pml"
 "hydra-reach|-DCHECK_END -DREACH_BOTH_FULL|$SAFETY|hydra.pml"
 "neg-hydra-early|-DCHECK_END -DEARLY_CHECK|$SAFETY|hydra.pml"
 "neg-hydra-clear|-DCHECK_END -DLATE_CLEAR|$SAFETY|hydra.pml"
 "neg-hydra-room|-DCHECK_END -DNO_ROOM_RECHECK|$SAFETY|hydra.pml"
 "neg-hydra-park|-DCHECK_END -DNO_PARK_RECHECK|$SAFETY|hydra.pml"
 "neg-hydra-wake|-DCHECK_END -DWAKE_AS_CORE|$SAFETY|hydra.pml"
+"neg-hydra-one|-DCHECK_END -DK=1 -DK2=2 -DROOM_ONE|$SAFETY|hydra.pml"
 )
 # A run, in TAP order: name|build|pan run flags|expect|description[|shared run]. expect: ok
 # (errors: 0 and the search complete) or the error pan must report (a negative control).
@@ -97,12 +99,14 @@ runs=(
 "hydra|hydra||ok|Hydra, 2 heads sending 2 messages each way, inbox of 1: every message once and in order, inbox within capacity, all delivered when nothing can move"
 "hydra-cap2|hydra-cap2||ok|Hydra, 2 heads sending 3 messages each way, inbox of 2: the same"
 "hydra-live|hydra-live|$LTL|ok|Hydra, 2 messages each way, inbox of 1: every message is eventually delivered, weak fairness"
+"hydra-two|hydra-two||ok|Hydra, 2 senders in one head (1 and 2 messages) to a head that sends 1 back, inbox of 1: the same"
 "hydra-reach|hydra-reach||assertion violated  !((rw[0]&&rw[1]))|Hydra: both senders do wait for room at the same time (the full-inboxes case is reached)"
 "neg-hydra-early|neg-hydra-early||assertion violated delivered|negative control: a head that looks at the interrupt before publishing loop_sleeping must lose a message"
 "neg-hydra-clear|neg-hydra-clear||assertion violated delivered|negative control: a recipient that clears the notify word after taking messages (not before) must lose a message"
 "neg-hydra-room|neg-hydra-room||assertion violated delivered|negative control: a sender that waits for room without trying the count again after registering must deadlock both heads"
 "neg-hydra-park|neg-hydra-park||assertion violated delivered|negative control: a head that parks (as baton_idle does today) without looking at the interrupt after releasing must lose a message"
 "neg-hydra-wake|neg-hydra-wake||assertion violated delivered|negative control: a wake that loads the owner before raising the interrupt (baton_wake's order) must lose a message to a head going to park"
+"neg-hydra-one|neg-hydra-one||assertion violated delivered|negative control: a room notification that resumes only one of two senders waiting for room must strand the other"
 )
 if [[ ${BATON_MODEL_EXTRA:-0} == 1 ]]; then
 	builds+=("neg-i5|-DNT=2 -DNO_I5_GRANT|")
