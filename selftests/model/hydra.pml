@@ -8,22 +8,26 @@
  * that a message touches (each head: one VM thread, the ownership word,
  * the pool, the futex wake word, idle_on_loop() with loop_sleeping and the
  * loop's kick; baton_idle()'s park path, own_park(), own_activate()). The
- * steps follow Documentation/vm/hydra.md's "How a message travels" (the
- * design note of issue 12); Documentation/core/model.md ("Hydra") maps each
- * step to the C and argues the abstractions. Checked by run-model.sh.
+ * message's steps are those of issue 12's design ("How a message travels":
+ * count, push, notify, wake, drain, room). Documentation/core/model.md
+ * ("Hydra") maps each step to the runtime and argues the abstractions.
+ * Checked by run-model.sh.
  *
- * Two heads, 0 and 1. In each, one OS thread owns the VM and runs two
- * Smalltalk processes, a sender S that sends K messages (1..K) to the
- * other head and a receiver R that does K `VM receive`s. The inbox holds
- * at most CAP messages, so with both heads sending both inboxes fill up
- * and both senders wait for room while their receivers keep taking.
- * Memory is sequentially consistent (every shared word is accessed by a
- * seq_cst atomic: fetch_add, exchange, fetch_or, seq_cst store and load).
+ * Two heads, 0 and 1. In each, one OS thread owns the VM and runs its
+ * Smalltalk processes: a sender S that sends K messages to the other head
+ * (and, with K2, a second sender S2 in head 0 that sends K2 more to head
+ * 1) and a receiver R that does `VM receive` until it has them all. The
+ * inbox holds at most CAP messages, so with both heads sending both
+ * inboxes fill up and both senders wait for room while their receivers
+ * keep taking. Memory is sequentially consistent (every shared word is
+ * accessed by a seq_cst atomic: fetch_add, exchange, fetch_or, seq_cst
+ * store and load).
  *
- * Properties: assertions (each message arrives once and in order, the
- * inbox never holds more than CAP messages, the count word never exceeds
- * CAP + 1); a monitor that, when nothing can move any more, asserts that
- * every message arrived (a lost wake-up leaves both heads asleep with
+ * Properties: assertions (each message arrives once and in the order of
+ * the pushes of its sender-recipient pair, the inbox never holds more than
+ * CAP messages, the count word never exceeds CAP + 1); a monitor that,
+ * when nothing can move any more, asserts that every message arrived and
+ * the counts are back to 0 (a lost wake-up leaves both heads asleep with
  * messages undelivered: plain pan); and ltl all_delivered (pan -a -f).
  *
  * Switches (spin -DNAME):
