@@ -169,7 +169,14 @@ proctype head(byte h)
 	sS[1] = (h == 0 && K2 > 0 -> P_RUN : P_DONE);
 sched:	/* the owner runs processes: one primitive at a time */
 	do
-	:: atomic { interrupt[h] -> interrupt[h] = 0; DRAIN } /* a checkpoint */
+	:: interrupt[h] -> /* a checkpoint: baton_checkpoint() clears the flag, */
+		interrupt[h] = 0;
+		atomic { /* then the drain looks at the notify word */
+			if
+			:: notify[h] != 0 -> DRAIN
+			:: else
+			fi
+		}
 	:: atomic { sS[0] == P_RUN -> cs = 0; goto send }
 	:: atomic { sS[1] == P_RUN -> cs = 1; goto send }
 	:: sR == P_RUN -> goto recv
