@@ -66,9 +66,10 @@
 #endif
 #define TOTAL(h) (h == 1 -> K + K2 : K) /* messages head h receives */
 #define SZ (CAP + 1) /* ring slots per inbox (the nodes in a list: <= CAP) */
+#define MARK (CAP / 2) /* hy_take() tells room subscribers at or below it */
 
-#define MSG 1  /* notify word bits */
-#define ROOM 2
+#define MSG 1   /* notify word bits: HY_MSG */
+#define EVENT 2 /* HY_EVENT: room (or a head's end, not modelled) */
 
 /* a Smalltalk process's state */
 #define P_RUN 0   /* runnable: its next primitive may start */
@@ -88,17 +89,17 @@ bit wake[2];      /* its futex word: WAKE_GRANTED (1) or WAKE_NONE */
 bit asleep[2];    /* in futex_wait on it (kernel state) */
 
 /* the inbox of each head (struct hydra_head) */
-byte cnt[2];      /* the count, fetch_add'ed by senders */
-byte in_p[2];     /* nodes pushed: the xchg on the tail done */
+byte cnt[2];      /* count, fetch_add'ed by senders */
+byte in_p[2];     /* nodes pushed: the exchange of tail done */
 byte in_l[2];     /* nodes linked: prev->next stored (the consumer sees them) */
 byte in_c[2];     /* nodes popped by the consumer */
 byte buf[2 * SZ]; /* the message in node i of head h: buf[h * SZ + i % SZ] */
-byte notify[2];   /* the notify word: MSG | ROOM */
-bit want[2];      /* the want-room list (only the other head can be on it) */
+byte notify[2];   /* notify: MSG | EVENT */
+bit want[2];      /* room_subs (only the other head can be on it) */
 
 byte got[2];      /* messages received by head h's R (ghost) */
 #ifdef REACH_BOTH_FULL
-bit rw[2];        /* ghost: head h's S waits for room */
+bit rw[2];        /* ghost: a sender of head h waits for room */
 #define REACHED rw[h] = 1; assert(!(rw[0] && rw[1]));
 #define RESUMED rw[h] = (rqn > 0);
 #else
@@ -108,19 +109,18 @@ bit rw[2];        /* ghost: head h's S waits for room */
 
 #define RUNNABLE (sS[0] == P_RUN || sS[1] == P_RUN || sR == P_RUN)
 
-#define SENDING (sS[0] != P_DONE || sS[1] != P_DONE)
-
-/* A ROOM notification resumes every process of the head waiting for room
- * (a Semaphore signal per waiter); ROOM_ONE: one signal (the first). */
+/* hy_drain(): exchange the notify word with 0, then wake_all() the
+ * Semaphores its bits name: every process waiting there resumes (no
+ * excess signal is left: a primitive that waited only ever means "look
+ * again"). ROOM_ONE: one signal, the first waiter. */
 #ifdef ROOM_ONE
-#define ROOM_SIGNAL                                                            \
+#define EVENT_SIGNAL                                                           \
 	if                                                                     \
 	:: rqn > 0 -> sS[rq[0]] = P_RUN; rq[0] = rq[1]; rq[1] = 0; rqn--      \
-	:: rqn == 0 && SENDING -> semRoom++                                    \
-	:: else /* nobody will ever wait on it again: unobservable */          \
+	:: else                                                                \
 	fi
 #else
-#define ROOM_SIGNAL                                                            \
+#define EVENT_SIGNAL                                                           \
 	if                                                                     \
 	:: rqn > 0 -> sS[rq[0]] = P_RUN;                                       \
 		if                                                             \
@@ -128,14 +128,9 @@ bit rw[2];        /* ghost: head h's S waits for room */
 		:: else                                                        \
 		fi;                                                            \
 		rq[0] = 0; rq[1] = 0; rqn = 0                                  \
-	:: rqn == 0 && SENDING -> semRoom++                                    \
-	:: else /* nobody will ever wait on it again: unobservable */          \
+	:: else                                                                \
 	fi
 #endif
-
-/* Drain (the owner, at a checkpoint or idle): exchange the notify word
- * with 0, then signal the Semaphores its bits name. A signal resumes the
- * process waiting on it, else counts an excess signal. */
 #ifdef LATE_CLEAR
 #define CLEARED (n & MSG) /* negative control: MSG stays, R clears it */
 #else
@@ -145,11 +140,10 @@ bit rw[2];        /* ghost: head h's S waits for room */
 	n = notify[h]; notify[h] = CLEARED;                                    \
 	if                                                                     \
 	:: (n & MSG) && sR == P_WAIT -> sR = P_RUN                             \
-	:: (n & MSG) && sR == P_RUN -> semIn++                                 \
 	:: else                                                                \
 	fi;                                                                    \
 	if                                                                     \
-	:: n & ROOM -> ROOM_SIGNAL; RESUMED                                    \
+	:: n & EVENT -> EVENT_SIGNAL; RESUMED                                  \
 	:: else                                                                \
 	fi;                                                                    \
 	n = 0
@@ -159,81 +153,81 @@ proctype head(byte h)
 	byte o = 1 - h;  /* the other head */
 	byte sS[2], sR = P_RUN; /* its processes: senders, the receiver */
 	byte ns[2];      /* each sender's messages sent */
-	byte semIn, semRoom; /* excess signals of the inbox and room Semaphores */
-	byte rq[2], rqn; /* the senders waiting on the room Semaphore, in order */
-	bit reg[2];      /* a sender registered for room, tries the count again */
+	byte rq[2], rqn; /* the senders waiting on the event Semaphore, in order */
+	bit tries;       /* hydraSend: the post after subscribing */
 	byte cs;         /* the sender running (0: S, 1: S2) */
 	byte c, n;
-	byte wret;       /* where baton_wake_from() returns: 1 send, 2 receive */
+	byte tgt;        /* the head hy_kick() wakes */
+	byte bit_;       /* and the bit it sets */
+	byte wret;       /* where hy_kick() returns: 1 send, 2 receive, 3 undo */
 
 	sS[1] = (h == 0 && K2 > 0 -> P_RUN : P_DONE);
 sched:	/* the owner runs processes: one primitive at a time */
 	do
-	:: interrupt[h] -> /* a checkpoint: baton_checkpoint() clears the flag, */
-		interrupt[h] = 0;
-		atomic { /* then the drain looks at the notify word */
+	:: interrupt[h] -> /* the interpreter's checkpoint: hy_poll(), */
+		atomic {
 			if
 			:: notify[h] != 0 -> DRAIN
 			:: else
 			fi
 		}
+		interrupt[h] = 0 /* then baton_checkpoint() clears the flag */
 	:: atomic { sS[0] == P_RUN -> cs = 0; goto send }
 	:: atomic { sS[1] == P_RUN -> cs = 1; goto send }
 	:: sR == P_RUN -> goto recv
 	:: else -> goto idle
 	od;
 
-	/* ---- S, S2: head o send: a message ---- */
-send:	/* 2. capacity: fetch_add on the recipient's count */
+	/* ---- S, S2: hydraSend, head o send: a message ---- */
+send:	/* hy_post(): reserve a slot, fetch_add on count */
 	atomic {
 		c = cnt[o]; cnt[o]++;
 		assert(c <= CAP);
 		if
-		:: c >= CAP -> c = 0; goto s_undo
+		:: c >= CAP -> goto s_undo
 		:: else -> c = 0; goto s_push
 		fi
 	}
-s_undo:	/* over capacity: undo */
-	cnt[o]--;
-#ifdef NO_ROOM_RECHECK
-	want[o] = 1; /* register in o's want-room list */
-#else
+s_undo:	/* full: give the slot back */
+	atomic {
+		c = cnt[o]; cnt[o]--;
+#ifndef NO_UNDO_KICK
+		/* proposed fix: an undo that leaves room tells the subscribers,
+		 * whose own post may have failed on our transient slot */
+		if
+		:: c - 1 < CAP && want[o] -> want[o] = 0;
+			c = 0; tgt = h; bit_ = EVENT; wret = 3; goto kick_
+		:: else
+		fi;
+#endif
+		c = 0
+	}
+s_undone:
 	atomic {
 		if
-		:: reg[cs] -> reg[cs] = 0; goto s_wait /* tried again after registering */
+		:: tries -> tries = 0; goto s_wait /* failed after subscribing */
 		:: else
 		fi
 	}
-	want[o] = 1; /* register in o's want-room list ... */
-	reg[cs] = 1;
-	goto send    /* ... then try the count again (Dekker with r_room) */
+	want[o] = 1; /* hy_subscribe(&o->room_subs, us): a CAS push */
+#ifdef NO_ROOM_RECHECK
+	goto s_wait; /* negative control: wait without looking again */
 #endif
-s_wait:	/* roomSemaphore wait */
+	tries = 1;
+	goto send;   /* look once more (Dekker with the take below) */
+s_wait:	/* wait_on(event_sem); woken, the Smalltalk side sends again */
+	atomic { sS[cs] = P_WAIT; rq[rqn] = cs; rqn++; REACHED cs = 0; goto sched }
+s_push:	/* push(): the exchange of tail (the node holds the message) */
 	atomic {
-		if
-		:: semRoom > 0 -> semRoom--; goto send
-		:: else -> sS[cs] = P_WAIT; rq[rqn] = cs; rqn++; REACHED
-			cs = 0; goto sched /* resumes at send */
-		fi
-	}
-s_push:	/* 3. push: the xchg on the tail (the node holds the message) */
-	atomic {
-		reg[cs] = 0; /* the node holds the pair's sequence number */
+		tries = 0; /* the node holds the pair's sequence number */
 		buf[o * SZ + in_p[o] % SZ] = in_p[o] + 1; in_p[o]++;
 		assert(in_p[o] - in_c[o] <= CAP)
 	}
-	in_l[o]++; /* ... then the link: the consumer can see it */
-	/* 4. notify: MSG into the word; wake only on its 0 -> nonzero change */
-	atomic {
-		n = notify[o]; notify[o] = notify[o] | MSG;
-		if
-		:: n == 0 -> wret = 1; goto wake_from
-		:: else -> goto s_next
-		fi
-	}
+	in_l[o]++; /* ... then the old tail's link: the consumer can see it */
+	atomic { tgt = o; bit_ = MSG; wret = 1; goto kick_ } /* hy_kick(o, HY_MSG) */
 s_next:
 	atomic {
-		n = 0; wret = 0; ns[cs]++;
+		ns[cs]++;
 		if
 		:: ns[cs] == (cs == 0 -> K : K2) -> sS[cs] = P_DONE
 		:: else
@@ -242,8 +236,8 @@ s_next:
 		goto sched
 	}
 
-	/* ---- R: VM receive ---- */
-recv:	/* 5. pop (single consumer): empty unless a node is linked */
+	/* ---- R: hydraReceive, VM receive ---- */
+recv:	/* hy_take(): pop (single consumer): empty unless a node is linked */
 	atomic {
 		if
 		:: in_c[h] < in_l[h] ->
@@ -253,23 +247,20 @@ recv:	/* 5. pop (single consumer): empty unless a node is linked */
 		:: else -> goto r_empty
 		fi
 	}
-	cnt[h]--;
-	atomic { /* senders wait for room? take the list, notify them */
+	atomic { c = cnt[h]; cnt[h]-- } /* left = fetch_sub(&count, 1) - 1 */
+	atomic { /* at or below the mark, subscribers: hy_kick_all() */
 		if
+#ifdef NO_MARK
 		:: want[h] -> want[h] = 0
-		:: else -> goto r_next
-		fi
-	}
-	atomic {
-		n = notify[o]; notify[o] = notify[o] | ROOM;
-		if
-		:: n == 0 -> wret = 2; goto wake_from
-		:: else -> goto r_next
-		fi
+#else
+		:: c - 1 <= MARK && want[h] -> want[h] = 0
+#endif
+		:: else -> c = 0; goto r_next
+		fi;
+		c = 0; tgt = o; bit_ = EVENT; wret = 2; goto kick_ /* hy_kick(o, HY_EVENT) */
 	}
 r_next:
 	atomic {
-		n = 0; wret = 0;
 		if
 		:: got[h] == TOTAL(h) -> sR = P_DONE
 		:: else
@@ -278,59 +269,63 @@ r_next:
 	}
 r_empty:
 #ifdef LATE_CLEAR
-	notify[h] = notify[h] & ROOM; /* negative control: clear after draining */
+	notify[h] = notify[h] & EVENT; /* negative control: clear after taking */
 #endif
-r_wait:	/* inboxSemaphore wait */
+	atomic { sR = P_WAIT; goto sched } /* wait_on(recv_sem); resumes at recv */
+
+	/* ---- hy_kick(tgt, bit_): the bit; only if it was clear, the wake ---- */
+kick_:
 	atomic {
+		n = notify[tgt]; notify[tgt] = notify[tgt] | bit_;
 		if
-		:: semIn > 0 -> semIn--; goto recv
-		:: else -> sR = P_WAIT; goto sched /* resumes at recv */
+		:: n & bit_ -> goto wk_ret /* it has not looked since the last kick */
+		:: else
 		fi
 	}
-
-	/* ---- baton_wake_from(o): the interrupt, then a kick or an activation ---- */
-wake_from:
+	/* baton_wake_from(tgt): wake() in vm/core/core.c */
 #ifdef WAKE_AS_CORE
-	atomic { /* negative control: own_running() first, as baton_wake() */
+	atomic { /* negative control: own_running() first, then the interrupt */
 		if
-		:: owner[o] -> goto wk_int
+		:: owner[tgt] -> goto wk_int
 		:: else -> goto wk_act
 		fi
 	}
 wk_int:
-	interrupt[o] = 1;
+	interrupt[tgt] = 1;
 	goto wk_kick;
 #else
-	interrupt[o] = 1; /* seq_cst: Dekker with idle_on_loop and the park */
+	interrupt[tgt] = 1; /* seq_cst, first: Dekker with idle_on_loop and the park */
 	atomic {
 		if
-		:: owner[o] -> goto wk_kick /* own_running() */
+		:: owner[tgt] -> goto wk_kick /* own_running() */
 		:: else -> goto wk_act
 		fi
 	}
 #endif
-wk_kick:	/* own_kick_loop(): MSG_RING into its ring, or the eventfd write */
+wk_kick:	/* own_kick_loop_from(): MSG_RING into its ring, or the eventfd */
 	atomic {
 		if
-		:: lsleep[o] -> kick[o] = 1; lasleep[o] = 0
+		:: lsleep[tgt] -> kick[tgt] = 1; lasleep[tgt] = 0
 		:: else
 		fi;
 		goto wk_ret
 	}
-wk_act:	/* own_activate(o) under o's lock: pop a parked thread, claim, grant */
+wk_act:	/* own_activate(tgt) under its lock: pop a parked thread, claim, grant */
 	atomic {
 		if
-		:: parked[o] && !owner[o] -> parked[o] = 0; owner[o] = 1; wake[o] = 1
-		:: else -> /* nobody parked, or the claim fails: raise the flag */
-			assert(owner[o]); interrupt[o] = 1; goto wk_ret
+		:: parked[tgt] && !owner[tgt] -> parked[tgt] = 0; owner[tgt] = 1; wake[tgt] = 1
+		:: else -> /* nobody parked, or the claim fails: the flag stays up */
+			assert(owner[tgt]); goto wk_ret
 		fi
 	}
-	asleep[o] = 0; /* own_wake_granted(): the futex wake */
+	asleep[tgt] = 0; /* own_wake_granted(): the futex wake */
 wk_ret:
 	atomic {
+		n = 0; tgt = 0; bit_ = 0;
 		if
-		:: wret == 1 -> goto s_next
-		:: wret == 2 -> goto r_next
+		:: wret == 1 -> wret = 0; goto s_next
+		:: wret == 2 -> wret = 0; goto r_next
+		:: wret == 3 -> wret = 0; goto s_undone
 		fi
 	}
 
@@ -391,7 +386,11 @@ park_idle:	/* baton_idle() without the loop: push_parked() under the lock */
 #ifndef NO_PARK_RECHECK
 	atomic { /* a wake that saw us still owning: take the VM back */
 		if
-		:: interrupt[h] -> interrupt[h] = 0
+#ifdef PARK_LOAD
+		:: interrupt[h] /* atomic_load: the flag stays up */
+#else
+		:: interrupt[h] -> interrupt[h] = 0 /* atomic_exchange */
+#endif
 		:: else -> goto park
 		fi
 	}
@@ -429,7 +428,9 @@ active proctype monitor()
 }
 #endif
 
-ltl all_delivered { <> (got[0] == K && got[1] == K + K2) }
+/* Eventually every message has arrived and both heads sleep for good. */
+ltl all_delivered { <> [] (got[0] == K && got[1] == K + K2 &&
+			   (asleep[0] || lasleep[0]) && (asleep[1] || lasleep[1])) }
 
 init
 {

@@ -74,6 +74,8 @@ builds=(
 "neg-hydra-park|-DCHECK_END -DNO_PARK_RECHECK|$SAFETY|hydra.pml"
 "neg-hydra-wake|-DCHECK_END -DWAKE_AS_CORE|$SAFETY|hydra.pml"
 "neg-hydra-one|-DCHECK_END -DK=1 -DK2=2 -DROOM_ONE|$SAFETY|hydra.pml"
+"neg-hydra-mark|-DCHECK_END -DNO_UNDO_KICK|$SAFETY|hydra.pml"
+"neg-hydra-spin|-DPARK_LOAD||hydra.pml"
 )
 # A run, in TAP order: name|build|pan run flags|expect|description[|shared run]. expect: ok
 # (errors: 0 and the search complete) or the error pan must report (a negative control).
@@ -98,7 +100,7 @@ runs=(
 "neg-tso-grant|neg-tso-grant||invalid end state|negative control: a heartbeat that does not give a waiter the VM of a callout that never returns must strand it under TSO"
 "hydra|hydra||ok|Hydra, 2 heads sending 2 messages each way, inbox of 1: every message once and in order, inbox within capacity, all delivered when nothing can move"
 "hydra-cap2|hydra-cap2||ok|Hydra, 2 heads sending 3 messages each way, inbox of 2: the same"
-"hydra-live|hydra-live|$LTL|ok|Hydra, 2 messages each way, inbox of 1: every message is eventually delivered, weak fairness"
+"hydra-live|hydra-live|$LTL|ok|Hydra, 2 messages each way, inbox of 1: eventually every message is delivered and both heads sleep for good, weak fairness"
 "hydra-two|hydra-two||ok|Hydra, 2 senders in one head (1 and 2 messages) to a head that sends 1 back, inbox of 1: the same"
 "hydra-reach|hydra-reach||assertion violated  !((rw[0]&&rw[1]))|Hydra: both senders do wait for room at the same time (the full-inboxes case is reached)"
 "neg-hydra-early|neg-hydra-early||assertion violated delivered|negative control: a head that looks at the interrupt before publishing loop_sleeping must lose a message"
@@ -107,6 +109,8 @@ runs=(
 "neg-hydra-park|neg-hydra-park||assertion violated delivered|negative control: a head that parks (as baton_idle does today) without looking at the interrupt after releasing must lose a message"
 "neg-hydra-wake|neg-hydra-wake||assertion violated delivered|negative control: a wake that loads the owner before raising the interrupt (baton_wake's order) must lose a message to a head going to park"
 "neg-hydra-one|neg-hydra-one||assertion violated delivered|negative control: a room notification that resumes only one of two senders waiting for room must strand the other"
+"neg-hydra-mark|neg-hydra-mark||assertion violated delivered|negative control: hy_take's room mark as on main (no undo that tells the subscribers) must deadlock two heads with inboxes of 1"
+"neg-hydra-spin|neg-hydra-spin|$LTL|acceptance cycle|negative control: a park path that only loads the interrupt (as on main) must spin instead of sleeping"
 )
 if [[ ${BATON_MODEL_EXTRA:-0} == 1 ]]; then
 	builds+=("neg-i5|-DNT=2 -DNO_I5_GRANT|")
