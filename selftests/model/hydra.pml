@@ -8,10 +8,12 @@
  * that a message touches (each head: one VM thread, the ownership word,
  * the pool, the futex wake word, idle_on_loop() with loop_sleeping and the
  * loop's kick; baton_idle()'s park path, own_park(), own_activate()). The
- * message's steps are those of issue 12's design ("How a message travels":
- * count, push, notify, wake, drain, room). Documentation/core/model.md
- * ("Hydra") maps each step to the runtime and argues the abstractions.
- * Checked by run-model.sh.
+ * message's steps are those of vm/hydra (hy_post, hy_subscribe, hy_take,
+ * hy_kick, hy_kick_all, hy_drain, hy_poll) and wake() of vm/core/core.c;
+ * two of them are the proposed fixes of bugs this model found in them
+ * (NO_UNDO_KICK, PARK_LOAD below). Documentation/core/model.md ("Hydra")
+ * maps each step to the runtime and argues the abstractions. Checked by
+ * run-model.sh.
  *
  * Two heads, 0 and 1. In each, one OS thread owns the VM and runs its
  * Smalltalk processes: a sender S that sends K messages to the other head
@@ -43,16 +45,22 @@
  * Negative controls (each must be rejected):
  *   EARLY_CHECK     idle_on_loop() looks at the interrupt flag before it
  *                   publishes loop_sleeping
- *   LATE_CLEAR      the recipient clears the notify word only after the
- *                   receiver found the inbox empty (drain, then clear)
- *   NO_ROOM_RECHECK a sender that finds the inbox full registers for room
- *                   and waits, without trying the count again
- *   NO_PARK_RECHECK baton_idle()'s park path as in vm/core today: after
+ *   LATE_CLEAR      the recipient clears HY_MSG only after the receiver
+ *                   found the inbox empty (take, then clear)
+ *   NO_ROOM_RECHECK a sender that finds the inbox full subscribes for room
+ *                   and waits, without posting once more
+ *   NO_PARK_RECHECK baton_idle()'s park path as before Hydra: after
  *                   releasing the word it does not look at the interrupt
- *   WAKE_AS_CORE    baton_wake_from() in baton_wake()'s order: load the
+ *   WAKE_AS_CORE    wake() in baton_wake()'s order before Hydra: load the
  *                   owner, then raise the interrupt
- *   ROOM_ONE        (with K2) a ROOM notification signals the room
- *                   Semaphore once, resuming one of the waiting senders
+ *   ROOM_ONE        (with K2) a room event signals the event Semaphore
+ *                   once, resuming one of the waiting senders
+ *   NO_UNDO_KICK    hy_post() as on main: giving back the slot of a failed
+ *                   post does not tell the room subscribers (deadlocks
+ *                   with CAP=1: hy_take's mark misses the take)
+ *   PARK_LOAD       baton_idle()'s park path as on main: it loads the
+ *                   interrupt instead of exchanging it (spins: LTL)
+ *   NO_MARK         hy_take() tells subscribers at every take (passes)
  */
 
 #ifndef K
