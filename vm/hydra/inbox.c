@@ -43,11 +43,11 @@ int hy_post(struct hydra_head *to, struct hy_msg *m, baton_vm *from)
 	if (atomic_fetch_add(&to->count, 1) >= to->cap) {
 		/* Our reservation may have hidden room from the recipient's
 		 * take (it saw the count above the mark and told nobody): if
-		 * undoing it leaves the inbox at the mark, we tell the waiting
-		 * senders ourselves. Else two heads with inboxes of 1 that send
+		 * undoing it leaves room, we tell the waiting senders
+		 * ourselves (selftests/model/hydra.pml checks this rule). Else two heads with inboxes of 1 that send
 		 * to each other can both wait for ever (the model's deadlock). */
 		long left = atomic_fetch_sub(&to->count, 1) - 1;
-		if (left <= to->cap / 2 && atomic_load(&to->room_subs))
+		if (left < to->cap && atomic_load(&to->room_subs))
 			hy_kick_all(&to->room_subs, from);
 		atomic_fetch_sub(&to->senders, 1);
 		return 0;
