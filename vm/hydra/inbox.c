@@ -116,9 +116,6 @@ void hy_inbox_drain(struct hydra_head *h)
 {
 	struct hy_link *l;
 	while ((l = pop(h))) {
-		struct hy_msg *m = (struct hy_msg *)l;
-		if (m->from)
-			hy_unref(m->from);
-		free(m);
+		hy_msg_free((struct hy_msg *)l);
 	}
 }
