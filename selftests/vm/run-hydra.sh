@@ -3,7 +3,9 @@
 # selftests/vm/run-hydra.sh: issue 12's torture test and the head checks a .st file cannot make alone.
 # The torture test (selftests/vm/hydra/torture/main.st and head.st): 4 heads with small random inboxes
 # send 1,000,000 messages all-to-all, random sizes; every message must arrive exactly once, in order per
-# sender-recipient pair. It runs with the io_uring ring and with BATON_URING=0 (epoll, eventfd wake-ups),
+# sender-recipient pair. It runs with the heads asleep in io_uring rings (BATON_HYDRA_RING=1: MSG_RING
+# wake-ups), in epoll loops (BATON_URING=0 BATON_HYDRA_RING=1: eventfd wake-ups) and parked on their
+# futexes (the default for heads that do no I/O),
 # plus two negative controls (a dropped and a duplicated message must make the check fail).
 # Then: an unhandled error in a head has every stderr line prefixed with 'head N: '.
 # Owns a temporary directory and the baton processes it starts. TAP 13 on stdout; exit 0 pass, 1 fail,
@@ -53,11 +55,13 @@ fi
 seed=${BATON_HYDRA_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000000))}
 secs=${BATON_HYDRA_TORTURE_SECS:-180}
 
-# torture RING MESSAGES CHECK_MODE: runs torture/main.st in the background, RING uring (BATON_URING
-# unset) or epoll (BATON_URING=0), bounded; status in $rc, stdout in $tmp/out, stderr in $tmp/err.
+# torture RING MESSAGES CHECK_MODE: runs torture/main.st in the background, RING uring
+# (BATON_HYDRA_RING=1), epoll (the same with BATON_URING=0) or futex (neither), bounded; status in
+# $rc, stdout in $tmp/out, stderr in $tmp/err.
 torture() {
-	local ring=$1 count=$2 mode=$3 e=(-u BATON_URING)
-	[[ $ring == epoll ]] && e=(BATON_URING=0)
+	local ring=$1 count=$2 mode=$3 e=(-u BATON_URING -u BATON_HYDRA_RING)
+	[[ $ring == uring ]] && e=(-u BATON_URING BATON_HYDRA_RING=1)
+	[[ $ring == epoll ]] && e=(BATON_URING=0 BATON_HYDRA_RING=1)
 	# The heads' inboxes hold 1 to 8 messages (torture/main.st); the first VM's, which relays when
 	# the heads cannot name each other, 1 to 16.
 	env "${e[@]}" BATON_HYDRA_INBOX=$((seed % 16 + 1)) "$baton" --stats selftests/vm/hydra/torture/main.st "$count" "$seed" "$mode" \
@@ -69,28 +73,35 @@ torture() {
 verdict() { grep '^torture: ' "$tmp/out" | head -n 1; }
 # --stats of the first VM: the event loop its heads wake it on (uring: MSG_RING). Under
 # BATON_URING=0 a VM opens no loop for Hydra (none): it parks on its futex, woken there.
-iostat() { awk '$1 == "io.backend" { print $2; exit }' "$tmp/err"; }
+iostat() { awk -v k="${1:-io.backend}" '$1 == k { print $2; exit }' "$tmp/err"; }
 
-# ---- 1, 2. the torture test in both ring modes
-for ring in uring epoll; do
-	how="BATON_URING unset"
-	[[ $ring == epoll ]] && how=BATON_URING=0
+# ---- 1, 2, 3. the torture test in the three ways a head sleeps
+for ring in uring epoll futex; do
+	how="BATON_HYDRA_RING=1"
+	[[ $ring == epoll ]] && how="BATON_URING=0 BATON_HYDRA_RING=1"
+	[[ $ring == futex ]] && how="parked heads, no loop"
 	name="torture ($ring ring, $how): 4 heads, $total messages all-to-all, random sizes and full inboxes, each arrives once and in order$note"
 	torture "$ring" "$total" ok
 	v=$(verdict)
 	# Without a way to name another head (a VM is not a message kind), the heads send through the
 	# first VM, which forwards: the TAP line says so.
 	[[ $v == *"relayed by the first VM"* ]] && name="$name (relayed by the first VM: a VM cannot be sent in a message)"
-	be=$(iostat)
-	if [[ $rc == 0 && $v == "torture: ok"* && ($ring == uring || $be != uring) ]]; then
+	be=$(iostat) mr=$(iostat io.msg_ring_wakes)
+	# the first VM slept where the mode says, and was woken that way at least once
+	case $ring in
+	uring) want=$([[ $be == uring && ${mr:-0} -gt 0 ]] && echo 1) ;;
+	epoll) want=$([[ $be == epoll && ${mr:-0} == 0 ]] && echo 1) ;;
+	futex) want=$([[ $be == none ]] && echo 1) ;;
+	esac
+	if [[ $rc == 0 && $v == "torture: ok"* && -n $want ]]; then
 		ok "$name"
-		echo "# $v; first VM's inbox $((seed % 16 + 1)), io.backend $be"
+		echo "# $v; first VM's inbox $((seed % 16 + 1)), io.backend $be, io.msg_ring_wakes ${mr:-?}"
 	else
 		not_ok "$name" "status $rc, io.backend '$be', seed $seed (BATON_HYDRA_SEED=$seed replays it)" "$(head -n 8 "$tmp/out")"
 	fi
 done
 
-# ---- 3, 4. negative controls: the checker sees a message that was lost or duplicated
+# ---- 4, 5. negative controls: the checker sees a message that was lost or duplicated
 for mode in drop dup; do
 	name="torture negative control ($mode: head 1 $([[ $mode == drop ]] && echo skips || echo repeats) one message to head 2): the check fails"
 	torture uring 2400 "$mode"
