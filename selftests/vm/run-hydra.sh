@@ -113,7 +113,7 @@ for mode in drop dup; do
 	fi
 done
 
-# ---- 5. an unhandled error in a head: every line of its report starts with 'head N: '
+# ---- 6. an unhandled error in a head: every line of its report starts with 'head N: '
 cat >"$tmp/err.st" <<'ST'
 | h |
 h := VM spawn: 'selftests/vm/hydra/heads/fail.st'.
