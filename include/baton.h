@@ -142,7 +142,8 @@ BATON_API baton_vm *baton_vm_new(const struct baton_config *cfg);
  * baton_config.heartbeat, at [hz] (0: 1000); [uring] as baton_config.uring.
  * NULL and errno on failure. */
 BATON_API baton_heartbeat *baton_heartbeat_new(unsigned hz, int uring);
-/* Stops and frees it: -EBUSY (and nothing done) while a VM still uses it. */
+/* Stops and frees it: -EBUSY (and nothing done) while a VM still uses it;
+ * -EPERM for baton_heartbeat_process()'s. NULL: 0. */
 BATON_API int baton_heartbeat_free(baton_heartbeat *hb);
 /* The process's shared heartbeat (1000 Hz, uring auto), made on the first
  * call and never freed; NULL and errno if it could not be made. */

@@ -148,20 +148,22 @@ baton_heartbeat *baton_heartbeat_new(unsigned hz, int uring)
 	return h;
 }
 
+/* Written once under pthread_once, immutable after. */
+static baton_heartbeat *process_hb;
+static int process_hb_err;
+static pthread_once_t process_hb_once = PTHREAD_ONCE_INIT;
+
 int baton_heartbeat_free(baton_heartbeat *h)
 {
 	if (!h)
 		return 0;
+	if (h == process_hb)
+		return -EPERM; /* the process's: never freed */
 	int r = hb_group_free(h->g);
 	if (r == 0)
 		free(h);
 	return r;
 }
-
-/* Written once under pthread_once, immutable after. */
-static baton_heartbeat *process_hb;
-static int process_hb_err;
-static pthread_once_t process_hb_once = PTHREAD_ONCE_INIT;
 
 static void process_hb_make(void)
 {
