@@ -21,9 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "baton.h"
 #include "tools/lib/bench.h"
 #include "tools/lib/sim.h"
+#include "vm/hydra/api.h"
 
 #define REPS 5
 #define MAXV 16
@@ -199,6 +203,152 @@ static double detect_us(int n, int shared)
 	return k ? bench_percentile(all, k, 50) : -1;
 }
 
+/* ---- real heads (vm/hydra/api.h), BATON_HEARTBEAT=per-head or shared ------ */
+
+/* Sums over this process's threads named [comm]: voluntary context
+ * switches (each a wake-up from a sleep) and CPU time (schedstat, ns). */
+static int task_sums(const char *comm, uint64_t *wk, uint64_t *cpu)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	*wk = *cpu = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], line[256] = "";
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(line, sizeof line, f))
+			line[strcspn(line, "\n")] = 0;
+		fclose(f);
+		if (strcmp(line, comm))
+			continue;
+		n++;
+		snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
+		unsigned long long ns = 0, v = 0;
+		if ((f = fopen(path, "re"))) {
+			if (fscanf(f, "%llu", &ns) == 1)
+				*cpu += ns;
+			fclose(f);
+		}
+		snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+		if ((f = fopen(path, "re"))) {
+			while (fgets(line, sizeof line, f))
+				if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
+					*wk += v;
+			fclose(f);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static char idle_st[64], busy_st[64];
+
+static int write_prog(char *path, const char *src)
+{
+	snprintf(path, 64, "/tmp/baton-bench-hb-XXXXXX.st");
+	int fd = mkstemps(path, 3);
+	if (fd < 0)
+		return -1;
+	ssize_t n = (ssize_t)strlen(src);
+	int ok = write(fd, src, (size_t)n) == n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* [n] heads (idle: waiting in VM receive; busy: a loop), then ended. */
+static struct hb_m run_heads(int n, int shared, int busy, double secs)
+{
+	struct hb_m m = { 0 };
+	const char *comm = shared ? "baton-hbg" : "baton-hb";
+	baton_head *h[MAXV];
+	setenv("BATON_HEARTBEAT", shared ? "shared" : "per-head", 1); /* no head runs now */
+	long r0 = rss_kb();
+	for (int i = 0; i < n; i++) {
+		h[i] = baton_head_spawn(busy ? busy_st : idle_st, 0, NULL, NULL);
+		if (!h[i]) {
+			perror("bench: baton_head_spawn");
+			exit(1);
+		}
+	}
+	bench_nap(0.3); /* booted, and idle ones tickless */
+	m.rss_kb = (double)(rss_kb() - r0) / n;
+	uint64_t w0, c0, w1, c1;
+	m.threads = task_sums(comm, &w0, &c0);
+	double t0 = bench_now_s();
+	bench_nap(secs);
+	task_sums(comm, &w1, &c1);
+	double dt = bench_now_s() - t0;
+	m.wakeups_s = (double)(w1 - w0) / dt;
+	m.cpu_pct = 100.0 * (double)(c1 - c0) / 1e9 / dt;
+	for (int i = 0; i < n; i++) {
+		baton_head_terminate(h[i]);
+		baton_head_join(h[i], -1);
+		baton_head_release(h[i]);
+	}
+	unsetenv("BATON_HEARTBEAT");
+	return m;
+}
+
+/* run_heads() in a fresh child process, so that each run's RSS starts from
+ * the same place (no heap of an earlier run to reuse). */
+static struct hb_m run_heads_forked(int n, int shared, int busy, double secs)
+{
+	struct hb_m m = { -1, -1, -1, -1, -1 };
+	int fd[2];
+	if (pipe(fd) < 0)
+		return m;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fd[0]);
+		struct hb_m r = run_heads(n, shared, busy, secs);
+		ssize_t w = write(fd[1], &r, sizeof r);
+		_exit(w == (ssize_t)sizeof r ? 0 : 1);
+	}
+	close(fd[1]);
+	if (pid > 0) {
+		if (read(fd[0], &m, sizeof m) != (ssize_t)sizeof m)
+			m = (struct hb_m){ -1, -1, -1, -1, -1 };
+		waitpid(pid, NULL, 0);
+	}
+	close(fd[0]);
+	return m;
+}
+
+static void head_rows_for(struct bench *b, int n, int busy)
+{
+	double v[2][4][REPS];
+	for (int r = 0; r < REPS; r++)
+		for (int shared = 0; shared < 2; shared++) {
+			struct hb_m m = run_heads_forked(n, shared, busy, busy ? 0.5 : 0.3);
+			v[shared][0][r] = m.threads;
+			v[shared][1][r] = m.rss_kb;
+			v[shared][2][r] = m.wakeups_s;
+			v[shared][3][r] = m.cpu_pct;
+		}
+	static const char *const mode[2] = { "per_head", "shared" };
+	static const char *const key[4] = { "threads", "rss_kb", "wakeups_per_s", "cpu_pct" };
+	static const char *const unit[4] = { "", "KB", "/s", "%" };
+	static const char *const what[4] = { "heartbeat threads", "VmRSS per head",
+					     "heartbeat wake-ups, all threads",
+					     "heartbeat CPU (of one core)" };
+	for (int shared = 0; shared < 2; shared++)
+		for (int i = 0; i < 4; i++) {
+			char name[80], w[120];
+			snprintf(name, sizeof name, "hb.heads_%s_%d.%s.%s", busy ? "busy" : "idle",
+				 n, mode[shared], key[i]);
+			snprintf(w, sizeof w, "%s, %d %s heads", what[i], n, busy ? "busy" : "idle");
+			bench_row(b, name, bench_percentile(v[shared][i], REPS, 50), unit[i], w, NULL);
+		}
+}
+
 /* ---- the rows ----------------------------------------------------------- */
 
 static double med(double *v, int n)
@@ -246,4 +396,17 @@ void bench_hb_rows(struct bench *b)
 	rows_for(b, 4, 0);
 	rows_for(b, 16, 0);
 	rows_for(b, 4, 1);
+	if (write_prog(idle_st, "VM receive.\n") < 0 ||
+	    write_prog(busy_st, "| x | x := 0. [true] whileTrue: [x := x + 1 \\\\ 1000].\n") < 0) {
+		bench_row_na(b, "hb.heads", "", "cannot write the head programs in /tmp");
+		return;
+	}
+	bench_note(b, "Smalltalk heads (baton_head_spawn), BATON_HEARTBEAT=per-head or shared; "
+		      "the first VM is the bench itself (no heartbeat)");
+	head_rows_for(b, 1, 0);
+	head_rows_for(b, 4, 0);
+	head_rows_for(b, 16, 0);
+	head_rows_for(b, 4, 1);
+	unlink(idle_st);
+	unlink(busy_st);
 }
