@@ -201,6 +201,15 @@ BATON_API void baton_set_deadline(baton_vm *vm, uint64_t ns);
 /* Any thread: something external happened (I/O completion...). If the VM
  * is idle a parked thread is activated; else the interrupt flag is raised. */
 BATON_API void baton_wake(baton_vm *vm);
+/* baton_wake(target) from the owner of another VM [from] (Hydra: a head wakes
+ * the head it sent a message to). The same, except for the kick of an
+ * owner asleep in [target]'s event loop: when both loops are io_uring and the
+ * kernel has IORING_OP_MSG_RING (Linux 5.18), one MSG_RING submitted on
+ * [from]'s ring posts a completion into [target]'s, instead of the eventfd
+ * write (baton_io_stats: msg_ring_wakes). The caller must own [from];
+ * [from] NULL, [target] itself or without an open loop: baton_wake(target). */
+BATON_API void baton_wake_from(baton_vm *target, baton_vm *from);
+#define BATON_HAVE_WAKE_FROM 1 /* for code that must build without it */
 BATON_API uint64_t baton_now_ns(void);
 
 /* ---- introspection ---------------------------------------------------- */

@@ -5,7 +5,7 @@
  * Owns the choice of backend, argument checks, the operation records (a
  * pool and a hash by tag, for cancels), the wait loop around the backends'
  * single kernel waits (deadline, wake-ups, EINTR) and the cross-thread
- * wake. Everything touching a kernel I/O API is in evio_uring.c or
+ * wake (and its cross-loop variant, kif_evio_wake_from). Everything touching a kernel I/O API is in evio_uring.c or
  * evio_epoll.c. See Documentation/core/kernel-iface.md ("evio.h").
  */
 #ifndef _GNU_SOURCE
@@ -471,12 +471,10 @@ int kif_evio_wait(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned max,
 	return r;
 }
 
-int kif_evio_wake(struct kif_evio *ev)
+/* The owner of [ev] is asleep or about to be, and nobody kicked it yet:
+ * write the eventfd. */
+static int kick_efd(struct kif_evio *ev)
 {
-	if (atomic_exchange(&ev->wake_pending, 1))
-		return 0; /* a wake is already on its way */
-	if (!atomic_load(&ev->sleeping))
-		return 0; /* the owner will see wake_pending before sleeping */
 	uint64_t one = 1;
 	long r = KIF_CALL(write(ev->efd, &one, sizeof one));
 	/* EAGAIN: the counter is full, so the eventfd is readable anyway. */
@@ -486,8 +484,41 @@ int kif_evio_wake(struct kif_evio *ev)
 	return 0;
 }
 
+int kif_evio_wake(struct kif_evio *ev)
+{
+	if (atomic_exchange(&ev->wake_pending, 1))
+		return 0; /* a wake is already on its way */
+	if (!atomic_load(&ev->sleeping))
+		return 0; /* the owner will see wake_pending before sleeping */
+	return kick_efd(ev);
+}
+
+int kif_evio_wake_from(struct kif_evio *dst, struct kif_evio *src)
+{
+	if (!src || src == dst || !src->msg_ring || !dst->msg_ring || src->be != dst->be)
+		return kif_evio_wake(dst);
+	/* The same Dekker pair as kif_evio_wake: only the kick differs. */
+	if (atomic_exchange(&dst->wake_pending, 1))
+		return 0;
+	if (!atomic_load(&dst->sleeping))
+		return 0;
+	int saved = errno;
+	int sent = src->be->msg_wake(src, dst);
+	errno = saved;
+	if (!sent)
+		return kick_efd(dst);
+	atomic_fetch_add(&dst->msg_ring_wakes, 1);
+	return 0;
+}
+
+int kif_evio_has_msg_ring(const struct kif_evio *ev)
+{
+	return ev->msg_ring;
+}
+
 void kif_evio_stats(const struct kif_evio *ev, struct kif_evio_stats *out)
 {
 	*out = ev->st;
 	out->wakes = atomic_load(&((struct kif_evio *)ev)->wakes);
+	out->msg_ring_wakes = atomic_load(&((struct kif_evio *)ev)->msg_ring_wakes);
 }

@@ -43,6 +43,15 @@ struct kif_evio_opts {
 /* io_uring: behave as if the kernel had no multishot accept (tests of
  * the emulation that old kernels get). */
 #define KIF_EVIO_OPT_NO_MULTISHOT 0x1u
+/* io_uring: behave as if the kernel had no IORING_OP_MSG_RING, so that
+ * kif_evio_wake_from from this loop always writes the eventfd (tests). */
+#define KIF_EVIO_OPT_NO_MSG_RING 0x2u
+/* io_uring, tests of kif_evio_wake_from's other paths: behave as if the
+ * kernel had no IOSQE_CQE_SKIP_SUCCESS (this loop then gets, and swallows,
+ * a completion for each MSG_RING it sends); send MSG_RING wakes the kernel
+ * refuses (a flag it rejects), so that the eventfd takes over. */
+#define KIF_EVIO_OPT_NO_CQE_SKIP 0x4u
+#define KIF_EVIO_OPT_MSG_RING_REFUSED 0x8u
 
 /*
  * Opens a loop. Any thread may call the other functions, but only one at a
@@ -152,6 +161,23 @@ int kif_evio_wait(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned max,
  */
 int kif_evio_wake(struct kif_evio *ev);
 
+/*
+ * kif_evio_wake(dst), sent from the loop [src] of the calling thread: same
+ * contract (a pending wake costs nothing; only a loop asleep or about to be
+ * is kicked), but when both loops are io_uring and the kernel has
+ * IORING_OP_MSG_RING (Linux 5.18; probed at open), the kick is one MSG_RING
+ * SQE submitted on src's ring that posts a completion with a reserved tag
+ * into dst's ring, instead of the eventfd write. dst swallows it as a wake;
+ * src gets no completion (IOSQE_CQE_SKIP_SUCCESS) or swallows its own. The
+ * caller must be src's owner (it submits on src's ring: it also sends what
+ * src had queued); [src] NULL or an epoll loop: kif_evio_wake(dst). A MSG_RING
+ * that fails at once falls back to the eventfd. Not async-signal-safe.
+ */
+int kif_evio_wake_from(struct kif_evio *dst, struct kif_evio *src);
+/* Nonzero when kif_evio_wake_from from [ev] can use IORING_OP_MSG_RING
+ * (io_uring loop, kernel support, not KIF_EVIO_OPT_NO_MSG_RING). */
+int kif_evio_has_msg_ring(const struct kif_evio *ev);
+
 struct kif_evio_stats {
 	uint64_t submitted; /* operations handed to the kernel */
 	uint64_t completed; /* completions delivered to the caller */
@@ -163,6 +189,11 @@ struct kif_evio_stats {
 				* the kernel cancelled it (its submitter exited) */
 	uint64_t cq_overflows; /* io_uring: completions waited in the kernel
 				* for room in the ring (and were fetched) */
+	uint64_t msg_ring_wakes;  /* wakes of this loop sent by another loop as an
+				   * IORING_OP_MSG_RING (kif_evio_wake_from) */
+	uint64_t msg_ring_failed; /* MSG_RING wakes sent from this loop that the
+				   * kernel refused (those seen at once went
+				   * through the eventfd instead) */
 };
 void kif_evio_stats(const struct kif_evio *ev, struct kif_evio_stats *out);
 

@@ -61,6 +61,9 @@ struct evio_backend {
 	 * sleep); 0 or -errno (never -EINTR). Wakes come through ev->efd. */
 	int (*sleep)(struct kif_evio *ev, uint64_t deadline);
 	void (*forget)(struct kif_evio *ev, int fd); /* may be NULL */
+	/* Kick [dst] (asleep, of the same backend) from [ev], whose owner
+	 * calls: 1 sent, 0 cannot (use the eventfd). May be NULL. */
+	int (*msg_wake)(struct kif_evio *ev, struct kif_evio *dst);
 };
 
 extern const struct evio_backend kif_evio_uring_backend;
@@ -80,6 +83,8 @@ struct kif_evio {
 	atomic_int sleeping; /* the owner is in (or entering) a kernel wait */
 	atomic_int wake_pending;
 	atomic_ulong wakes;
+	atomic_ulong msg_ring_wakes; /* kicks sent to this loop by MSG_RING */
+	int msg_ring;        /* the backend can kick another loop (MSG_RING) */
 	struct evio_op *free;
 	struct evio_chunk *chunks;
 	struct evio_op **buckets; /* tag hash, power-of-2 size */

@@ -5,9 +5,11 @@
  * Owns one ring per loop: every operation is one SQE whose user_data is its
  * record (struct evio_op), completions are read straight from the mapped
  * completion ring, and the loop's eventfd always has a read in flight so
- * that kif_evio_wake ends a wait. Opcodes and set-up flags are checked at
- * open (the probe, then the ring's own opcode table); what is missing makes
- * open fail, and evio.c falls back to epoll. See
+ * that kif_evio_wake ends a wait; kif_evio_wake_from may instead post a
+ * completion straight into another loop's ring (IORING_OP_MSG_RING). Opcodes
+ * and set-up flags are checked at open (the probe, then the ring's own
+ * opcode table); what is missing makes open fail (MSG_RING only turns its
+ * use off), and evio.c falls back to epoll. See
  * Documentation/core/kernel-iface.md ("evio.h").
  */
 #ifndef _GNU_SOURCE
@@ -32,6 +34,9 @@
 /* user_data of the loop's own SQEs: never a record's address. */
 #define UD_WAKE ((uint64_t)1)
 #define UD_CANCEL ((uint64_t)2)
+#define UD_MSGWAKE ((uint64_t)3) /* posted into this ring by another's MSG_RING */
+#define UD_MSGSENT ((uint64_t)4) /* the MSG_RING SQE itself, on the sender */
+#define UD_MSGSEEN ((uint64_t)5) /* a failed one, already handled at once */
 
 struct ur {
 	struct io_uring ring;
@@ -40,6 +45,7 @@ struct ur {
 	struct __kernel_timespec *ts;
 	uint64_t wake_val;  /* target of the eventfd read */
 	int multishot_accept;
+	int cqe_skip;        /* IOSQE_CQE_SKIP_SUCCESS (IORING_FEAT_CQE_SKIP) */
 };
 
 static const struct {
@@ -101,7 +107,8 @@ static void arm_wake(struct kif_evio *ev)
 	u->wake_val = 0;
 }
 
-static int probe_ops(struct io_uring *ring, int *multishot, char *why, unsigned len)
+static int probe_ops(struct io_uring *ring, int *multishot, int *msg_ring, char *why,
+		     unsigned len)
 {
 	struct io_uring_probe *p = io_uring_get_probe_ring(ring);
 	if (!p) {
@@ -118,6 +125,8 @@ static int probe_ops(struct io_uring *ring, int *multishot, char *why, unsigned 
 	/* Multishot accept is a flag, not an opcode: the probe cannot see it.
 	 * It came in 5.19 with IORING_OP_SOCKET, which the probe can see. */
 	*multishot = io_uring_opcode_supported(p, IORING_OP_SOCKET);
+	/* Optional: without it kif_evio_wake_from writes the eventfd. */
+	*msg_ring = io_uring_opcode_supported(p, IORING_OP_MSG_RING);
 	io_uring_free_probe(p);
 	return 0;
 }
@@ -152,11 +161,15 @@ static int ur_open(struct kif_evio *ev, char *why, unsigned why_len)
 		r = -EOPNOTSUPP;
 		goto fail;
 	}
-	r = probe_ops(&u->ring, &u->multishot_accept, why, why_len);
+	r = probe_ops(&u->ring, &u->multishot_accept, &ev->msg_ring, why, why_len);
 	if (r < 0)
 		goto fail;
 	if (ev->optflags & KIF_EVIO_OPT_NO_MULTISHOT)
 		u->multishot_accept = 0;
+	if (ev->optflags & KIF_EVIO_OPT_NO_MSG_RING)
+		ev->msg_ring = 0;
+	u->cqe_skip = (p.features & IORING_FEAT_CQE_SKIP) != 0 &&
+		      !(ev->optflags & KIF_EVIO_OPT_NO_CQE_SKIP);
 	u->ts = calloc(u->ring.sq.ring_entries, sizeof *u->ts);
 	if (!u->ts) {
 		r = -ENOMEM;
@@ -296,8 +309,17 @@ static int ur_harvest(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned ma
 				arm_wake(ev);
 				continue;
 			}
-			if (ud == UD_CANCEL || ud == LIBURING_UDATA_TIMEOUT)
+			if (ud == UD_CANCEL || ud == LIBURING_UDATA_TIMEOUT ||
+			    ud == UD_MSGWAKE || ud == UD_MSGSEEN)
+				continue; /* UD_MSGWAKE: wake_pending has the wake */
+			if (ud == UD_MSGSENT) {
+				/* With IOSQE_CQE_SKIP_SUCCESS only failures come;
+				 * this one came too late to fall back (the kernel
+				 * ran it after the submitting call returned). */
+				if (res < 0)
+					ev->st.msg_ring_failed++;
 				continue;
+			}
 			struct evio_op *op = (struct evio_op *)(uintptr_t)ud;
 			/*
 			 * EINTR never surfaces: issue the operation again. Nor
@@ -332,6 +354,62 @@ static int ur_harvest(struct kif_evio *ev, struct kif_evio_cqe *out, unsigned ma
 		ev->st.cq_overflows++;
 		io_uring_get_events(&u->ring);
 	}
+}
+
+/*
+ * kif_evio_wake_from: post a completion tagged UD_MSGWAKE into [dst]'s ring,
+ * which ends its wait, with one IORING_OP_MSG_RING (IORING_MSG_DATA) sent at
+ * once on ours. (IORING_MSG_RING_CQE_SKIP would skip dst's completion, the
+ * wake itself; IOSQE_CQE_SKIP_SUCCESS skips ours.) Answers 1 when the kernel
+ * took it and did not refuse it on the spot, 0 when the caller must write
+ * dst's eventfd instead.
+ */
+static int ur_msg_wake(struct kif_evio *ev, struct kif_evio *dst)
+{
+	struct ur *u = UR(ev);
+	struct io_uring_sqe *sqe = sqe_get(ev);
+	if (!sqe)
+		return 0;
+	/* By hand: liburing 2.3's helper predates the flags field's name. */
+	memset(sqe, 0, sizeof *sqe);
+	sqe->opcode = IORING_OP_MSG_RING;
+	sqe->fd = UR(dst)->ring.ring_fd;
+	sqe->addr = IORING_MSG_DATA; /* the command: post a completion */
+	sqe->len = 0;                /* its res */
+	sqe->off = UD_MSGWAKE;       /* its user_data */
+	sqe->user_data = UD_MSGSENT;
+	if (u->cqe_skip)
+		sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+	/* Tests: a flag that IORING_MSG_DATA refuses (-EINVAL). */
+	if (ev->optflags & KIF_EVIO_OPT_MSG_RING_REFUSED)
+		sqe->msg_ring_flags = IORING_MSG_RING_CQE_SKIP;
+	unsigned tail0 = io_uring_smp_load_acquire(u->ring.cq.ktail);
+	submit_now(ev);
+	if (io_uring_sq_ready(&u->ring) > 0) {
+		/* The kernel took nothing, or not up to ours (the last one):
+		 * make it a no-op of ours rather than a late MSG_RING to a
+		 * ring fd that may be closed and reused by then. */
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, UD_CANCEL);
+		return 0;
+	}
+	/* Run inline (the usual case), a refusal is already in our ring,
+	 * among what this submission posted: take it over here. Unless our
+	 * completion ring is full (its owner has not harvested): a refusal
+	 * then waits in the kernel, out of sight, so kick with the eventfd
+	 * as well (the MSG_RING's completion, if any, is swallowed). */
+	if (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW)
+		return 0;
+	unsigned tail1 = io_uring_smp_load_acquire(u->ring.cq.ktail);
+	for (unsigned i = tail0; i != tail1; i++) {
+		struct io_uring_cqe *c = &u->ring.cq.cqes[i & u->ring.cq.ring_mask];
+		if (c->user_data == UD_MSGSENT && c->res < 0) {
+			c->user_data = UD_MSGSEEN; /* harvest swallows it */
+			ev->st.msg_ring_failed++;
+			return 0;
+		}
+	}
+	return 1;
 }
 
 static int ur_sleep(struct kif_evio *ev, uint64_t deadline)
@@ -373,4 +451,5 @@ const struct evio_backend kif_evio_uring_backend = {
 	.flush = ur_flush,
 	.harvest = ur_harvest,
 	.sleep = ur_sleep,
+	.msg_wake = ur_msg_wake,
 };

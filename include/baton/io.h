@@ -42,6 +42,8 @@ struct baton_io_stats {
 	uint64_t submitted, completed, pending, waits, wakes, flushes_full, reissued,
 		cq_overflows;
 	uint64_t idle_waits; /* times an idle VM slept in the loop */
+	uint64_t msg_ring_wakes; /* of [wakes]' kind, sent by another VM's loop as
+				  * one IORING_OP_MSG_RING (baton_wake_from) */
 };
 
 /* Opens the loop if it is not yet (every operation does it too): 0 or -errno.

@@ -304,16 +304,20 @@ void baton_set_deadline(baton_vm *vm, uint64_t ns)
 	atomic_store(&vm->deadline, ns);
 }
 
-void baton_wake(baton_vm *vm)
+/* baton_wake, and baton_wake_from with [from] (owned by the caller, loop
+ * open) or NULL: only the kick of an owner asleep in the loop differs. */
+static void wake(baton_vm *vm, baton_vm *from)
 {
-	B_ASSERT(vm, "baton_wake: no VM");
 	/* seq_cst, the interrupt first, then the word: the Dekker pair with an
 	 * owner going to sleep in the event loop (own.c, idle_on_loop) or
 	 * parking (baton_idle, which frees the word, then looks at the
 	 * interrupt). An owner that runs on sees it at its next checkpoint. */
 	atomic_store(&vm->hot.interrupt, 1);
 	if (own_running(vm)) {
-		own_kick_loop(vm);
+		if (from)
+			own_kick_loop_from(vm, from);
+		else
+			own_kick_loop(vm);
 		return;
 	}
 	if (atomic_load(&vm->top_prio) >= 0 && own_release_free(vm))
@@ -321,6 +325,19 @@ void baton_wake(baton_vm *vm)
 	count(vm, wakes);
 	KIF_PROBE1(wake, 1);
 	own_activate(vm, "wake"); /* else: taken meanwhile; the interrupt stays up */
+}
+
+void baton_wake(baton_vm *vm)
+{
+	B_ASSERT(vm, "baton_wake: no VM");
+	wake(vm, NULL);
+}
+
+void baton_wake_from(baton_vm *vm, baton_vm *from)
+{
+	B_ASSERT(vm, "baton_wake_from: no VM");
+	/* from->io is only read by its owner, the caller: no race. */
+	wake(vm, from && from != vm && from->io ? from : NULL);
 }
 
 uint64_t baton_now_ns(void)

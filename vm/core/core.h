@@ -118,6 +118,9 @@ int own_check(baton_vm *vm, const baton_thread *self, char *why, size_t len);
 void io_close(baton_vm *vm);
 /* The owner sleeps in the event loop: make it look (any thread). */
 void own_kick_loop(baton_vm *vm);
+/* The same, from the owner of [from] (whose loop is open): one MSG_RING
+ * from its ring when both are io_uring (baton_wake_from). */
+void own_kick_loop_from(baton_vm *vm, baton_vm *from);
 /* The idle owner's one kernel wait (completions go to the stash): > 0
  * completions, 0 woken, -ETIME at [deadline], other -errno: not usable. */
 int io_idle_wait(baton_vm *vm, uint64_t deadline);

@@ -250,6 +250,12 @@ void own_kick_loop(baton_vm *vm)
 		kif_evio_wake(vm->io);
 }
 
+void own_kick_loop_from(baton_vm *vm, baton_vm *from)
+{
+	if (atomic_load(&vm->loop_sleeping))
+		kif_evio_wake_from(vm->io, from->io);
+}
+
 int baton_io_check(baton_vm *vm)
 {
 	if (!vm->io || !vm->io_ask)
@@ -281,6 +287,7 @@ void baton_io_stats(baton_vm *vm, struct baton_io_stats *out)
 		out->flushes_full = s.flushes_full;
 		out->reissued = s.reissued;
 		out->cq_overflows = s.cq_overflows;
+		out->msg_ring_wakes = s.msg_ring_wakes;
 	}
 	out->idle_waits = atomic_load_explicit(&vm->io_idle_waits, memory_order_relaxed);
 }

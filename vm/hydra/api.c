@@ -5,10 +5,23 @@
  * nothing of its own.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "vm/hydra/api.h"
 #include "vm/hydra/hydra.h"
+
+/* The embedder's heads are one group, made at the first spawn and kept
+ * for the life of the process (its pointer never changes afterwards):
+ * their ids are 2, 3, ...; the embedder itself stands where a first VM
+ * would, as 1. */
+static struct hydra_group *api_group;
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+
+static void make_group(void)
+{
+	api_group = hy_group_new(2);
+}
 
 baton_head *baton_head_spawn(const char *file, int argc, char *const argv[],
 			     const struct baton_head_opts *opts)
@@ -17,7 +30,12 @@ baton_head *baton_head_spawn(const char *file, int argc, char *const argv[],
 		errno = EINVAL;
 		return NULL;
 	}
-	return hy_spawn(NULL, NULL, file, argc, argv, opts ? opts->inbox : 0,
+	pthread_once(&api_once, make_group);
+	if (!api_group) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return hy_spawn(api_group, NULL, file, argc, argv, opts ? opts->inbox : 0,
 			opts ? opts->max_threads : 0);
 }
 

@@ -33,7 +33,7 @@ struct baton_head_opts {
  * 66 or 65, as baton would. */
 baton_head *baton_head_spawn(const char *file, int argc, char *const argv[],
 			     const struct baton_head_opts *opts);
-/* Its id: 1, 2, ... in spawn order within the heads it is related to. */
+/* Its id: 2, 3, ... in spawn order (the embedder counts as 1). */
 int baton_head_id(const baton_head *h);
 /* 1 while it runs, 0 once it has ended. */
 int baton_head_running(const baton_head *h);

@@ -101,6 +101,17 @@ static struct hydra_head *new_head(struct hydra_group *g, struct hydra_head *par
 	return h;
 }
 
+struct hydra_group *hy_group_new(int first_id)
+{
+	struct hydra_group *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	atomic_init(&g->refs, 1);
+	atomic_init(&g->next_id, first_id);
+	atomic_init(&g->running, 1); /* the first VM, or the embedder: either may send */
+	return g;
+}
+
 struct hydra_head *hy_self(struct st_vm *vm)
 {
 	if (vm->hydra && vm->hydra->self)
@@ -111,12 +122,9 @@ struct hydra_head *hy_self(struct st_vm *vm)
 			return NULL;
 	}
 	/* the first VM of a group: the baton executable's, or an embedder's */
-	struct hydra_group *g = calloc(1, sizeof *g);
+	struct hydra_group *g = hy_group_new(1);
 	if (!g)
 		return NULL;
-	atomic_init(&g->refs, 1);
-	atomic_init(&g->next_id, 1);
-	atomic_init(&g->running, 1);
 	struct hydra_head *h = new_head(g, NULL, 0);
 	group_unref(g); /* the head holds it now */
 	if (!h)
@@ -172,6 +180,7 @@ void hy_kick_all(struct hy_sub *_Atomic *list, baton_vm *from)
 
 void hy_terminate(struct hydra_head *h, baton_vm *from)
 {
+	atomic_store(&h->term_asked, 1);
 	hy_kick(h, HY_TERM, from);
 }
 
@@ -355,20 +364,7 @@ struct hydra_head *hy_spawn(struct hydra_group *grp, struct hydra_head *parent,
 			    const char *file, int argc, char *const argv[], long cap,
 			    unsigned max_threads)
 {
-	int fresh = 0;
-	if (!grp) {
-		/* an embedder's first head starts a group of its own */
-		grp = calloc(1, sizeof *grp);
-		if (!grp)
-			return NULL;
-		atomic_init(&grp->refs, 1);
-		atomic_init(&grp->next_id, 1);
-		atomic_init(&grp->running, 1); /* the embedder, who may send */
-		fresh = 1;
-	}
 	struct hydra_head *h = new_head(grp, parent, cap);
-	if (fresh)
-		group_unref(grp);
 	if (!h)
 		return NULL;
 	h->max_threads = max_threads;
@@ -416,12 +412,13 @@ int hy_end_group(struct st_vm *vm)
 	int ending = 0;
 	for (struct hydra_head *h = atomic_load(&g->all); h; h = h->next_all)
 		if (h != me && !atomic_load(&h->done)) {
-			/* one whose program is over is on its way out: no news */
-			if (atomic_load(&h->finishing))
+			/* one whose program is over, or that was asked to end,
+			 * is on its way out: no news */
+			if (atomic_load(&h->finishing) || atomic_load(&h->term_asked))
 				ending++;
 			else
 				n++;
-			hy_terminate(h, vm->core);
+			hy_terminate(h, NULL); /* not from our ring: we may be past owning it */
 		}
 	if (!n && !ending)
 		return 0;

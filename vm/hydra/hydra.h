@@ -91,6 +91,7 @@ struct hydra_head {
 
 	atomic_int state;            /* HY_STARTING... */
 	atomic_int finishing;        /* its main program is over: it is ending */
+	atomic_int term_asked;       /* hy_terminate was called */
 	atomic_int senders;          /* threads inside a wake of [core] */
 	baton_vm *_Atomic core;      /* while running: the head's core */
 	atomic_int status;
@@ -120,12 +121,16 @@ struct hydra_vm {
 	oop dict_tag;  /* an Object: the first element of a Dictionary's Array */
 	uint32_t vm_ci;   /* class index of VM (0: not looked up yet) */
 	uint32_t dict_ci; /* class index of Dictionary */
+	int loop_tried;   /* the event loop was opened (or could not be) */
 	char prefix[32];  /* "head N: " before its error reports, "" for the first */
 };
 
 /* ---- records (head.c) ---- */
 void hy_ref(struct hydra_head *h);
 void hy_unref(struct hydra_head *h);
+/* A group whose heads get ids from [first_id] on (the first VM is 1); the
+ * caller holds its one reference. */
+struct hydra_group *hy_group_new(int first_id);
 /* This VM's record, made on first use (the first VM's starts a group). */
 struct hydra_head *hy_self(struct st_vm *vm);
 /* A new head running [file]; NULL with errno. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baton/io.h"
 #include "vm/hydra/hydra.h"
 #include "vm/prim.h"
 #include "vm/sched.h"
@@ -70,6 +71,17 @@ static struct hydra_vm *setup(struct st_vm *vm)
 		vm->hydra->event_sem = s;
 	}
 	vm->hy_notify = &x->self->notify;
+	if (!x->loop_tried) {
+		/* An idle head sleeps in its event loop, so that another head
+		 * wakes it with a message on its ring (IORING_OP_MSG_RING: no
+		 * eventfd, no futex). BATON_HYDRA_PARK=1 leaves the loop closed
+		 * until the program's own I/O opens it: an idle head then parks
+		 * on its futex and is woken there (as with BATON_URING=0). */
+		x->loop_tried = 1;
+		const char *u = getenv("BATON_URING"), *p = getenv("BATON_HYDRA_PARK");
+		if ((!u || strcmp(u, "0") != 0) && (!p || strcmp(p, "1") != 0))
+			baton_io_open(vm->core);
+	}
 	return x;
 }
 
@@ -286,14 +298,19 @@ PRIM(hydraReceive)
  * there is one and it needs no rebuilding; else the primitive fails and
  * the Smalltalk side takes the general path (a message taken here that
  * has Dictionaries waits for it in x->pending). */
-PRIM(hydraReceiveNow)
+static int receive_now(struct st_vm *vm, oop *args, int wait)
 {
 	struct hydra_vm *x = setup(vm);
-	if (!x || x->pending)
+	if (!x || x->pending || !vm->active)
 		return PRIM_FAIL;
 	struct hy_msg *m = hy_take(x->self, vm->core);
-	if (!m)
-		return PRIM_FAIL;
+	if (!m) {
+		if (!wait)
+			return PRIM_FAIL;
+		int r = wait_on(vm, args, x->recv_sem, vm->nil);
+		args[0] = x->dict_tag; /* "woken: look again" (never a message) */
+		return r;
+	}
 	int dicts = 0;
 	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
 	oop from = vm->nil;
@@ -314,6 +331,12 @@ PRIM(hydraReceiveNow)
 	}
 	return answer(args, msg);
 }
+
+PRIM(hydraReceiveNow) { return receive_now(vm, args, 0); }
+
+/* VM class >> primReceiveWaiting: the same, but with no message the
+ * process waits for one and answers VM dictTag (look again). */
+PRIM(hydraReceiveWait) { return receive_now(vm, args, 1); }
 
 /* aVM send: message, the common case in one step: answers the message
  * once it is in the inbox; else the primitive fails, and the Smalltalk
