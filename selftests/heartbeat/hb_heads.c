@@ -86,6 +86,13 @@ static void t_end(baton_head **h)
 
 TEST(heads_share_one_heartbeat_by_default_or_have_one_each)
 {
+#if defined(__SANITIZE_THREAD__)
+	/* io_uring rings that one thread unmaps and another maps again at the
+	 * same address look like data races to TSan (it does not see the
+	 * kernel's mmap as synchronisation): the threads counted here are
+	 * the same with the read fallbacks. */
+	setenv("BATON_URING", "0", 1);
+#endif
 	char *f = t_program("VM receive. VM receive. VM receive.\n");
 	ASSERT_NE_NULL(f);
 	baton_head *h[HEADS];
