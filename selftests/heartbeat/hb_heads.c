@@ -19,6 +19,14 @@
 
 #define HEADS 3
 
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+
 /* Threads of this process named [comm]. */
 static int t_count(const char *comm)
 {
@@ -86,7 +94,7 @@ static void t_end(baton_head **h)
 
 TEST(heads_share_one_heartbeat_by_default_or_have_one_each)
 {
-#if defined(__SANITIZE_THREAD__)
+#ifdef T_TSAN
 	/* io_uring rings that one thread unmaps and another maps again at the
 	 * same address look like data races to TSan (it does not see the
 	 * kernel's mmap as synchronisation): the threads counted here are
