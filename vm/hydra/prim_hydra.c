@@ -87,7 +87,7 @@ static struct hydra_vm *setup(struct st_vm *vm)
 
 /* The VM object for [h] in this heap: the same one every time. 0: out of
  * memory. Its handle is the index in x->objs, so a forged one is caught. */
-static oop vm_obj(struct st_vm *vm, struct hydra_head *h)
+oop hy_vm_obj(struct st_vm *vm, struct hydra_head *h)
 {
 	struct hydra_vm *x = vm->hydra;
 	for (size_t i = 0; i < x->nobjs; i++)
@@ -115,7 +115,7 @@ static oop vm_obj(struct st_vm *vm, struct hydra_head *h)
 }
 
 /* The head a VM object stands for, or NULL. */
-static struct hydra_head *head_of(struct st_vm *vm, oop o)
+struct hydra_head *hy_head_of(struct st_vm *vm, oop o)
 {
 	struct hydra_vm *x = vm->hydra;
 	if (!obj_is_ptr(o) || obj_cls(o) != x->vm_ci || obj_slots(o) < 2)
@@ -186,7 +186,7 @@ PRIM(hydraSpawn)
 	free(f);
 	if (!h)
 		return PRIM_OOM;
-	oop o = vm_obj(vm, h);
+	oop o = hy_vm_obj(vm, h);
 	hy_unref(h);
 	return o ? answer(args, o) : PRIM_OOM;
 }
@@ -197,7 +197,7 @@ PRIM(hydraCurrent)
 	struct hydra_vm *x = setup(vm);
 	if (!x || !x->vm_ci)
 		return PRIM_OOM;
-	oop o = vm_obj(vm, x->self);
+	oop o = hy_vm_obj(vm, x->self);
 	return o ? answer(args, o) : PRIM_OOM;
 }
 
@@ -209,7 +209,7 @@ PRIM(hydraParent)
 		return PRIM_OOM;
 	if (!x->self->parent)
 		return answer(args, vm->nil);
-	oop o = vm_obj(vm, x->self->parent);
+	oop o = hy_vm_obj(vm, x->self->parent);
 	return o ? answer(args, o) : PRIM_OOM;
 }
 
@@ -220,7 +220,7 @@ PRIM(hydraSend)
 	struct hydra_vm *x = setup(vm);
 	if (!x || !x->vm_ci)
 		return PRIM_OOM;
-	struct hydra_head *to = head_of(vm, args[0]);
+	struct hydra_head *to = hy_head_of(vm, args[0]);
 	if (!to || !ok_ms(args[2], vm->nil) || !vm->active)
 		return PRIM_FAIL;
 	char why[256];
@@ -242,8 +242,7 @@ PRIM(hydraSend)
 		if (hy_subscribe(&to->room_subs, x->self) < 0)
 			break;
 	}
-	hy_unref(m->from);
-	free(m);
+	hy_msg_free(m);
 	if (atomic_load(&to->state) == HY_ENDED)
 		return answer(args, obj_from_int(R_ENDED));
 	if (args[2] == obj_from_int(0))
@@ -280,12 +279,11 @@ PRIM(hydraReceive)
 	oop from = vm->nil;
 	if (msg && m->from) {
 		ST_ROOT(vm, msg);
-		from = vm_obj(vm, m->from);
+		from = hy_vm_obj(vm, m->from);
 		ST_UNROOT(vm, 1);
 	}
 	if (m->from)
-		hy_unref(m->from);
-	free(m);
+		hy_msg_free(m);
 	if (!msg || !from)
 		return PRIM_OOM; /* the message is lost: the heap is full */
 	st_put(vm, args[1], 0, msg);
@@ -316,12 +314,11 @@ static int receive_now(struct st_vm *vm, oop *args, int wait)
 	oop from = vm->nil;
 	if (msg && dicts && m->from) {
 		ST_ROOT(vm, msg);
-		from = vm_obj(vm, m->from);
+		from = hy_vm_obj(vm, m->from);
 		ST_UNROOT(vm, 1);
 	}
 	if (m->from)
-		hy_unref(m->from);
-	free(m);
+		hy_msg_free(m);
 	if (!msg || !from)
 		return PRIM_OOM;
 	if (dicts) {
@@ -346,7 +343,7 @@ PRIM(hydraSendNow)
 	struct hydra_vm *x = setup(vm);
 	if (!x || !x->vm_ci)
 		return PRIM_FAIL;
-	struct hydra_head *to = head_of(vm, args[0]);
+	struct hydra_head *to = hy_head_of(vm, args[0]);
 	if (!to)
 		return PRIM_FAIL;
 	char why[256];
@@ -357,8 +354,7 @@ PRIM(hydraSendNow)
 	m->from = x->self;
 	if (hy_post(to, m, vm->core) == 1)
 		return answer(args, args[1]);
-	hy_unref(m->from);
-	free(m);
+	hy_msg_free(m);
 	return PRIM_FAIL;
 }
 
@@ -368,7 +364,7 @@ PRIM(hydraWait)
 	struct hydra_vm *x = setup(vm);
 	if (!x)
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h || !vm->active)
 		return PRIM_FAIL;
 	if (h == x->self)
@@ -395,7 +391,7 @@ PRIM(hydraTerminate)
 	struct hydra_vm *x = setup(vm);
 	if (!x)
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h)
 		return PRIM_FAIL;
 	if (h == x->self) {
@@ -412,7 +408,7 @@ PRIM(hydraIsRunning)
 {
 	if (!setup(vm))
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h)
 		return PRIM_FAIL;
 	return answer(args, st_bool(vm, !atomic_load(&h->done)));
@@ -423,7 +419,7 @@ PRIM(hydraInboxSize)
 {
 	if (!setup(vm))
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h)
 		return PRIM_FAIL;
 	return answer(args, obj_from_int(atomic_load(&h->count)));
