@@ -588,5 +588,7 @@ int main(int argc, char **argv)
 		bench_http_rows(&b);
 	if (bench_part("trace"))
 		trace_rows(&b);
+	if (bench_part("hb"))
+		bench_hb_rows(&b);
 	return bench_end(&b);
 }

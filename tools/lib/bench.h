@@ -38,6 +38,8 @@ void bench_io_rows(struct bench *b);
 /* The http rows of issue 9: the HTTP package against Go's net/http
  * (tools/lib/benchhttp.c). */
 void bench_http_rows(struct bench *b);
+/* Heartbeat per head against one shared by all (tools/lib/benchhb.c). */
+void bench_hb_rows(struct bench *b);
 /* Whether the part [name] ("core", "vm", "io") is to run: BENCH unset or
  * empty runs every part, else BENCH lists them ("io", "core,vm"). */
 int bench_part(const char *name);
