@@ -137,18 +137,8 @@ struct hydra_head *hy_head_of(struct st_vm *vm, oop o)
 static int wait_on(struct st_vm *vm, oop *args, oop sem, oop ms)
 {
 	args[0] = obj_from_int(R_AGAIN);
-	if (!sched_wait(vm, vm->active, sem))
-		return PRIM_OK;
-	if (obj_is_int(ms)) {
-		uint64_t at = baton_now_ns() + (uint64_t)obj_int(ms) * 1000000u;
-		vm->active->timer_at = at;
-		if (!sched_add_timer(vm, at, sem, vm->active->handle)) {
-			sched_unwait(vm, vm->active);
-			vm->active->state = PS_RUNNING;
-			return PRIM_OOM;
-		}
-	}
-	return PRIM_SWITCH;
+	uint64_t at = obj_is_int(ms) ? baton_now_ns() + (uint64_t)obj_int(ms) * 1000000u : 0;
+	return sched_wait_until(vm, vm->active, sem, at);
 }
 
 static int answer(oop *args, oop v)
@@ -257,6 +247,33 @@ PRIM(hydraSend)
 	return wait_on(vm, args, x->event_sem, args[2]);
 }
 
+/* Takes the next message and rebuilds it in this heap: 1 with it in
+ * *[msg], its sender's VM in *[from] (nil: sent from C; nil too unless
+ * [with_from] or the message has Dictionaries), whether Dictionaries
+ * need rebuilding in *[dicts]; 0: none; -1: out of memory (the message
+ * is lost: the heap is full). */
+static int take(struct st_vm *vm, struct hydra_vm *x, int with_from, oop *msg, oop *from,
+		int *dicts)
+{
+	struct hy_msg *m = hy_take(x->self, vm->core);
+	if (!m)
+		return 0;
+	*dicts = 0;
+	oop o = hy_decode(vm, m, &x->dict_tag, dicts);
+	oop f = vm->nil;
+	if (o && m->from && (with_from || *dicts)) {
+		ST_ROOT(vm, o);
+		f = hy_vm_obj(vm, m->from);
+		ST_UNROOT(vm, 1);
+	}
+	hy_msg_free(m);
+	if (!o || !f)
+		return -1;
+	*msg = o;
+	*from = f;
+	return 1;
+}
+
 /* VM class primReceiveInto: box timeout: ms -- 0 taken (box:
  * message, sender or nil, whether Dictionaries need rebuilding), 1 waited,
  * true timed out, 3 empty (ms = 0) */
@@ -275,24 +292,16 @@ PRIM(hydraReceive)
 		x->pending = x->pending_from = 0;
 		return answer(args, obj_from_int(R_DONE));
 	}
-	struct hy_msg *m = hy_take(x->self, vm->core);
-	if (!m) {
+	int dicts;
+	oop msg, from;
+	int r = take(vm, x, 1, &msg, &from, &dicts);
+	if (r == 0) {
 		if (args[2] == obj_from_int(0))
 			return answer(args, obj_from_int(R_EMPTY));
 		return wait_on(vm, args, x->recv_sem, args[2]);
 	}
-	int dicts = 0;
-	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
-	oop from = vm->nil;
-	if (msg && m->from) {
-		ST_ROOT(vm, msg);
-		from = hy_vm_obj(vm, m->from);
-		ST_UNROOT(vm, 1);
-	}
-	if (m->from)
-		hy_msg_free(m);
-	if (!msg || !from)
-		return PRIM_OOM; /* the message is lost: the heap is full */
+	if (r < 0)
+		return PRIM_OOM;
 	st_put(vm, args[1], 0, msg);
 	st_put(vm, args[1], 1, from);
 	st_put(vm, args[1], 2, st_bool(vm, dicts));
@@ -308,25 +317,17 @@ static int receive_now(struct st_vm *vm, oop *args, int wait)
 	struct hydra_vm *x = setup(vm);
 	if (!x || x->pending || !vm->active)
 		return PRIM_FAIL;
-	struct hy_msg *m = hy_take(x->self, vm->core);
-	if (!m) {
+	int dicts;
+	oop msg, from;
+	int r = take(vm, x, 0, &msg, &from, &dicts);
+	if (r == 0) {
 		if (!wait)
 			return PRIM_FAIL;
-		int r = wait_on(vm, args, x->recv_sem, vm->nil);
+		r = wait_on(vm, args, x->recv_sem, vm->nil);
 		args[0] = x->dict_tag; /* "woken: look again" (never a message) */
 		return r;
 	}
-	int dicts = 0;
-	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
-	oop from = vm->nil;
-	if (msg && dicts && m->from) {
-		ST_ROOT(vm, msg);
-		from = hy_vm_obj(vm, m->from);
-		ST_UNROOT(vm, 1);
-	}
-	if (m->from)
-		hy_msg_free(m);
-	if (!msg || !from)
+	if (r < 0)
 		return PRIM_OOM;
 	if (dicts) {
 		x->pending = msg;
