@@ -22,7 +22,7 @@
 #   PREFIX=/usr/local  install prefix; LIBDIR, INCLUDEDIR, BINDIR derive from it
 #   DESTDIR=       staging directory prepended to every installed path (packaging)
 #   BENCH_FORMAT=table  make bench output: "table" or "tsv" (name<TAB>value<TAB>unit)
-#   BENCH=io       make bench runs only these parts: core, vm, io, http, trace, hydra (comma list; default all)
+#   BENCH=io       make bench runs only these parts: core, vm, io, http, trace, hb, hydra (comma list; default all)
 #   RUN_CMD=...    the command make run runs (default: the VM on examples/demo.st, or the
 #                  C demo build/tools/demo until the VM exists)
 #   TESTS=a b      make check runs only the selftest programs whose name contains a or b

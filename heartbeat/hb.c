@@ -58,58 +58,50 @@
  */
 enum { TICKING, TICKLESS };
 
-#define MAX_CHAIN 3
-
 struct hb {
 	struct hb_config cfg;
 	uint64_t period_ns;
-	int tfd;
-	_Atomic(const struct hb_ops *) ops; /* current backend, read by hb_backend() */
-	void *bk;                           /* its state; heartbeat thread only */
-	int live;                           /* bk is open */
+	struct hb_waiter w; /* the timerfd and the backend waiting on it */
 	int periodic; /* heartbeat thread: its last timer action left it periodic */
-	const struct hb_ops *chain[MAX_CHAIN]; /* backends to try, best first */
-	unsigned nchain, next;                 /* next: index of the next to try */
 	_Atomic uint32_t state;
 	_Atomic uint32_t stop;
 	_Atomic uint32_t started; /* 0 pending, 1 running, 2 failed (start_err) */
 	int start_err;
 	_Atomic uint64_t wakeups;
 	pthread_t thread;
+	struct hb_client *client; /* non-NULL: a client of a shared heartbeat */
 };
 
 /* ---- timer ------------------------------------------------------------- */
 
 static void arm_periodic(struct hb *hb)
 {
-	(void)kif_timerfd_periodic(hb->tfd, hb->period_ns);
+	(void)kif_timerfd_periodic(hb->w.tfd, hb->period_ns);
 }
 
-/* ---- backends ---------------------------------------------------------- */
+/* ---- backends (shared with hb_group.c) ----------------------------------- */
 
-static void choose_chain(struct hb *hb)
+void hb_waiter_choose(struct hb_waiter *w, int force_read, int no_multishot)
 {
 	struct kif_uring_caps caps;
-	hb->nchain = 0;
-	if (!hb->cfg.force_read && kif_uring_probe(&caps) == 0) {
-		if (caps.read_multishot && !hb->cfg.no_multishot)
-			hb->chain[hb->nchain++] = &hb_uring_multishot_ops;
-		hb->chain[hb->nchain++] = &hb_uring_ops;
+	w->nchain = 0;
+	if (!force_read && kif_uring_probe(&caps) == 0) {
+		if (caps.read_multishot && !no_multishot)
+			w->chain[w->nchain++] = &hb_uring_multishot_ops;
+		w->chain[w->nchain++] = &hb_uring_ops;
 	}
-	hb->chain[hb->nchain++] = &hb_read_ops;
+	w->chain[w->nchain++] = &hb_read_ops;
 }
 
-/* On the heartbeat thread: the first backend from chain[next] that can be
- * created. 0, or the -errno of the last failure. */
-static int open_backend(struct hb *hb)
+int hb_waiter_open(struct hb_waiter *w)
 {
 	int r = -ENODEV;
-	while (hb->next < hb->nchain) {
-		const struct hb_ops *ops = hb->chain[hb->next++];
-		r = ops->create(&hb->bk, hb->tfd);
+	while (w->next < w->nchain) {
+		const struct hb_ops *ops = w->chain[w->next++];
+		r = ops->create(&w->bk, w->tfd);
 		if (r == 0) {
-			hb->live = 1;
-			atomic_store_explicit(&hb->ops, ops, memory_order_release);
+			w->live = 1;
+			atomic_store_explicit(&w->ops, ops, memory_order_release);
 			return 0;
 		}
 	}
@@ -117,16 +109,73 @@ static int open_backend(struct hb *hb)
 }
 
 /* The backend failed while waiting: drop it for the next one. */
-static int fall_back(struct hb *hb, int err)
+static int fall_back(struct hb_waiter *w, int err)
 {
-	const struct hb_ops *bad = atomic_load_explicit(&hb->ops, memory_order_relaxed);
-	bad->destroy(hb->bk);
-	hb->live = 0;
-	int r = open_backend(hb);
+	const struct hb_ops *bad = atomic_load_explicit(&w->ops, memory_order_relaxed);
+	bad->destroy(w->bk);
+	w->live = 0;
+	int r = hb_waiter_open(w);
 	if (r < 0)
 		fprintf(stderr, "baton: heartbeat: %s backend failed (%s), "
 			"no backend left: heartbeat stopped\n", bad->name, strerror(-err));
 	return r;
+}
+
+int64_t hb_waiter_wait(struct hb_waiter *w)
+{
+	const struct hb_ops *ops = atomic_load_explicit(&w->ops, memory_order_relaxed);
+	int64_t n = ops->wait(w->bk);
+	if (n == -EINTR)
+		return 0;
+	if (n < 0)
+		return fall_back(w, (int)n) < 0 ? -1 : 0;
+	return n;
+}
+
+void hb_waiter_close(struct hb_waiter *w)
+{
+	if (w->live)
+		atomic_load_explicit(&w->ops, memory_order_relaxed)->destroy(w->bk);
+	w->live = 0;
+}
+
+const char *hb_waiter_name(const struct hb_waiter *w)
+{
+	return atomic_load_explicit(&((struct hb_waiter *)w)->ops, memory_order_acquire)->name;
+}
+
+void hb_started(_Atomic uint32_t *started, uint32_t how)
+{
+	atomic_store(started, how);
+	(void)kif_futex_wake(started, INT_MAX);
+}
+
+int hb_spawn(pthread_t *thread, void *(*fn)(void *), void *arg,
+	     _Atomic uint32_t *started, const int *start_err)
+{
+	/* The thread starts with every signal blocked: signals are meant for
+	 * the embedder's threads, and an EINTR per signal is useless here. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return e;
+	uint32_t s;
+	while ((s = atomic_load(started)) == 0)
+		(void)kif_futex_wait(started, 0, -1);
+	if (s == 2) {
+		pthread_join(*thread, NULL);
+		return *start_err;
+	}
+	return 0;
+}
+
+uint64_t hb_thread_cpu_ns(pthread_t thread)
+{
+	int64_t ns = kif_thread_cpu_ns(thread);
+	return ns < 0 ? 0 : (uint64_t)ns;
 }
 
 /* ---- the loop ---------------------------------------------------------- */
@@ -149,9 +198,9 @@ static void go_tickless(struct hb *hb, uint64_t deadline)
 		return;
 	}
 	if (deadline == HB_NO_DEADLINE)
-		(void)kif_timerfd_disarm(hb->tfd);
+		(void)kif_timerfd_disarm(hb->w.tfd);
 	else
-		(void)kif_timerfd_oneshot_abs(hb->tfd, deadline);
+		(void)kif_timerfd_oneshot_abs(hb->w.tfd, deadline);
 	hb->periodic = 0;
 	if (atomic_load(&hb->state) != TICKLESS) {
 		arm_periodic(hb);
@@ -162,17 +211,11 @@ static void go_tickless(struct hb *hb, uint64_t deadline)
 static void run(struct hb *hb)
 {
 	while (!atomic_load(&hb->stop)) {
-		const struct hb_ops *ops = atomic_load_explicit(&hb->ops, memory_order_relaxed);
-		int64_t n = ops->wait(hb->bk);
-		if (n == -EINTR)
+		int64_t n = hb_waiter_wait(&hb->w);
+		if (n < 0)
+			return;
+		if (n == 0 || atomic_load(&hb->stop))
 			continue;
-		if (n < 0) {
-			if (fall_back(hb, (int)n) < 0)
-				return;
-			continue;
-		}
-		if (atomic_load(&hb->stop))
-			break;
 		atomic_fetch_add_explicit(&hb->wakeups, 1, memory_order_relaxed);
 		KIF_PROBE1(beat, (uint64_t)n);
 		uint64_t next = hb->cfg.beat(hb->cfg.ud, kif_now_ns(), (uint64_t)n);
@@ -183,54 +226,26 @@ static void run(struct hb *hb)
 	}
 }
 
-static void started(struct hb *hb, uint32_t how)
-{
-	atomic_store(&hb->started, how);
-	(void)kif_futex_wake(&hb->started, INT_MAX);
-}
-
 static void *hb_main(void *arg)
 {
 	struct hb *hb = arg;
 	pthread_setname_np(pthread_self(), "baton-hb");
 	/* The ring is created here: it belongs to the thread that waits on it. */
-	int r = open_backend(hb);
+	int r = hb_waiter_open(&hb->w);
 	if (r < 0) {
 		hb->start_err = -r;
-		started(hb, 2);
+		hb_started(&hb->started, 2);
 		return NULL;
 	}
 	arm_periodic(hb);
 	hb->periodic = 1;
-	started(hb, 1);
+	hb_started(&hb->started, 1);
 	run(hb);
-	if (hb->live)
-		atomic_load_explicit(&hb->ops, memory_order_relaxed)->destroy(hb->bk);
+	hb_waiter_close(&hb->w);
 	return NULL;
 }
 
 /* ---- public ------------------------------------------------------------ */
-
-static int spawn(struct hb *hb)
-{
-	/* The thread starts with every signal blocked: signals are meant for
-	 * the embedder's threads, and an EINTR per signal is useless here. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int e = pthread_create(&hb->thread, NULL, hb_main, hb);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e)
-		return e;
-	uint32_t s;
-	while ((s = atomic_load(&hb->started)) == 0)
-		(void)kif_futex_wait(&hb->started, 0, -1);
-	if (s == 2) {
-		pthread_join(hb->thread, NULL);
-		return hb->start_err;
-	}
-	return 0;
-}
 
 struct hb *hb_start(const struct hb_config *cfg)
 {
@@ -244,15 +259,32 @@ struct hb *hb_start(const struct hb_config *cfg)
 		return NULL;
 	hb->cfg = *cfg;
 	hb->period_ns = 1000000000u / hz;
-	hb->tfd = kif_timerfd_open(KIF_TFD_BLOCKING);
-	int e = hb->tfd < 0 ? -hb->tfd : 0;
+	hb->w.tfd = kif_timerfd_open(KIF_TFD_BLOCKING);
+	int e = hb->w.tfd < 0 ? -hb->w.tfd : 0;
 	if (!e) {
-		choose_chain(hb);
-		e = spawn(hb);
+		hb_waiter_choose(&hb->w, cfg->force_read, cfg->no_multishot);
+		e = hb_spawn(&hb->thread, hb_main, hb, &hb->started, &hb->start_err);
 		if (e)
-			kif_timerfd_close(hb->tfd);
+			kif_timerfd_close(hb->w.tfd);
 	}
 	if (e) {
+		free(hb);
+		errno = e;
+		return NULL;
+	}
+	return hb;
+}
+
+struct hb *hb_start_shared(struct hb_group *g, const struct hb_config *cfg)
+{
+	if (!g)
+		return hb_start(cfg);
+	struct hb *hb = calloc(1, sizeof *hb);
+	if (!hb)
+		return NULL;
+	hb->client = hbg_join(g, cfg, hb);
+	if (!hb->client) {
+		int e = errno;
 		free(hb);
 		errno = e;
 		return NULL;
@@ -264,39 +296,57 @@ void hb_stop(struct hb *hb)
 {
 	if (!hb)
 		return;
+	if (hb->client) {
+		hbg_leave(hb->client);
+		free(hb);
+		return;
+	}
 	atomic_store(&hb->stop, 1);
-	(void)kif_timerfd_oneshot_abs(hb->tfd, 0); /* expire at once */
+	(void)kif_timerfd_oneshot_abs(hb->w.tfd, 0); /* expire at once */
 	pthread_join(hb->thread, NULL);
-	kif_timerfd_close(hb->tfd);
+	kif_timerfd_close(hb->w.tfd);
 	free(hb);
 }
 
 void hb_resume(struct hb *hb)
 {
+	if (hb->client) {
+		hbg_resume(hb->client);
+		return;
+	}
 	if (atomic_exchange(&hb->state, TICKING) == TICKLESS)
 		arm_periodic(hb);
 }
 
 void hb_recheck_at(struct hb *hb, uint64_t at_ns)
 {
+	if (hb->client) {
+		hbg_recheck_at(hb->client, at_ns);
+		return;
+	}
 	/* Periodic, re-phased: the tick() that follows beat()'s HB_TICK must
 	 * not re-arm it. On the heartbeat thread, so no race with tick(). */
-	(void)kif_timerfd_periodic_from(hb->tfd, at_ns, hb->period_ns);
+	(void)kif_timerfd_periodic_from(hb->w.tfd, at_ns, hb->period_ns);
 	hb->periodic = 1;
 }
 
 const char *hb_backend(const struct hb *hb)
 {
-	return atomic_load_explicit(&((struct hb *)hb)->ops, memory_order_acquire)->name;
+	if (hb->client)
+		return hbg_backend(hb->client);
+	return hb_waiter_name(&hb->w);
 }
 
 uint64_t hb_wakeups(const struct hb *hb)
 {
+	if (hb->client)
+		return hbg_wakeups(hb->client);
 	return atomic_load_explicit(&((struct hb *)hb)->wakeups, memory_order_relaxed);
 }
 
 uint64_t hb_cpu_ns(const struct hb *hb)
 {
-	int64_t ns = kif_thread_cpu_ns(hb->thread);
-	return ns < 0 ? 0 : (uint64_t)ns;
+	if (hb->client)
+		return hbg_cpu_ns(hb->client);
+	return hb_thread_cpu_ns(hb->thread);
 }

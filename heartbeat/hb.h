@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct hb;
+struct hb_group;
 
 #define HB_TICK UINT64_C(0)       /* beat() return: keep ticking periodically */
 #define HB_NO_DEADLINE UINT64_MAX /* beat() return: go tickless, no deadline */
@@ -50,6 +51,29 @@ void hb_resume(struct hb *hb);
  * again every period after it (the phase moves to [at_ns]). Returning a
  * deadline from beat() instead cancels it. */
 void hb_recheck_at(struct hb *hb, uint64_t at_ns);
+/*
+ * A shared heartbeat: one thread ("baton-hbg") serving several clients, each
+ * a struct hb with its own tickless state, deadline and re-checks. The
+ * thread ticks while any client ticks (at the group's rate, in one phase),
+ * and otherwise sleeps until the earliest client deadline.
+ * hb_group_new() reads hz, force_read and no_multishot of [cfg] (beat and
+ * the rest are ignored); NULL and errno on failure.
+ */
+struct hb_group *hb_group_new(const struct hb_config *cfg);
+/* Stops the thread and frees. Every client must have left (hb_stop):
+ * -EBUSY otherwise, and nothing is done. NULL: 0. */
+int hb_group_free(struct hb_group *g);
+/* Clients attached now. */
+unsigned hb_group_clients(const struct hb_group *g);
+/* Attaches a client to [g] (NULL: hb_start(cfg)), ticking. cfg->hz must be
+ * 0 or the group's (EINVAL), force_read and no_multishot are the group's.
+ * hb_stop() detaches it: when it returns, no beat() call of this client
+ * runs or will run. hb_resume() and hb_recheck_at() act on this client
+ * alone (a re-check is one extra beat() of this client; its later beats
+ * stay in the group's phase). hb_backend(), hb_wakeups() and hb_cpu_ns()
+ * describe the group's thread (shared by all its clients). */
+struct hb *hb_start_shared(struct hb_group *g, const struct hb_config *cfg);
+
 /* "io_uring-multishot", "io_uring" or "read". */
 const char *hb_backend(const struct hb *hb);
 /* Times the heartbeat thread woke up (each beat() call). */

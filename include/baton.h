@@ -41,6 +41,8 @@ extern "C" {
 
 typedef struct baton_vm baton_vm;
 typedef struct baton_thread baton_thread;
+/* A heartbeat thread shared by several VMs (baton_config.heartbeat). */
+typedef struct baton_heartbeat baton_heartbeat;
 
 /* Priorities are the embedder's (Smalltalk uses 1..80); higher runs first. */
 #define BATON_PRIO_MIN 0
@@ -87,6 +89,11 @@ struct baton_config {
 	 * return makes that creation fail as pthread_create would. */
 	int (*before_spawn)(void *spawn_ud);
 	void *spawn_ud;
+	/* NULL: the VM starts its own heartbeat thread. Else the VM is a
+	 * client of this shared heartbeat (one thread for all its VMs):
+	 * heartbeat_hz must then be 0 or the shared one's, and uring is the
+	 * shared one's. See Documentation/core/heartbeat.md. */
+	baton_heartbeat *heartbeat;
 };
 /* baton_config.uring: the heartbeat backend. The environment variable
  * BATON_URING=0 forces the plain-read fallback whatever is asked here. */
@@ -131,6 +138,16 @@ struct baton_stats {
 /* A new VM core; starts its heartbeat. NULL and errno on failure (EINVAL:
  * [cfg] is NULL). */
 BATON_API baton_vm *baton_vm_new(const struct baton_config *cfg);
+/* A shared heartbeat: one thread ticking for every VM made with it in
+ * baton_config.heartbeat, at [hz] (0: 1000); [uring] as baton_config.uring.
+ * NULL and errno on failure. */
+BATON_API baton_heartbeat *baton_heartbeat_new(unsigned hz, int uring);
+/* Stops and frees it: -EBUSY (and nothing done) while a VM still uses it;
+ * -EPERM for baton_heartbeat_process()'s. NULL: 0. */
+BATON_API int baton_heartbeat_free(baton_heartbeat *hb);
+/* The process's shared heartbeat (1000 Hz, uring auto), made on the first
+ * call and never freed; NULL and errno if it could not be made. */
+BATON_API baton_heartbeat *baton_heartbeat_process(void);
 /* The calling thread becomes the VM's main thread (index 1) and owns it. */
 BATON_API baton_thread *baton_enter(baton_vm *vm);
 /* Called by the owner once no work remains anywhere (no callout in flight,

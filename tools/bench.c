@@ -6,11 +6,12 @@
  * Every row is the median of several repetitions; the table prints the
  * reference each row is compared against and the goal from the issues.
  * BENCH_FORMAT=tsv prints name<TAB>value<TAB>unit lines instead. Uses only
- * include/baton.h and the green-task simulator. Six parts, all by
- * default, BENCH=core,vm,io,http,trace,hydra picks: the core's rows here, the
- * VM's (bench/NAME.st), the io rows (tools/lib/benchio.c), the http rows
+ * include/baton.h and the green-task simulator. Seven parts, all by
+ * default, BENCH=core,vm,io,http,trace,hb,hydra picks: the core's rows here,
+ * the VM's (bench/NAME.st), the io rows (tools/lib/benchio.c), the http rows
  * (tools/lib/benchhttp.c), the --trace rows (Documentation/core/tracing.md),
- * the hydra rows (tools/lib/benchhydra.c).
+ * the heartbeat per head or shared (tools/lib/benchhb.c), the hydra rows
+ * (tools/lib/benchhydra.c).
  * Documentation/testing.md.
  */
 #define _GNU_SOURCE
@@ -589,6 +590,8 @@ int main(int argc, char **argv)
 		bench_http_rows(&b);
 	if (bench_part("trace"))
 		trace_rows(&b);
+	if (bench_part("hb"))
+		bench_hb_rows(&b);
 	if (bench_part("hydra"))
 		bench_hydra_rows(&b);
 	return bench_end(&b);

@@ -1352,13 +1352,16 @@ interrupt: /* ip is where the process resumes */
 		vio_tick(vm);
 		LOAD();
 	}
-	hy_poll(vm); /* another head kicked us: ready who waits (no allocation) */
 	if (baton_checkpoint(vm->core, t, proc->prio)) {
 		proc->state = PS_RUNNABLE;
 		sched_ready(vm, proc, 1);
 		vm->active = NULL;
-		return INTERP_YIELD;
+		return INTERP_YIELD; /* the next owner drains (sched.c, next()) */
 	}
+	/* Another head kicked us: ready who waits (no allocation). After the
+	 * checkpoint, which cleared the interrupt: a kick that comes after
+	 * this look raises it again, so it is seen at the next checkpoint. */
+	hy_poll(vm);
 	if (vm->quit)
 		return INTERP_QUIT;
 	/* timers or I/O may have readied better processes */

@@ -208,15 +208,7 @@ PRIM(semWaitTimeout)
 	oop sem = args[0];
 	uint64_t at = baton_now_ns() + (uint64_t)obj_int(args[1]) * 1000000u;
 	args[0] = vm->false_;
-	if (!sched_wait(vm, vm->active, sem))
-		return PRIM_OK;
-	vm->active->timer_at = at;
-	if (!sched_add_timer(vm, at, sem, vm->active->handle)) {
-		sched_unwait(vm, vm->active);
-		vm->active->state = PS_RUNNING;
-		return PRIM_OOM;
-	}
-	return PRIM_SWITCH;
+	return sched_wait_until(vm, vm->active, sem, at);
 }
 
 PRIM(semInit)

@@ -305,6 +305,21 @@ intptr_t sched_sem_size(struct st_vm *vm, oop sem)
 	return n;
 }
 
+int sched_wait_until(struct st_vm *vm, struct st_proc *p, oop sem, uint64_t at)
+{
+	if (!sched_wait(vm, p, sem))
+		return PRIM_OK;
+	if (!at)
+		return PRIM_SWITCH;
+	p->timer_at = at;
+	if (!sched_add_timer(vm, at, sem, p->handle)) {
+		sched_unwait(vm, p);
+		p->state = PS_RUNNING;
+		return PRIM_OOM;
+	}
+	return PRIM_SWITCH;
+}
+
 struct st_proc *sched_signal(struct st_vm *vm, oop sem)
 {
 	oop *s = obj_body(sem);

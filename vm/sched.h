@@ -27,6 +27,11 @@ void sched_kill(struct st_vm *vm, struct st_proc *p);
 void sched_interrupt(struct st_vm *vm, struct st_proc *p);
 /* Semaphore>>wait: answers 1 when [p] now waits. */
 int sched_wait(struct st_vm *vm, struct st_proc *p, oop sem);
+/* The same, with a time limit: [at] (baton_now_ns) ends the wait, and the
+ * process then resumes with true on its stack top (0: no limit). Answers
+ * PRIM_SWITCH (it waits), PRIM_OK (a signal was there: it does not) or
+ * PRIM_OOM (no room for the timer: it does not wait either). */
+int sched_wait_until(struct st_vm *vm, struct st_proc *p, oop sem, uint64_t at);
 /* Semaphore>>signal: answers the process made runnable, or NULL. */
 struct st_proc *sched_signal(struct st_vm *vm, oop sem);
 void sched_unwait(struct st_vm *vm, struct st_proc *p);

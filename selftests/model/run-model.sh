@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # selftests/model/run-model.sh: check the Promela models of the ownership protocol with spin
-# (own.pml, the whole protocol; tso.pml, the fast paths under x86-TSO store buffers).
+# (own.pml, the whole protocol; tso.pml, the fast paths under x86-TSO store buffers;
+# hydra.pml, messages between two heads: the inbox, its wake-up and room).
 # Owns BUILD_DIR/model/ (scratch: one directory per pan run, kept for the trails) and
 # nothing else; never edits the tree. TAP 13 on stdout, one line per property plus the
 # negative controls, which must be REJECTED. Exit 0 pass, 1 fail, 4 all skipped.
@@ -11,7 +12,7 @@ set -uo pipefail
 usage() {
 	cat <<EOF
 usage: selftests/model/run-model.sh BUILD_DIR
-Verifies selftests/model/own.pml and tso.pml with spin, exhaustively, in BUILD_DIR/model/.
+Verifies selftests/model/own.pml, tso.pml and hydra.pml with spin, exhaustively, in BUILD_DIR/model/.
 Environment: BATON_MODEL_JOBS (parallel pan runs, default 2),
 BATON_MODEL_FORCE=1 (check again even if the verdicts of a passing run with the same
 model, script, spin and compiler are in BUILD_DIR/model/),
@@ -27,6 +28,7 @@ case ${1:-} in -h | --help) usage 0 ;; "") usage 1 ;; esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 model=$here/own.pml
 tso=$here/tso.pml
+hydra=$here/hydra.pml
 jobs=${BATON_MODEL_JOBS:-2}
 cc=$(command -v gcc || command -v cc || true)
 # pan: bounded memory (MB), exact state storage (no bitstate, no compression: COLLAPSE
@@ -61,6 +63,19 @@ builds=(
 "tso-cas|-DCAS|$SAFETY|tso.pml"
 "neg-tso-mb|-DNO_MEMBARRIER|$SAFETY|tso.pml"
 "neg-tso-grant|-DNO_BEAT_GRANT|$SAFETY|tso.pml"
+"hydra|-DCHECK_END|$SAFETY|hydra.pml"
+"hydra-cap2|-DCHECK_END -DK=3 -DCAP=2|$SAFETY|hydra.pml"
+"hydra-live|||hydra.pml"
+"hydra-two|-DCHECK_END -DK=1 -DK2=2|$SAFETY|hydra.pml"
+"hydra-reach|-DCHECK_END -DREACH_BOTH_FULL|$SAFETY|hydra.pml"
+"neg-hydra-early|-DCHECK_END -DEARLY_CHECK|$SAFETY|hydra.pml"
+"neg-hydra-clear|-DCHECK_END -DLATE_CLEAR|$SAFETY|hydra.pml"
+"neg-hydra-room|-DCHECK_END -DNO_ROOM_RECHECK|$SAFETY|hydra.pml"
+"neg-hydra-park|-DCHECK_END -DNO_PARK_RECHECK|$SAFETY|hydra.pml"
+"neg-hydra-wake|-DCHECK_END -DWAKE_AS_CORE|$SAFETY|hydra.pml"
+"neg-hydra-one|-DCHECK_END -DK=1 -DK2=2 -DROOM_ONE|$SAFETY|hydra.pml"
+"neg-hydra-mark|-DCHECK_END -DNO_UNDO_KICK|$SAFETY|hydra.pml"
+"neg-hydra-spin|-DPARK_LOAD||hydra.pml"
 )
 # A run, in TAP order: name|build|pan run flags|expect|description[|shared run]. expect: ok
 # (errors: 0 and the search complete) or the error pan must report (a negative control).
@@ -83,6 +98,19 @@ runs=(
 "tso-cas|tso-cas||ok|x86-TSO, CAS fast path: mutual exclusion and no lost wake-up (invalid end state)"
 "neg-tso-mb|neg-tso-mb||assertion violated|negative control: a take-over that fences only itself (no membarrier) must break mutual exclusion under TSO"
 "neg-tso-grant|neg-tso-grant||invalid end state|negative control: a heartbeat that does not give a waiter the VM of a callout that never returns must strand it under TSO"
+"hydra|hydra||ok|Hydra, 2 heads sending 2 messages each way, inbox of 1: every message once and in order, inbox within capacity, all delivered when nothing can move"
+"hydra-cap2|hydra-cap2||ok|Hydra, 2 heads sending 3 messages each way, inbox of 2: the same"
+"hydra-live|hydra-live|$LTL|ok|Hydra, 2 messages each way, inbox of 1: eventually every message is delivered and both heads sleep for good, weak fairness"
+"hydra-two|hydra-two||ok|Hydra, 2 senders in one head (1 and 2 messages) to a head that sends 1 back, inbox of 1: the same"
+"hydra-reach|hydra-reach||assertion violated  !((rw[0]&&rw[1]))|Hydra: both senders do wait for room at the same time (the full-inboxes case is reached)"
+"neg-hydra-early|neg-hydra-early||assertion violated delivered|negative control: a head that looks at the interrupt before publishing loop_sleeping must lose a message"
+"neg-hydra-clear|neg-hydra-clear||assertion violated delivered|negative control: a recipient that clears the notify word after taking messages (not before) must lose a message"
+"neg-hydra-room|neg-hydra-room||assertion violated delivered|negative control: a sender that waits for room without trying the count again after registering must deadlock both heads"
+"neg-hydra-park|neg-hydra-park||assertion violated delivered|negative control: a head that parks (as baton_idle does today) without looking at the interrupt after releasing must lose a message"
+"neg-hydra-wake|neg-hydra-wake||assertion violated delivered|negative control: a wake that loads the owner before raising the interrupt (baton_wake's order) must lose a message to a head going to park"
+"neg-hydra-one|neg-hydra-one||assertion violated delivered|negative control: a room notification that resumes only one of two senders waiting for room must strand the other"
+"neg-hydra-mark|neg-hydra-mark||assertion violated delivered|negative control: hy_take's room mark as on main (no undo that tells the subscribers) must deadlock two heads with inboxes of 1"
+"neg-hydra-spin|neg-hydra-spin|$LTL|acceptance cycle|negative control: a park path that only loads the interrupt (as on main) must spin instead of sleeping"
 )
 if [[ ${BATON_MODEL_EXTRA:-0} == 1 ]]; then
 	builds+=("neg-i5|-DNT=2 -DNO_I5_GRANT|")
@@ -110,12 +138,12 @@ work=$(cd "$1/model" && pwd) # absolute: the builds and runs cd around
 # The verdicts depend on the model, this script, spin and the C compiler, never on the
 # build: when none of them changed since a run that passed, its TAP is shown again rather
 # than spending a minute of CPU to recompute it. A failed run is never reused.
-key=$({ cat "$model" "$tso" "${BASH_SOURCE[0]}"; spin -V 2>&1; "$cc" --version 2>&1 | head -n 1
+key=$({ cat "$model" "$tso" "$hydra" "${BASH_SOURCE[0]}"; spin -V 2>&1; "$cc" --version 2>&1 | head -n 1
 	echo "${BATON_MODEL_EXTRA:-0}"; } | sha256sum | cut -c1-16)
 cache=$work/passed.$key
 if [[ ${BATON_MODEL_FORCE:-0} != 1 && -s $cache ]]; then
 	sed -n '1p' "$cache"
-	echo "# verdicts of $(date -r "$cache" '+%F %T') reused: own.pml, tso.pml, run-model.sh, spin and" \
+	echo "# verdicts of $(date -r "$cache" '+%F %T') reused: own.pml, tso.pml, hydra.pml, run-model.sh, spin and" \
 		"$(basename "$cc") are unchanged (key $key; BATON_MODEL_FORCE=1 checks again)"
 	sed -n '2,$p' "$cache"
 	exit 0

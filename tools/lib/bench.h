@@ -38,6 +38,8 @@ void bench_io_rows(struct bench *b);
 /* The http rows of issue 9: the HTTP package against Go's net/http
  * (tools/lib/benchhttp.c). */
 void bench_http_rows(struct bench *b);
+/* Heartbeat per head against one shared by all (tools/lib/benchhb.c). */
+void bench_hb_rows(struct bench *b);
 /* The hydra rows of issue 12: several VMs in one process against their
  * references (tools/lib/benchhydra.c). */
 void bench_hydra_rows(struct bench *b);

@@ -124,6 +124,62 @@ static uint64_t beat(void *ud, uint64_t now, uint64_t expirations)
 	return dl ? dl : HB_NO_DEADLINE;
 }
 
+/* ---- shared heartbeats ----------------------------------------------------- */
+
+struct baton_heartbeat {
+	struct hb_group *g;
+	unsigned hz;
+};
+
+baton_heartbeat *baton_heartbeat_new(unsigned hz, int uring)
+{
+	baton_heartbeat *h = malloc(sizeof *h);
+	if (!h)
+		return NULL;
+	h->hz = hz ? hz : 1000;
+	struct hb_config hc = { .hz = h->hz, .force_read = uring == BATON_URING_OFF };
+	h->g = hb_group_new(&hc);
+	if (!h->g) {
+		int e = errno;
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	return h;
+}
+
+/* Written once under pthread_once, immutable after. */
+static baton_heartbeat *process_hb;
+static int process_hb_err;
+static pthread_once_t process_hb_once = PTHREAD_ONCE_INIT;
+
+int baton_heartbeat_free(baton_heartbeat *h)
+{
+	if (!h)
+		return 0;
+	if (h == process_hb)
+		return -EPERM; /* the process's: never freed */
+	int r = hb_group_free(h->g);
+	if (r == 0)
+		free(h);
+	return r;
+}
+
+static void process_hb_make(void)
+{
+	process_hb = baton_heartbeat_new(0, BATON_URING_AUTO);
+	if (!process_hb)
+		process_hb_err = errno;
+}
+
+baton_heartbeat *baton_heartbeat_process(void)
+{
+	pthread_once(&process_hb_once, process_hb_make);
+	if (!process_hb)
+		errno = process_hb_err;
+	return process_hb;
+}
+
 /* ---- life -------------------------------------------------------------------- */
 
 baton_vm *baton_vm_new(const struct baton_config *cfg)
@@ -144,7 +200,8 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 	vm->max = cfg->max_threads ? cfg->max_threads : 64;
 	if (vm->max > 0xffff)
 		vm->max = 0xffff;
-	vm->hz = cfg->heartbeat_hz ? cfg->heartbeat_hz : 1000;
+	vm->hz = cfg->heartbeat ? cfg->heartbeat->hz
+		 : cfg->heartbeat_hz ? cfg->heartbeat_hz : 1000;
 	vm->period_ns = 1000000000ull / vm->hz;
 	vm->uring_off = cfg->uring == BATON_URING_OFF;
 	vm->block_ns = cfg->block_us ? cfg->block_us * 1000ull : vm->period_ns / 16;
@@ -174,7 +231,12 @@ baton_vm *baton_vm_new(const struct baton_config *cfg)
 		.still_idle = still_idle,
 		.ud = vm,
 	};
-	vm->hb = hb_start(&hc);
+	if (cfg->heartbeat && cfg->heartbeat_hz &&
+	    cfg->heartbeat_hz != cfg->heartbeat->hz) {
+		errno = EINVAL;
+		goto fail;
+	}
+	vm->hb = hb_start_shared(cfg->heartbeat ? cfg->heartbeat->g : NULL, &hc);
 	if (!vm->hb)
 		goto fail;
 	/* BATON_TRACE=json:FILE: the timeline of any embedder, as --trace */

@@ -439,8 +439,11 @@ int baton_idle(baton_vm *vm, baton_thread *t)
 	/* Dekker with baton_wake(), which raises the interrupt and then looks
 	 * at the word (seq_cst both): we freed the word, now we look at the
 	 * interrupt. A wake that still saw us owning is taken here, not lost:
-	 * the VM goes to a parked thread (us, most likely) at once. */
-	if (atomic_load(&vm->hot.interrupt))
+	 * the VM goes to a parked thread (us, most likely) at once. Taken,
+	 * not just seen: the owner that wakes looks at what the waker wanted
+	 * (sched.c's next()), and an interrupt left up would activate the VM
+	 * again at every idle, for ever (the model's spinning park). */
+	if (atomic_exchange(&vm->hot.interrupt, 0))
 		own_activate(vm, "wake");
 	return own_park(vm, t);
 }
@@ -555,14 +558,18 @@ void baton__disown_slow(baton_vm *vm, baton_thread *t, unsigned flags)
 		own_wake_granted(to);
 		return;
 	}
+	/* The word changes before vm->lock is dropped, the free word (at the
+	 * maximum) included. Until it changes it names us while we are out
+	 * (membarrier fast path), so a thread holding vm->lock may take the
+	 * VM from us (own_steal_locked) as soon as we unlock, and run VM code;
+	 * a store of 0 after the unlock would then free the word under it, a
+	 * third thread would claim it, and two threads would run VM code at
+	 * once (smashed C stacks, with every VM thread busy in callouts). */
 	baton_thread *n = thr_spawn_locked(vm);
-	if (n)
-		atomic_store_explicit(owner_of(vm), n->hot.index, memory_order_release);
+	atomic_store_explicit(owner_of(vm), n ? n->hot.index : 0, memory_order_release);
 	pthread_mutex_unlock(&vm->lock);
 	if (n)
 		thr_start(vm, n);
-	else
-		atomic_store_explicit(owner_of(vm), 0, memory_order_release);
 }
 
 /* Heartbeat (or baton_wake): the VM is free but work is pending (a blocked

@@ -67,7 +67,7 @@ int baton_head_send_string(baton_head *h, const char *s, size_t n)
 		return -ENOMEM;
 	int r = hy_post(h, m, NULL);
 	if (r != 1)
-		free(m);
+		hy_msg_free(m);
 	return r;
 }
 

@@ -298,6 +298,15 @@ static struct st_vm *head_vm(struct hydra_head *h, const char *prefix)
 	snprintf(vm->hydra->prefix, sizeof vm->hydra->prefix, "%s", prefix);
 	vm->err_prefix = vm->hydra->prefix;
 	struct baton_config cfg = {.hooks = &sched_hooks, .ud = vm, .max_threads = h->max_threads};
+	/* The spawned heads share the process's one heartbeat thread (what
+	 * Documentation/core/heartbeat.md measured); BATON_HEARTBEAT=per-head
+	 * gives each its own. */
+	const char *hbm = getenv("BATON_HEARTBEAT");
+	if (hbm && *hbm && strcmp(hbm, "shared") && strcmp(hbm, "per-head"))
+		fprintf(stderr, "%sbaton: BATON_HEARTBEAT=%s: not shared or per-head; "
+			"using shared\n", prefix, hbm);
+	if (!hbm || strcmp(hbm, "per-head"))
+		cfg.heartbeat = baton_heartbeat_process(); /* NULL: its own */
 	vm->max_threads = cfg.max_threads ? cfg.max_threads : 64;
 	vm->core = baton_vm_new(&cfg);
 	if (!vm->core) {

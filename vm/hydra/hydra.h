@@ -174,6 +174,13 @@ struct hy_msg *hy_encode(struct st_vm *vm, oop o, char *why, size_t n);
  * them: {tag. k1. v1. ...}); [tag] is a root slot. */
 oop hy_decode(struct st_vm *vm, const struct hy_msg *m, oop *tag, int *dicts);
 struct hy_msg *hy_msg_string(const char *s, size_t n);
+/* Frees a message that will not be (or was) rebuilt: drops the references
+ * it holds (its sender, the heads of the VMs in it). */
+void hy_msg_free(struct hy_msg *m);
+/* prim_hydra.c: the VM object of [h] in this heap (0: out of memory); the
+ * head a VM object stands for (NULL: not one) */
+oop hy_vm_obj(struct st_vm *vm, struct hydra_head *h);
+struct hydra_head *hy_head_of(struct st_vm *vm, oop o);
 
 /* ---- the VM's checks (prim_hydra.c) ---- */
 void hy_drain(struct st_vm *vm);

@@ -10,7 +10,9 @@
  * travel: nil, Booleans, SmallIntegers, LargeIntegers, Floats,
  * Characters, Strings, Symbols (interned again on arrival), ByteArrays,
  * and Arrays and Dictionaries of those, HY_DEPTH deep at most (which also
- * stops a cycle). See Documentation/vm/hydra.md.
+ * stops a cycle); and VMs, which travel as a reference to their head's
+ * record (so that heads can tell each other about heads: the recipient
+ * gets its own VM object for the same head). See Documentation/vm/hydra.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@
 
 enum {
 	T_NIL, T_TRUE, T_FALSE, T_INT, T_LPOS, T_LNEG, T_FLOAT, T_CHAR,
-	T_STR, T_SYM, T_BYTES, T_ARRAY, T_DICT,
+	T_STR, T_SYM, T_BYTES, T_ARRAY, T_DICT, T_VM,
 };
 
 struct enc {
@@ -60,7 +62,7 @@ static void refuse(struct enc *e, oop o)
 	}
 	snprintf(e->why, e->whylen,
 		 "VM send: cannot send %s (only nil, Booleans, numbers, Characters, Strings, "
-		 "Symbols, ByteArrays, Arrays and Dictionaries)",
+		 "Symbols, ByteArrays, Arrays, Dictionaries and VMs)",
 		 what);
 }
 
@@ -151,6 +153,16 @@ static int enc(struct enc *e, oop o, int depth)
 	default:
 		if (ci == e->dict_ci && e->dict_ci)
 			return enc_dict(e, o, depth);
+		if (vm->hydra && ci == vm->hydra->vm_ci && vm->hydra->vm_ci) {
+			struct hydra_head *h = hy_head_of(vm, o);
+			if (h) {
+				put1(e, T_VM);
+				if (e->p)
+					hy_ref(h); /* the message's, dropped by hy_msg_free */
+				put(e, &h, sizeof h);
+				return 1;
+			}
+		}
 		refuse(e, o);
 		return 0;
 	}
@@ -160,7 +172,7 @@ struct hy_msg *hy_encode(struct st_vm *vm, oop o, char *why, size_t n)
 {
 	struct enc e = {.vm = vm, .why = why, .whylen = n,
 			.dict_ci = vm->hydra ? vm->hydra->dict_ci : 0};
-	if (!enc(&e, o, 0))
+	if (!enc(&e, o, 0)) /* measuring: no reference taken yet */
 		return NULL;
 	struct hy_msg *m = malloc(sizeof *m + e.n);
 	if (!m) {
@@ -275,6 +287,12 @@ static oop dec(struct dec *d)
 	case T_DICT:
 		d->dicts = 1;
 		return dec_seq(d, (size_t)get4(d) * 2, 1);
+	case T_VM: {
+		struct hydra_head *h;
+		memcpy(&h, d->p, sizeof h);
+		d->p += sizeof h;
+		return hy_vm_obj(vm, h); /* its own reference; hy_msg_free drops ours */
+	}
 	default:
 		return 0; /* cannot happen: we wrote it */
 	}
@@ -286,4 +304,46 @@ oop hy_decode(struct st_vm *vm, const struct hy_msg *m, oop *tag, int *dicts)
 	oop o = dec(&d);
 	*dicts = d.dicts;
 	return o;
+}
+
+/* Walks one object of a message, dropping the head references of its
+ * VMs; answers where the next object starts. */
+static const unsigned char *release(const unsigned char *p)
+{
+	uint32_t n;
+	unsigned char tag = *p++;
+	switch (tag) {
+	case T_INT:
+	case T_FLOAT:
+		return p + 8;
+	case T_CHAR:
+		return p + 4;
+	case T_LPOS: case T_LNEG: case T_STR: case T_SYM: case T_BYTES:
+		memcpy(&n, p, 4);
+		return p + 4 + n;
+	case T_ARRAY:
+	case T_DICT:
+		memcpy(&n, p, 4);
+		p += 4;
+		for (uint64_t i = 0; i < (uint64_t)n * (tag == T_DICT ? 2 : 1); i++)
+			p = release(p);
+		return p;
+	case T_VM: {
+		struct hydra_head *h;
+		memcpy(&h, p, sizeof h);
+		hy_unref(h);
+		return p + sizeof h;
+	}
+	default:
+		return p; /* nil, true, false */
+	}
+}
+
+void hy_msg_free(struct hy_msg *m)
+{
+	if (m->len)
+		release(m->data);
+	if (m->from)
+		hy_unref(m->from);
+	free(m);
 }

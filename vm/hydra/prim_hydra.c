@@ -72,14 +72,21 @@ static struct hydra_vm *setup(struct st_vm *vm)
 	}
 	vm->hy_notify = &x->self->notify;
 	if (!x->loop_tried) {
-		/* An idle head sleeps in its event loop, so that another head
-		 * wakes it with a message on its ring (IORING_OP_MSG_RING: no
-		 * eventfd, no futex). BATON_HYDRA_PARK=1 leaves the loop closed
-		 * until the program's own I/O opens it: an idle head then parks
-		 * on its futex and is woken there (as with BATON_URING=0). */
+		/*
+		 * Where an idle head sleeps is where its program's work put
+		 * it. Once its event loop is open (its I/O opens it), it
+		 * sleeps in its ring, and another head wakes it with one
+		 * IORING_OP_MSG_RING on the sender's ring. Before, it parks on
+		 * its futex and a send wakes it with one FUTEX_WAKE. We do not
+		 * open the loop for Hydra alone: a round trip between two
+		 * sleeping heads took 7.0 us through the rings against 5.3 us
+		 * through the futexes (a raw futex ping-pong: 5.0 us), see
+		 * Documentation/vm/hydra-bench.md. BATON_HYDRA_RING=1 opens it
+		 * all the same (tests, measurements).
+		 */
 		x->loop_tried = 1;
-		const char *u = getenv("BATON_URING"), *p = getenv("BATON_HYDRA_PARK");
-		if ((!u || strcmp(u, "0") != 0) && (!p || strcmp(p, "1") != 0))
+		const char *r = getenv("BATON_HYDRA_RING");
+		if (r && !strcmp(r, "1"))
 			baton_io_open(vm->core);
 	}
 	return x;
@@ -87,7 +94,7 @@ static struct hydra_vm *setup(struct st_vm *vm)
 
 /* The VM object for [h] in this heap: the same one every time. 0: out of
  * memory. Its handle is the index in x->objs, so a forged one is caught. */
-static oop vm_obj(struct st_vm *vm, struct hydra_head *h)
+oop hy_vm_obj(struct st_vm *vm, struct hydra_head *h)
 {
 	struct hydra_vm *x = vm->hydra;
 	for (size_t i = 0; i < x->nobjs; i++)
@@ -115,7 +122,7 @@ static oop vm_obj(struct st_vm *vm, struct hydra_head *h)
 }
 
 /* The head a VM object stands for, or NULL. */
-static struct hydra_head *head_of(struct st_vm *vm, oop o)
+struct hydra_head *hy_head_of(struct st_vm *vm, oop o)
 {
 	struct hydra_vm *x = vm->hydra;
 	if (!obj_is_ptr(o) || obj_cls(o) != x->vm_ci || obj_slots(o) < 2)
@@ -130,18 +137,8 @@ static struct hydra_head *head_of(struct st_vm *vm, oop o)
 static int wait_on(struct st_vm *vm, oop *args, oop sem, oop ms)
 {
 	args[0] = obj_from_int(R_AGAIN);
-	if (!sched_wait(vm, vm->active, sem))
-		return PRIM_OK;
-	if (obj_is_int(ms)) {
-		uint64_t at = baton_now_ns() + (uint64_t)obj_int(ms) * 1000000u;
-		vm->active->timer_at = at;
-		if (!sched_add_timer(vm, at, sem, vm->active->handle)) {
-			sched_unwait(vm, vm->active);
-			vm->active->state = PS_RUNNING;
-			return PRIM_OOM;
-		}
-	}
-	return PRIM_SWITCH;
+	uint64_t at = obj_is_int(ms) ? baton_now_ns() + (uint64_t)obj_int(ms) * 1000000u : 0;
+	return sched_wait_until(vm, vm->active, sem, at);
 }
 
 static int answer(oop *args, oop v)
@@ -186,7 +183,7 @@ PRIM(hydraSpawn)
 	free(f);
 	if (!h)
 		return PRIM_OOM;
-	oop o = vm_obj(vm, h);
+	oop o = hy_vm_obj(vm, h);
 	hy_unref(h);
 	return o ? answer(args, o) : PRIM_OOM;
 }
@@ -197,7 +194,7 @@ PRIM(hydraCurrent)
 	struct hydra_vm *x = setup(vm);
 	if (!x || !x->vm_ci)
 		return PRIM_OOM;
-	oop o = vm_obj(vm, x->self);
+	oop o = hy_vm_obj(vm, x->self);
 	return o ? answer(args, o) : PRIM_OOM;
 }
 
@@ -209,7 +206,7 @@ PRIM(hydraParent)
 		return PRIM_OOM;
 	if (!x->self->parent)
 		return answer(args, vm->nil);
-	oop o = vm_obj(vm, x->self->parent);
+	oop o = hy_vm_obj(vm, x->self->parent);
 	return o ? answer(args, o) : PRIM_OOM;
 }
 
@@ -220,7 +217,7 @@ PRIM(hydraSend)
 	struct hydra_vm *x = setup(vm);
 	if (!x || !x->vm_ci)
 		return PRIM_OOM;
-	struct hydra_head *to = head_of(vm, args[0]);
+	struct hydra_head *to = hy_head_of(vm, args[0]);
 	if (!to || !ok_ms(args[2], vm->nil) || !vm->active)
 		return PRIM_FAIL;
 	char why[256];
@@ -242,13 +239,39 @@ PRIM(hydraSend)
 		if (hy_subscribe(&to->room_subs, x->self) < 0)
 			break;
 	}
-	hy_unref(m->from);
-	free(m);
+	hy_msg_free(m);
 	if (atomic_load(&to->state) == HY_ENDED)
 		return answer(args, obj_from_int(R_ENDED));
 	if (args[2] == obj_from_int(0))
 		return answer(args, obj_from_int(R_EMPTY));
 	return wait_on(vm, args, x->event_sem, args[2]);
+}
+
+/* Takes the next message and rebuilds it in this heap: 1 with it in
+ * *[msg], its sender's VM in *[from] (nil: sent from C; nil too unless
+ * [with_from] or the message has Dictionaries), whether Dictionaries
+ * need rebuilding in *[dicts]; 0: none; -1: out of memory (the message
+ * is lost: the heap is full). */
+static int take(struct st_vm *vm, struct hydra_vm *x, int with_from, oop *msg, oop *from,
+		int *dicts)
+{
+	struct hy_msg *m = hy_take(x->self, vm->core);
+	if (!m)
+		return 0;
+	*dicts = 0;
+	oop o = hy_decode(vm, m, &x->dict_tag, dicts);
+	oop f = vm->nil;
+	if (o && m->from && (with_from || *dicts)) {
+		ST_ROOT(vm, o);
+		f = hy_vm_obj(vm, m->from);
+		ST_UNROOT(vm, 1);
+	}
+	hy_msg_free(m);
+	if (!o || !f)
+		return -1;
+	*msg = o;
+	*from = f;
+	return 1;
 }
 
 /* VM class primReceiveInto: box timeout: ms -- 0 taken (box:
@@ -269,25 +292,16 @@ PRIM(hydraReceive)
 		x->pending = x->pending_from = 0;
 		return answer(args, obj_from_int(R_DONE));
 	}
-	struct hy_msg *m = hy_take(x->self, vm->core);
-	if (!m) {
+	int dicts;
+	oop msg, from;
+	int r = take(vm, x, 1, &msg, &from, &dicts);
+	if (r == 0) {
 		if (args[2] == obj_from_int(0))
 			return answer(args, obj_from_int(R_EMPTY));
 		return wait_on(vm, args, x->recv_sem, args[2]);
 	}
-	int dicts = 0;
-	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
-	oop from = vm->nil;
-	if (msg && m->from) {
-		ST_ROOT(vm, msg);
-		from = vm_obj(vm, m->from);
-		ST_UNROOT(vm, 1);
-	}
-	if (m->from)
-		hy_unref(m->from);
-	free(m);
-	if (!msg || !from)
-		return PRIM_OOM; /* the message is lost: the heap is full */
+	if (r < 0)
+		return PRIM_OOM;
 	st_put(vm, args[1], 0, msg);
 	st_put(vm, args[1], 1, from);
 	st_put(vm, args[1], 2, st_bool(vm, dicts));
@@ -303,26 +317,17 @@ static int receive_now(struct st_vm *vm, oop *args, int wait)
 	struct hydra_vm *x = setup(vm);
 	if (!x || x->pending || !vm->active)
 		return PRIM_FAIL;
-	struct hy_msg *m = hy_take(x->self, vm->core);
-	if (!m) {
+	int dicts;
+	oop msg, from;
+	int r = take(vm, x, 0, &msg, &from, &dicts);
+	if (r == 0) {
 		if (!wait)
 			return PRIM_FAIL;
-		int r = wait_on(vm, args, x->recv_sem, vm->nil);
+		r = wait_on(vm, args, x->recv_sem, vm->nil);
 		args[0] = x->dict_tag; /* "woken: look again" (never a message) */
 		return r;
 	}
-	int dicts = 0;
-	oop msg = hy_decode(vm, m, &x->dict_tag, &dicts);
-	oop from = vm->nil;
-	if (msg && dicts && m->from) {
-		ST_ROOT(vm, msg);
-		from = vm_obj(vm, m->from);
-		ST_UNROOT(vm, 1);
-	}
-	if (m->from)
-		hy_unref(m->from);
-	free(m);
-	if (!msg || !from)
+	if (r < 0)
 		return PRIM_OOM;
 	if (dicts) {
 		x->pending = msg;
@@ -346,7 +351,7 @@ PRIM(hydraSendNow)
 	struct hydra_vm *x = setup(vm);
 	if (!x || !x->vm_ci)
 		return PRIM_FAIL;
-	struct hydra_head *to = head_of(vm, args[0]);
+	struct hydra_head *to = hy_head_of(vm, args[0]);
 	if (!to)
 		return PRIM_FAIL;
 	char why[256];
@@ -357,8 +362,7 @@ PRIM(hydraSendNow)
 	m->from = x->self;
 	if (hy_post(to, m, vm->core) == 1)
 		return answer(args, args[1]);
-	hy_unref(m->from);
-	free(m);
+	hy_msg_free(m);
 	return PRIM_FAIL;
 }
 
@@ -368,7 +372,7 @@ PRIM(hydraWait)
 	struct hydra_vm *x = setup(vm);
 	if (!x)
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h || !vm->active)
 		return PRIM_FAIL;
 	if (h == x->self)
@@ -395,7 +399,7 @@ PRIM(hydraTerminate)
 	struct hydra_vm *x = setup(vm);
 	if (!x)
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h)
 		return PRIM_FAIL;
 	if (h == x->self) {
@@ -412,7 +416,7 @@ PRIM(hydraIsRunning)
 {
 	if (!setup(vm))
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h)
 		return PRIM_FAIL;
 	return answer(args, st_bool(vm, !atomic_load(&h->done)));
@@ -423,7 +427,7 @@ PRIM(hydraInboxSize)
 {
 	if (!setup(vm))
 		return PRIM_OOM;
-	struct hydra_head *h = head_of(vm, args[0]);
+	struct hydra_head *h = hy_head_of(vm, args[0]);
 	if (!h)
 		return PRIM_FAIL;
 	return answer(args, obj_from_int(atomic_load(&h->count)));

@@ -678,10 +678,13 @@ void vio_print_stats(struct st_vm *vm, FILE *f)
 		"  io.completed        %llu\n"
 		"  io.waits            %llu\n"
 		"  io.pending          %llu\n"
-		"  io.finalized_fds    %llu\n",
+		"  io.finalized_fds    %llu\n"
+		"  io.wakes            %llu\n"
+		"  io.msg_ring_wakes   %llu\n",
 		baton_io_backend(vm->core), (unsigned long long)s.submitted,
 		(unsigned long long)s.completed, (unsigned long long)(v ? v->waits : 0),
-		(unsigned long long)s.pending, (unsigned long long)(v ? v->finalized_fds : 0));
+		(unsigned long long)s.pending, (unsigned long long)(v ? v->finalized_fds : 0),
+		(unsigned long long)s.wakes, (unsigned long long)s.msg_ring_wakes);
 	vio_sig_stats(vm, f);
 }
 
