@@ -9,12 +9,13 @@
 #ifndef T_PROC_H
 #define T_PROC_H
 
-#include <dirent.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tools/lib/procfs.h"
 
 /* State letter of thread [tid] ('R', 'S', 'D'...), or 0 if unreadable. */
 static inline char t_task_state(int tid)
@@ -81,26 +82,13 @@ static inline void t_wait_sleeping_in(int tid, long nr, uint64_t arg0)
 /* The tid of this process's thread named [comm], or -1 (-2: several). */
 static inline int t_find_thread(const char *comm)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
+	struct procfs_task t;
 	int found = -1;
-	if (!d)
+	if (procfs_task_open(&t))
 		return -1;
-	while ((e = readdir(d))) {
-		char path[300], name[64] = "";
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof name, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		if (!strcmp(name, comm))
-			found = found == -1 ? atoi(e->d_name) : -2;
-	}
-	closedir(d);
+	while (procfs_task_next(&t))
+		if (!strcmp(t.comm, comm))
+			found = found == -1 ? t.tid : -2;
 	return found;
 }
 
