@@ -19,14 +19,6 @@
 
 #define HEADS 3
 
-#if defined(__SANITIZE_THREAD__)
-#define T_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_TSAN 1
-#endif
-#endif
-
 /* Spawns HEADS heads with a one-message inbox, and answers once each has
  * taken a first message (it runs, so its core and heartbeat exist; it
  * then waits in VM receive). */
