@@ -14,8 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "tools/lib/procfs.h"
+
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
 
 /* State letter of thread [tid] ('R', 'S', 'D'...), or 0 if unreadable. */
 static inline char t_task_state(int tid)
@@ -69,6 +74,34 @@ static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
 		return 1;
 	/* Re-check the state: the syscall line must describe the same sleep. */
 	return r == 1 && seen == nr && (!arg0 || a == arg0) && t_task_state(tid) == 'S';
+}
+
+/* Is [tid] asleep ('S') in one of the [n] system calls [nrs]? Without
+ * /proc/PID/syscall, the state alone decides. */
+static inline int t_task_sleeps_in_one_of(int tid, const long *nrs, int n)
+{
+	long seen;
+	uint64_t a;
+	if (t_task_state(tid) != 'S')
+		return 0;
+	int r = t_task_syscall(tid, &seen, &a);
+	if (r < 0)
+		return 1;
+	if (r != 1)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (seen == nrs[i])
+			return t_task_state(tid) == 'S';
+	return 0;
+}
+
+/* Is [tid] asleep in an event loop's kernel wait (io_uring_enter or one of
+ * the epoll waits)? */
+static inline int t_task_sleeps_in_loop(int tid)
+{
+	static const long nrs[] = { SYS_io_uring_enter, SYS_epoll_wait, SYS_epoll_pwait,
+				    SYS_epoll_pwait2 };
+	return t_task_sleeps_in_one_of(tid, nrs, (int)(sizeof nrs / sizeof nrs[0]));
 }
 
 /* Polls (yielding the CPU) until t_task_sleeps_in() holds. Never gives up:
