@@ -61,9 +61,10 @@ static inline int t_task_syscall(int tid, long *nr, uint64_t *arg0)
 	return *nr >= 0;
 }
 
-/* Is [tid] asleep ('S') in system call [nr] (with first argument [arg0]
- * unless it is 0)? Without /proc/PID/syscall, the state alone decides. */
-static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
+/* Is [tid] asleep ('S') in one of the [n] system calls [nrs] (with first
+ * argument [arg0] unless it is 0)? Without /proc/PID/syscall, the state
+ * alone decides. */
+static inline int t_task_sleeps_in_one_of(int tid, const long *nrs, int n, uint64_t arg0)
 {
 	long seen;
 	uint64_t a;
@@ -72,27 +73,19 @@ static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
 	int r = t_task_syscall(tid, &seen, &a);
 	if (r < 0)
 		return 1;
-	/* Re-check the state: the syscall line must describe the same sleep. */
-	return r == 1 && seen == nr && (!arg0 || a == arg0) && t_task_state(tid) == 'S';
-}
-
-/* Is [tid] asleep ('S') in one of the [n] system calls [nrs]? Without
- * /proc/PID/syscall, the state alone decides. */
-static inline int t_task_sleeps_in_one_of(int tid, const long *nrs, int n)
-{
-	long seen;
-	uint64_t a;
-	if (t_task_state(tid) != 'S')
-		return 0;
-	int r = t_task_syscall(tid, &seen, &a);
-	if (r < 0)
-		return 1;
-	if (r != 1)
+	if (r != 1 || (arg0 && a != arg0))
 		return 0;
 	for (int i = 0; i < n; i++)
-		if (seen == nrs[i])
+		if (seen == nrs[i]) /* the syscall line must describe the same sleep */
 			return t_task_state(tid) == 'S';
 	return 0;
+}
+
+/* Is [tid] asleep ('S') in system call [nr] (with first argument [arg0]
+ * unless it is 0)? */
+static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
+{
+	return t_task_sleeps_in_one_of(tid, &nr, 1, arg0);
 }
 
 /* Is [tid] asleep in an event loop's kernel wait (io_uring_enter or one of
@@ -101,7 +94,7 @@ static inline int t_task_sleeps_in_loop(int tid)
 {
 	static const long nrs[] = { SYS_io_uring_enter, SYS_epoll_wait, SYS_epoll_pwait,
 				    SYS_epoll_pwait2 };
-	return t_task_sleeps_in_one_of(tid, nrs, (int)(sizeof nrs / sizeof nrs[0]));
+	return t_task_sleeps_in_one_of(tid, nrs, (int)(sizeof nrs / sizeof nrs[0]), 0);
 }
 
 /* Polls (yielding the CPU) until t_task_sleeps_in() holds. Never gives up:
