@@ -13,56 +13,11 @@
 #include <unistd.h>
 
 #include "selftests/harness.h"
-#include "selftests/kernel-iface/t_proc.h"
 #include "selftests/ownership/common.h"
+#include "tools/lib/procfs.h"
 #include "vm/hydra/api.h"
 
 #define HEADS 3
-
-#if defined(__SANITIZE_THREAD__)
-#define T_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_TSAN 1
-#endif
-#endif
-
-/* Threads of this process named [comm]. */
-static int t_count(const char *comm)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], name[64] = "";
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof name, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		n += !strcmp(name, comm);
-	}
-	closedir(d);
-	return n;
-}
-
-static char *t_program(const char *src)
-{
-	char *path = strdup("/tmp/baton-hbheads-XXXXXX.st");
-	int fd = mkstemps(path, 3);
-	if (fd < 0)
-		return NULL;
-	size_t n = strlen(src);
-	ssize_t w = write(fd, src, n);
-	close(fd);
-	return w == (ssize_t)n ? path : NULL;
-}
 
 /* Spawns HEADS heads with a one-message inbox, and answers once each has
  * taken a first message (it runs, so its core and heartbeat exist; it
@@ -101,22 +56,22 @@ TEST(heads_share_one_heartbeat_by_default_or_have_one_each)
 	 * the same with the read fallbacks. */
 	setenv("BATON_URING", "0", 1);
 #endif
-	char *f = t_program("VM receive. VM receive. VM receive.\n");
+	char *f = procfs_program("hbheads", "VM receive. VM receive. VM receive.\n");
 	ASSERT_NE_NULL(f);
 	baton_head *h[HEADS];
 
 	setenv("BATON_HEARTBEAT", "per-head", 1);
 	ASSERT_EQ(0, t_spawn(h, f));
-	ASSERT_EQ(HEADS, t_count("baton-hb"));
-	ASSERT_EQ(0, t_count("baton-hbg"));
+	ASSERT_EQ(HEADS, procfs_count_threads("baton-hb"));
+	ASSERT_EQ(0, procfs_count_threads("baton-hbg"));
 	t_end(h);
 	/* Each stops with its core (freed as the head's thread ends). */
-	ASSERT_TRUE(T_WAIT_UNTIL(t_count("baton-hb") == 0, T_LIVE_S));
+	ASSERT_TRUE(T_WAIT_UNTIL(procfs_count_threads("baton-hb") == 0, T_LIVE_S));
 
 	unsetenv("BATON_HEARTBEAT");
 	ASSERT_EQ(0, t_spawn(h, f));
-	ASSERT_EQ(1, t_count("baton-hbg"));
-	ASSERT_EQ(0, t_count("baton-hb"));
+	ASSERT_EQ(1, procfs_count_threads("baton-hbg"));
+	ASSERT_EQ(0, procfs_count_threads("baton-hb"));
 	t_end(h);
 	unlink(f);
 	free(f);

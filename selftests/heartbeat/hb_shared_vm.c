@@ -62,18 +62,28 @@ static void *run_one(void *arg)
 	return NULL;
 }
 
+/* run_one() in two VMs at once, on [hb], each on a thread of its own;
+ * answers once both have finished (-1 if a thread could not start). */
+static int run_two(baton_heartbeat *hb, struct one o[2])
+{
+	pthread_t th[2];
+	int n = 0;
+	for (; n < 2; n++) {
+		o[n].hb = hb;
+		if (pthread_create(&th[n], NULL, run_one, &o[n]))
+			break;
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	return n == 2 ? 0 : -1;
+}
+
 TEST(two_vms_on_one_heartbeat_each_detect_their_blocked_callout)
 {
 	baton_heartbeat *hb = baton_heartbeat_new(1000, BATON_URING_AUTO);
 	ASSERT_NE_NULL(hb);
 	static struct one o[2];
-	pthread_t th[2];
-	for (int i = 0; i < 2; i++) {
-		o[i].hb = hb;
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, run_one, &o[i]));
-	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, run_two(hb, o));
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, o[i].rc);
 		ASSERT_EQ(0, o[i].check) TH_LOG("invariant: %s", o[i].why);
@@ -101,13 +111,7 @@ TEST(without_the_shared_beat_nothing_runs_during_a_block)
 	baton_heartbeat *hb = baton_heartbeat_new(1, BATON_URING_AUTO);
 	ASSERT_NE_NULL(hb);
 	static struct one o[2];
-	pthread_t th[2];
-	for (int i = 0; i < 2; i++) {
-		o[i].hb = hb;
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, run_one, &o[i]));
-	}
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	ASSERT_EQ(0, run_two(hb, o));
 	for (int i = 0; i < 2; i++) {
 		ASSERT_EQ(0, o[i].rc);
 		ASSERT_EQ(4, o[i].nfinish);

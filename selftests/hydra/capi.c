@@ -15,27 +15,12 @@
 #include <unistd.h>
 
 #include "selftests/harness.h"
+#include "tools/lib/procfs.h"
 #include "vm/hydra/api.h"
-
-/* A program in a temporary file; the caller unlinks and frees it. */
-static char *program(const char *src)
-{
-	char *path = strdup("/tmp/baton-capi-XXXXXX.st");
-	int fd = mkstemps(path, 3);
-	if (fd < 0)
-		return NULL;
-	size_t n = strlen(src);
-	if (write(fd, src, n) != (ssize_t)n) {
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	return path;
-}
 
 static int run(const char *src, int argc, char *const argv[])
 {
-	char *f = program(src);
+	char *f = procfs_program("capi", src);
 	if (!f)
 		return -1;
 	baton_head *h = baton_head_spawn(f, argc, argv, NULL);
@@ -70,7 +55,7 @@ TEST(arguments_reach_the_program)
 
 TEST(strings_sent_from_c_arrive_in_order)
 {
-	char *f = program("| a b c |\n"
+	char *f = procfs_program("capi", "| a b c |\n"
 			  "a := VM receive. b := VM receive. c := VM receive.\n"
 			  "VM parent isNil ifFalse: [Smalltalk quit: 99].\n"
 			  "Smalltalk quit: (((a = 'one' and: [b = 'two']) and: [c = 'three'])\n"
@@ -92,7 +77,7 @@ TEST(a_full_inbox_refuses_without_waiting)
 {
 	/* the head computes for a while (a second or so) before it takes
 	 * anything: we fill its inbox long before */
-	char *f = program("| n s | s := 0. 1 to: 20000000 do: [:i | s := s + i]. n := 0.\n"
+	char *f = procfs_program("capi", "| n s | s := 0. 1 to: 20000000 do: [:i | s := s + i]. n := 0.\n"
 			  "[VM receive = 'stop'] whileFalse: [n := n + 1].\n"
 			  "Smalltalk quit: n.\n");
 	ASSERT_NE_NULL(f);
@@ -114,7 +99,7 @@ TEST(a_full_inbox_refuses_without_waiting)
 
 TEST(terminate_ends_a_waiting_head_with_143)
 {
-	char *f = program("VM receive.\n");
+	char *f = procfs_program("capi", "VM receive.\n");
 	ASSERT_NE_NULL(f);
 	baton_head *h = baton_head_spawn(f, 0, NULL, NULL);
 	ASSERT_NE_NULL(h);
@@ -130,7 +115,7 @@ TEST(terminate_ends_a_waiting_head_with_143)
 
 TEST(heads_run_side_by_side)
 {
-	char *f = program("| s | s := 0. 1 to: 300000 do: [:i | s := s + (i \\\\ 7)].\n"
+	char *f = procfs_program("capi", "| s | s := 0. 1 to: 300000 do: [:i | s := s + (i \\\\ 7)].\n"
 			  "Smalltalk quit: s \\\\ 200.\n");
 	ASSERT_NE_NULL(f);
 	long s = 0;

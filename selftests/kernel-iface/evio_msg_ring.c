@@ -23,10 +23,6 @@
 #include "t_evio.h"
 #include "t_proc.h"
 
-#ifndef SYS_epoll_pwait2
-#define SYS_epoll_pwait2 441
-#endif
-
 /* One loop of each backend (t_evio.h): only io_uring can have MSG_RING,
  * and KIF_EVIO_OPT_NO_MSG_RING turns it off. */
 TEST_F(evio, msg_ring_only_on_uring)
@@ -113,27 +109,11 @@ FIXTURE_TEARDOWN(msg)
 	kif_evio_close(self->dst);
 }
 
-/* Is [tid] asleep in the loop's kernel wait? */
-static int t_in_wait(int tid)
-{
-	long nr = -1;
-	uint64_t a0 = 0;
-	if (t_task_state(tid) != 'S')
-		return 0;
-	int r = t_task_syscall(tid, &nr, &a0);
-	if (r < 0)
-		return 1; /* no /proc/PID/syscall: the state alone decides */
-	return r == 1 &&
-	       (nr == SYS_io_uring_enter || nr == SYS_epoll_wait || nr == SYS_epoll_pwait ||
-		nr == SYS_epoll_pwait2) &&
-	       t_task_state(tid) == 'S';
-}
-
 /* Polls (yielding) until [tid] sleeps in the wait; 0 if it never did. */
 static int t_until_in_wait(int tid)
 {
 	for (int i = 0; i < 5000000; i++) {
-		if (t_in_wait(tid))
+		if (t_task_sleeps_in_loop(tid))
 			return 1;
 		sched_yield();
 	}

@@ -9,12 +9,18 @@
 #ifndef T_PROC_H
 #define T_PROC_H
 
-#include <dirent.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+
+#include "tools/lib/procfs.h"
+
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441
+#endif
 
 /* State letter of thread [tid] ('R', 'S', 'D'...), or 0 if unreadable. */
 static inline char t_task_state(int tid)
@@ -55,9 +61,10 @@ static inline int t_task_syscall(int tid, long *nr, uint64_t *arg0)
 	return *nr >= 0;
 }
 
-/* Is [tid] asleep ('S') in system call [nr] (with first argument [arg0]
- * unless it is 0)? Without /proc/PID/syscall, the state alone decides. */
-static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
+/* Is [tid] asleep ('S') in one of the [n] system calls [nrs] (with first
+ * argument [arg0] unless it is 0)? Without /proc/PID/syscall, the state
+ * alone decides. */
+static inline int t_task_sleeps_in_one_of(int tid, const long *nrs, int n, uint64_t arg0)
 {
 	long seen;
 	uint64_t a;
@@ -66,8 +73,28 @@ static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
 	int r = t_task_syscall(tid, &seen, &a);
 	if (r < 0)
 		return 1;
-	/* Re-check the state: the syscall line must describe the same sleep. */
-	return r == 1 && seen == nr && (!arg0 || a == arg0) && t_task_state(tid) == 'S';
+	if (r != 1 || (arg0 && a != arg0))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (seen == nrs[i]) /* the syscall line must describe the same sleep */
+			return t_task_state(tid) == 'S';
+	return 0;
+}
+
+/* Is [tid] asleep ('S') in system call [nr] (with first argument [arg0]
+ * unless it is 0)? */
+static inline int t_task_sleeps_in(int tid, long nr, uint64_t arg0)
+{
+	return t_task_sleeps_in_one_of(tid, &nr, 1, arg0);
+}
+
+/* Is [tid] asleep in an event loop's kernel wait (io_uring_enter or one of
+ * the epoll waits)? */
+static inline int t_task_sleeps_in_loop(int tid)
+{
+	static const long nrs[] = { SYS_io_uring_enter, SYS_epoll_wait, SYS_epoll_pwait,
+				    SYS_epoll_pwait2 };
+	return t_task_sleeps_in_one_of(tid, nrs, (int)(sizeof nrs / sizeof nrs[0]), 0);
 }
 
 /* Polls (yielding the CPU) until t_task_sleeps_in() holds. Never gives up:
@@ -81,26 +108,13 @@ static inline void t_wait_sleeping_in(int tid, long nr, uint64_t arg0)
 /* The tid of this process's thread named [comm], or -1 (-2: several). */
 static inline int t_find_thread(const char *comm)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
+	struct procfs_task t;
 	int found = -1;
-	if (!d)
+	if (procfs_task_open(&t))
 		return -1;
-	while ((e = readdir(d))) {
-		char path[300], name[64] = "";
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof name, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		if (!strcmp(name, comm))
-			found = found == -1 ? atoi(e->d_name) : -2;
-	}
-	closedir(d);
+	while (procfs_task_next(&t))
+		if (!strcmp(t.comm, comm))
+			found = found == -1 ? t.tid : -2;
 	return found;
 }
 

@@ -44,14 +44,6 @@
 #define MAX_THREADS 4
 #define WIDEN_NS 20000
 
-#if defined(__SANITIZE_THREAD__)
-#define T_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_TSAN 1
-#endif
-#endif
-
 /* Per thread: the next unlock ends a known-blocking disown of [widen_vm]
  * that began with the core's at-the-maximum count at hits_before. */
 static _Thread_local int widen_next;

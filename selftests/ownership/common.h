@@ -25,6 +25,15 @@
 #include "baton.h"
 #include "tools/lib/sim.h"
 
+/* T_TSAN: built with ThreadSanitizer (GCC or clang). */
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+
 static inline struct baton_stats t_stats(baton_vm *vm)
 {
 	struct baton_stats s;

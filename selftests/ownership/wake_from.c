@@ -26,10 +26,6 @@
 #include "selftests/kernel-iface/t_proc.h"
 #include "common.h"
 
-#ifndef SYS_epoll_pwait2
-#define SYS_epoll_pwait2 441
-#endif
-
 #define ROUNDS 50
 
 static void hook_run(baton_vm *vm, baton_thread *t, void *ud)
@@ -97,17 +93,7 @@ struct sender {
  * parked (target without)? */
 static int asleep(int tid, int in_loop)
 {
-	long nr = -1;
-	uint64_t a0 = 0;
-	if (t_task_state(tid) != 'S')
-		return 0;
-	int r = t_task_syscall(tid, &nr, &a0);
-	if (r < 0)
-		return 1;
-	int want = in_loop ? nr == SYS_io_uring_enter || nr == SYS_epoll_wait ||
-				     nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2
-			   : nr == SYS_futex;
-	return r == 1 && want && t_task_state(tid) == 'S';
+	return in_loop ? t_task_sleeps_in_loop(tid) : t_task_sleeps_in(tid, SYS_futex, 0);
 }
 
 /* Owns its own VM (entered here, freed here) and wakes the target from it

@@ -178,6 +178,20 @@ static size_t shared_objects(struct st_vm *vm, const struct st_vm *other)
 	return shared;
 }
 
+/* Two clones in [a] and [b]; answers the template they were cloned from
+ * (to be only read), or NULL (then neither clone is left). */
+static struct st_vm *new_pair(struct st_vm **a, struct st_vm **b)
+{
+	*a = new_vm(1, NULL, NULL);
+	*b = new_vm(1, NULL, NULL);
+	struct st_vm *t = (struct st_vm *)st_boot_template();
+	if (*a && *b && t)
+		return t;
+	free_vm(*a);
+	free_vm(*b);
+	return NULL;
+}
+
 #define EXPECT_VERIFIED(vm)                                                     \
 	do {                                                                    \
 		char msg_[256];                                                 \
@@ -186,10 +200,7 @@ static size_t shared_objects(struct st_vm *vm, const struct st_vm *other)
 
 TEST(clones_verify_and_hold_only_their_own_objects)
 {
-	struct st_vm *a = new_vm(1, NULL, NULL), *b = new_vm(1, NULL, NULL);
-	ASSERT_NE_NULL(a);
-	ASSERT_NE_NULL(b);
-	struct st_vm *t = (struct st_vm *)st_boot_template(); /* only read */
+	struct st_vm *a, *b, *t = new_pair(&a, &b); /* t only read */
 	ASSERT_NE_NULL(t);
 	EXPECT_VERIFIED(a);
 	EXPECT_VERIFIED(b);
@@ -250,10 +261,7 @@ TEST(clones_answer_like_a_booted_vm)
 
 TEST(a_change_in_one_clone_is_seen_nowhere_else)
 {
-	struct st_vm *a = new_vm(1, NULL, NULL), *b = new_vm(1, NULL, NULL);
-	ASSERT_NE_NULL(a);
-	ASSERT_NE_NULL(b);
-	struct st_vm *t = (struct st_vm *)st_boot_template(); /* only read */
+	struct st_vm *a, *b, *t = new_pair(&a, &b); /* t only read */
 	ASSERT_NE_NULL(t);
 	size_t tsyms = t->symcount, tglobs = t->globcount;
 	oop tobj_md = st_slot(t->classes[CI_OBJECT], CLS_MDICT);

@@ -14,7 +14,6 @@
  * load. See Documentation/core/heartbeat.md.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "baton.h"
 #include "tools/lib/bench.h"
+#include "tools/lib/procfs.h"
 #include "tools/lib/sim.h"
 #include "vm/hydra/api.h"
 
@@ -39,40 +39,12 @@ struct hb_m {
 /* Threads of this process named baton-hb or baton-hbg. */
 static int hb_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], name[64] = "";
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(name, sizeof name, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-		n += !strcmp(name, "baton-hb") || !strcmp(name, "baton-hbg");
-	}
-	closedir(d);
-	return n;
+	return procfs_count_threads("baton-hb") + procfs_count_threads("baton-hbg");
 }
 
 static long rss_kb(void)
 {
-	FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	long kb = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return (long)procfs_status_field("/proc/self/status", "VmRSS");
 }
 
 /* The heartbeat counters of [n] cores: one thread each, or one for all. */
@@ -209,57 +181,39 @@ static double detect_us(int n, int shared)
  * switches (each a wake-up from a sleep) and CPU time (schedstat, ns). */
 static int task_sums(const char *comm, uint64_t *wk, uint64_t *cpu)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
+	struct procfs_task t;
 	int n = 0;
 	*wk = *cpu = 0;
-	if (!d)
+	if (procfs_task_open(&t))
 		return -1;
-	while ((e = readdir(d))) {
-		char path[300], line[256] = "";
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(line, sizeof line, f))
-			line[strcspn(line, "\n")] = 0;
-		fclose(f);
-		if (strcmp(line, comm))
+	while (procfs_task_next(&t)) {
+		char path[300];
+		if (strcmp(t.comm, comm))
 			continue;
 		n++;
-		snprintf(path, sizeof path, "/proc/self/task/%s/schedstat", e->d_name);
-		unsigned long long ns = 0, v = 0;
-		if ((f = fopen(path, "re"))) {
+		snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", t.tid);
+		unsigned long long ns = 0;
+		FILE *f = fopen(path, "re");
+		if (f) {
 			if (fscanf(f, "%llu", &ns) == 1)
 				*cpu += ns;
 			fclose(f);
 		}
-		snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
-		if ((f = fopen(path, "re"))) {
-			while (fgets(line, sizeof line, f))
-				if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
-					*wk += v;
-			fclose(f);
-		}
+		snprintf(path, sizeof path, "/proc/self/task/%d/status", t.tid);
+		long long v = procfs_status_field(path, "voluntary_ctxt_switches");
+		if (v > 0)
+			*wk += (uint64_t)v;
 	}
-	closedir(d);
 	return n;
 }
 
-static char idle_st[64], busy_st[64];
+static char *idle_st, *busy_st;
 
-static int write_prog(char *path, const char *src)
+static void drop_prog(char *path)
 {
-	snprintf(path, 64, "/tmp/baton-bench-hb-XXXXXX.st");
-	int fd = mkstemps(path, 3);
-	if (fd < 0)
-		return -1;
-	ssize_t n = (ssize_t)strlen(src);
-	int ok = write(fd, src, (size_t)n) == n;
-	close(fd);
-	return ok ? 0 : -1;
+	if (path)
+		unlink(path);
+	free(path);
 }
 
 /* [n] heads (idle: waiting in VM receive; busy: a loop), then ended. */
@@ -396,8 +350,11 @@ void bench_hb_rows(struct bench *b)
 	rows_for(b, 4, 0);
 	rows_for(b, 16, 0);
 	rows_for(b, 4, 1);
-	if (write_prog(idle_st, "VM receive.\n") < 0 ||
-	    write_prog(busy_st, "| x | x := 0. [true] whileTrue: [x := x + 1 \\\\ 1000].\n") < 0) {
+	idle_st = procfs_program("bench-hb", "VM receive.\n");
+	busy_st = procfs_program("bench-hb", "| x | x := 0. [true] whileTrue: [x := x + 1 \\\\ 1000].\n");
+	if (!idle_st || !busy_st) {
+		drop_prog(idle_st);
+		drop_prog(busy_st);
 		bench_row_na(b, "hb.heads", "", "cannot write the head programs in /tmp");
 		return;
 	}
@@ -407,6 +364,6 @@ void bench_hb_rows(struct bench *b)
 	head_rows_for(b, 4, 0);
 	head_rows_for(b, 16, 0);
 	head_rows_for(b, 4, 1);
-	unlink(idle_st);
-	unlink(busy_st);
+	drop_prog(idle_st);
+	drop_prog(busy_st);
 }
