@@ -374,9 +374,10 @@ static double pingpong(struct hy *h, int rts, const char *env, char *why)
 static void rtt_rows(struct hy *h)
 {
 	int reps = h->quick ? 1 : 5, rts = h->quick ? 200 : 20000;
-	/* the default (io_uring: a sleeping head is woken by IORING_OP_MSG_RING),
-	 * then the other ways a head sleeps, for the notes */
-	static const char *const envs[] = { NULL, "BATON_URING=0", "BATON_HYDRA_PARK=1" };
+	/* the default (a head that does no I/O parks on its futex: a send wakes
+	 * it with FUTEX_WAKE), then, for the notes, a head asleep in its
+	 * io_uring ring (woken by IORING_OP_MSG_RING) */
+	static const char *const envs[] = { NULL, "BATON_HYDRA_RING=1" };
 	enum { NE = sizeof envs / sizeof *envs };
 	struct smp hr[NE], fr = { 0 }, pr = { 0 };
 	char why[WHY];
