@@ -483,7 +483,7 @@ static int rss_once(struct hy *h, long kb[3], char *why)
 		return -1;
 	int k = 0;
 	for (; k < 3; k++) {
-		char want[16];
+		char want[24]; /* "ready " and any int: no truncation, whatever the optimizer sees */
 		snprintf(want, sizeof want, "ready %d", k);
 		int r = bench_read_line(&p, h->tmo, line, sizeof line);
 		if (r < 0 || strcmp(line, want))
