@@ -9,8 +9,12 @@
  * emulation: the emulation keeps its editor and history in globals, the
  * native API in objects we own, so nothing here outlives one REPL.
  */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <histedit.h>
+#include <poll.h>
+#include <wchar.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,11 +43,63 @@ struct repl {
  * statement runs, SIGINT goes to the VM's signal watch instead
  * (vio_sig_repl), which interrupts the statement's process. */
 static volatile sig_atomic_t prompt_sigint;
+/* ...and a byte on this pipe, which the line reader (read_char) polls with
+ * the terminal: the SIGINT may be handled by any thread of the process
+ * (libedit re-raises it with kill(0, SIGINT)), and then nothing
+ * interrupts the main thread's read(). -1: no pipe (Ctrl-C then only
+ * works when it lands on the reading thread). */
+static int prompt_pipe[2] = {-1, -1};
 
 static void on_prompt_sigint(int sig)
 {
 	(void)sig;
 	prompt_sigint = 1;
+	if (prompt_pipe[1] >= 0) {
+		int e = errno;
+		ssize_t w = write(prompt_pipe[1], "", 1); /* full: a byte is there already */
+		(void)w;
+		errno = e;
+	}
+}
+
+/* libedit's character reader (EL_GETCFN): the terminal's next character,
+ * decoded from the locale's multibyte encoding, or -1 with EINTR at a
+ * Ctrl-C (el_gets then returns, and the loop sees prompt_sigint). */
+static int read_char(EditLine *el, wchar_t *wc)
+{
+	(void)el;
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	for (;;) {
+		struct pollfd p[2] = {{.fd = fileno(stdin), .events = POLLIN},
+				      {.fd = prompt_pipe[0], .events = POLLIN}};
+		if (poll(p, prompt_pipe[0] >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			return -1;
+		if (prompt_sigint) {
+			char b[16];
+			while (prompt_pipe[0] >= 0 && read(prompt_pipe[0], b, sizeof b) > 0)
+				;
+			errno = EINTR;
+			return -1;
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		char c;
+		ssize_t n = read(fileno(stdin), &c, 1);
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		size_t r = mbrtowc(wc, &c, 1, &st);
+		if (r == (size_t)-2)
+			continue; /* more bytes of this character to come */
+		if (r == (size_t)-1)
+			*wc = (unsigned char)c; /* not the locale's encoding: the byte */
+		return 1;
+	}
 }
 
 /* Advances [sc] over one typed line. A character literal ($x) is skipped whole
@@ -131,6 +187,9 @@ static int repl_open(struct repl *r, struct st_vm *vm)
 	el_set(r->el, EL_EDITOR, "emacs");
 	el_set(r->el, EL_HIST, history, r->hist);
 	el_set(r->el, EL_SIGNAL, 1); /* restore the tty if a signal ends us mid-line */
+	if (prompt_pipe[0] < 0 && pipe2(prompt_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		prompt_pipe[0] = prompt_pipe[1] = -1;
+	el_set(r->el, EL_GETCFN, read_char);
 	el_source(r->el, NULL);      /* ~/.editrc, as every libedit program reads */
 	return 0;
 }
