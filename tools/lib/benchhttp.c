@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "tools/lib/bench.h"
+#include "tools/lib/procfs.h"
 
 #define REPS 3
 #define WHY BENCH_WHY
@@ -161,19 +162,12 @@ static void wrk_once(struct hb *h, int k, int conns, double v[2], char *why)
 	srv_stop(&s, v, why);
 }
 
+/* VmRSS of process [pid] in KB, -1 if unreadable (tools/lib/procfs.c) */
 static long rss_kb(pid_t pid)
 {
-	char path[64], line[256];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = atol(line + 6);
-	fclose(f);
-	return kb;
+	return (long)procfs_status_field(path, "VmRSS");
 }
 
 /* Server [k]'s resident memory with IDLE_CONNS keep-alive connections, each

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "tools/lib/bench.h"
+#include "tools/lib/procfs.h"
 
 #define WHY BENCH_WHY
 #define MAXS 64
@@ -458,19 +459,12 @@ static void stream_rows(struct hy *h)
 	}
 }
 
+/* VmRSS of process [pid] in KB, -1 if unreadable (tools/lib/procfs.c) */
 static long rss_kb(pid_t pid)
 {
-	char path[64], line[256];
+	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	long kb = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kb = atol(line + 6);
-	fclose(f);
-	return kb;
+	return (long)procfs_status_field(path, "VmRSS");
 }
 
 /* One run of rss.st: kb[k] = VmRSS with k idle extra heads, k = 0, 1, 2. */
