@@ -216,33 +216,27 @@ $(B)/bench/io/%: bench/io/%.c $(B)/.flags | deps
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(URING_LIBS)
 
-# The Go reference server: Debian's golang-go, offline, caches inside the build directory.
-# A failed build is reported and leaves no binary: its rows then say n/a.
+# The Go references of the bench rows (bench/io/echo.go, bench/http/hello.go,
+# bench/hydra/chan.go): Debian's golang-go, offline, caches inside the build directory. A
+# failed build is reported and leaves no binary: those rows then say n/a.
+# $(call go_build,DIR,SOURCE,ROWS) builds $@ from DIR/SOURCE.
+define go_build
+	$(call msg,GO,$<)
+	@mkdir -p $(@D)
+	$(Q)cd $(1) && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
+		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
+		go build -o '$(abspath $@)' $(2) || \
+		{ echo "make bench: go build failed: the Go $(3) say n/a" >&2; rm -f '$(abspath $@)'; }
+endef
+
 $(B)/bench/io/echo-go: bench/io/echo.go
-	$(call msg,GO,$<)
-	@mkdir -p $(@D)
-	$(Q)cd bench/io && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
-		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
-		go build -o '$(abspath $@)' echo.go || \
-		{ echo "make bench: go build failed: the Go rows say n/a" >&2; rm -f '$(abspath $@)'; }
+	$(call go_build,bench/io,echo.go,rows)
 
-# The Go reference of the http rows (bench/http/hello.go), built the same way.
 $(B)/bench/http/hello-go: bench/http/hello.go
-	$(call msg,GO,$<)
-	@mkdir -p $(@D)
-	$(Q)cd bench/http && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
-		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
-		go build -o '$(abspath $@)' hello.go || \
-		{ echo "make bench: go build failed: the Go http rows say n/a" >&2; rm -f '$(abspath $@)'; }
+	$(call go_build,bench/http,hello.go,http rows)
 
-# The Go reference of hydra.msgs_per_s (bench/hydra/chan.go), built the same way.
 $(B)/bench/hydra/chan-go: bench/hydra/chan.go
-	$(call msg,GO,$<)
-	@mkdir -p $(@D)
-	$(Q)cd bench/hydra && GOCACHE='$(abspath $(B))/go/cache' GOPATH='$(abspath $(B))/go/path' \
-		GOPROXY=off GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
-		go build -o '$(abspath $@)' chan.go || \
-		{ echo "make bench: go build failed: the Go hydra row says n/a" >&2; rm -f '$(abspath $@)'; }
+	$(call go_build,bench/hydra,chan.go,hydra row)
 
 clean:
 	$(call msg,CLEAN,build build-san build-tsan build-fuzz build-*debug)
