@@ -21,11 +21,6 @@
 #include "baton.h"
 #include "vm/st.h"
 
-/* until vm/core has baton_wake_from() */
-#ifndef BATON_HAVE_WAKE_FROM
-#define baton_wake_from(t, f) ((void)(f), baton_wake(t))
-#endif
-
 /* Notify word bits: what a head should look at when it next checks. */
 #define HY_MSG 1u   /* its inbox received a message */
 #define HY_EVENT 2u /* room in an inbox it waits for, or a head it waits for ended */

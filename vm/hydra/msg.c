@@ -207,7 +207,7 @@ struct hy_msg *hy_msg_string(const char *s, size_t n)
 
 struct dec {
 	struct st_vm *vm;
-	const unsigned char *p, *end;
+	const unsigned char *p;
 	oop *tag; /* a root slot: the collector updates it */
 	int dicts;
 };
@@ -300,7 +300,7 @@ static oop dec(struct dec *d)
 
 oop hy_decode(struct st_vm *vm, const struct hy_msg *m, oop *tag, int *dicts)
 {
-	struct dec d = {.vm = vm, .p = m->data, .end = m->data + m->len, .tag = tag};
+	struct dec d = {.vm = vm, .p = m->data, .tag = tag};
 	oop o = dec(&d);
 	*dicts = d.dicts;
 	return o;
