@@ -74,6 +74,7 @@ struct compiler {
 	int line; /* of the node being compiled, for errors */
 	int decl_line, decl_col; /* of the scope being declared */
 	struct scope *doit_scope; /* top-level temporaries */
+	const char *ns;           /* namespace of the item compiled (NULL: Smalltalk) */
 	struct fn *fns;           /* every fn made: buffers freed at the end */
 };
 
@@ -619,6 +620,116 @@ static int lit_index(struct compiler *c, struct fn *f, oop o)
 	return i;
 }
 
+static int is_class(struct st_vm *vm, oop o);
+static oop global_binding(struct compiler *c, const char *name, int create);
+
+/* The class of a float literal: FloatE, FloatQ or FloatD by its letter when
+ * that global is a class whose instances are one word (st/kernel may define
+ * them), else Float. */
+static uint32_t float_class(struct compiler *c, char kind)
+{
+	struct st_vm *vm = c->vm;
+	const char *name = kind == 'e' ? "FloatE" : kind == 'q' ? "FloatQ" : "FloatD";
+	oop s = st_lookup_symbol(vm, name, strlen(name));
+	oop b = s ? st_global_binding(vm, s, 0) : 0;
+	oop v = b ? st_slot(b, ASSOC_VALUE) : 0;
+	oop fl = vm->classes[CI_FLOAT];
+	if (v && is_class(vm, v) && st_slot(v, CLS_FORMAT) == st_slot(fl, CLS_FORMAT))
+		return st_class_index(v);
+	return CI_FLOAT;
+}
+
+/* [a] and [b] are Integers: their greatest common divisor (positive). */
+static oop int_gcd(struct st_vm *vm, oop a, oop b)
+{
+	if (big_sign(a) < 0)
+		a = big_negated(vm, a);
+	ST_ROOT(vm, a);
+	ST_ROOT(vm, b);
+	while (a && b && big_sign(b) != 0) {
+		oop r = big_op(vm, a, b, BIG_REM);
+		a = b;
+		b = r;
+	}
+	ST_UNROOT(vm, 2);
+	return b ? a : 0;
+}
+
+/* 3.14s2: a ScaledDecimal (st/kernel/15-GstNames.st: fraction, then scale)
+ * whose fraction is digits / radix^nfrac, reduced. */
+static oop make_scaled(struct compiler *c, struct lit *l)
+{
+	struct st_vm *vm = c->vm;
+	oop s = st_lookup_symbol(vm, "ScaledDecimal", 13);
+	oop b = s ? st_global_binding(vm, s, 0) : 0;
+	oop cls = b ? st_slot(b, ASSOC_VALUE) : 0;
+	if (!cls || !is_class(vm, cls) || st_instsize(cls) < 2) {
+		cerr(c, c->line, 1, "ScaledDecimal literals need the class ScaledDecimal");
+		return 0;
+	}
+	oop num = big_from_digits(vm, l->str, l->len, (int)l->ival, l->neg), den = 0, g = 0,
+	    frac = 0, o = 0;
+	ST_ROOT(vm, num);
+	ST_ROOT(vm, den);
+	ST_ROOT(vm, frac);
+	if (!num)
+		goto out;
+	frac = num;
+	if (l->nfrac > 0) {
+		char *one = calloc((size_t)l->nfrac + 2, 1);
+		if (!one)
+			goto out;
+		one[0] = '1';
+		memset(one + 1, '0', (size_t)l->nfrac);
+		den = big_from_digits(vm, one, (size_t)l->nfrac + 1, (int)l->ival, 0);
+		free(one);
+		if (!den || !(g = int_gcd(vm, num, den)))
+			goto out;
+		ST_ROOT(vm, g);
+		num = big_op(vm, num, g, BIG_QUO);
+		den = num ? big_op(vm, den, g, BIG_QUO) : 0;
+		ST_UNROOT(vm, 1);
+		if (!num || !den)
+			goto out;
+		frac = num;
+		if (!(obj_is_int(den) && obj_int(den) == 1)) {
+			frac = st_alloc_old(vm, CI_FRACTION, OBJ_FMT_PTRS, FRAC_SIZE, 0, 0);
+			if (!frac)
+				goto out;
+			st_put(vm, frac, FRAC_NUM, num);
+			st_put(vm, frac, FRAC_DEN, den);
+		}
+	}
+	cls = st_slot(b, ASSOC_VALUE);
+	o = st_alloc_old(vm, st_class_index(cls), OBJ_FMT_PTRS, (size_t)st_instsize(cls), 0, 0);
+	if (o) {
+		for (int i = 0; i < st_instsize(cls); i++)
+			obj_body(o)[i] = vm->nil;
+		st_put(vm, o, 0, frac);
+		obj_body(o)[1] = obj_from_int(l->scale);
+	}
+out:
+	ST_UNROOT(vm, 3);
+	return o;
+}
+
+/* #{Foo}: the binding itself, a VariableBinding when st/kernel has that
+ * class (a subclass of Association without instance variables). */
+static oop make_binding(struct compiler *c, struct lit *l)
+{
+	struct st_vm *vm = c->vm;
+	oop a = global_binding(c, l->str, 1);
+	if (!a)
+		return 0;
+	oop s = st_lookup_symbol(vm, "VariableBinding", 15);
+	oop b = s ? st_global_binding(vm, s, 0) : 0;
+	oop vb = b ? st_slot(b, ASSOC_VALUE) : 0;
+	if (vb && is_class(vm, vb) && obj_cls(a) == CI_ASSOCIATION &&
+	    st_instsize(vb) == ASSOC_SIZE)
+		obj_hdr(a)->cls = st_class_index(vb);
+	return a;
+}
+
 static oop make_lit(struct compiler *c, struct lit *l)
 {
 	struct st_vm *vm = c->vm;
@@ -629,8 +740,18 @@ static oop make_lit(struct compiler *c, struct lit *l)
 		return big_from_int64(vm, l->ival, 1);
 	case L_BIGINT:
 		return big_from_digits(vm, l->str, l->len, (int)l->ival, l->neg);
+	case L_SCALED:
+		return make_scaled(c, l);
+	case L_BINDING:
+		return make_binding(c, l);
+	case L_CELL: {
+		oop o = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 1, 0, 0);
+		if (o)
+			st_put(vm, o, 0, o);
+		return o;
+	}
 	case L_FLOAT: {
-		oop o = st_alloc_old(vm, CI_FLOAT, OBJ_FMT_WORDS, 1, 0, 0);
+		oop o = st_alloc_old(vm, float_class(c, l->fkind), OBJ_FMT_WORDS, 1, 0, 0);
 		if (o)
 			memcpy(obj_body(o), &l->fval, 8);
 		return o;
@@ -681,6 +802,22 @@ static oop make_lit(struct compiler *c, struct lit *l)
 
 static int const_lit(struct compiler *c, struct fn *f, struct lit *l)
 {
+	if (l->k == L_CELL && l->cell_fn == f)
+		return l->cell_idx;
+	if (l->k == L_BINDING) {
+		oop o = make_lit(c, l);
+		return o ? lit_index(c, f, o) : -1;
+	}
+	if (l->k == L_CELL) {
+		int i = add_lit_slot(c, f);
+		oop o = i >= 0 ? make_lit(c, l) : 0;
+		if (!o)
+			return -1;
+		st_put(c->vm, f->lits, (size_t)i, o);
+		l->cell_fn = f;
+		l->cell_idx = i;
+		return i;
+	}
 	if (l->k == L_SYMBOL || l->k == L_CHAR || (l->k == L_INT && obj_int_fits(l->ival))) {
 		oop o = make_lit(c, l);
 		return o ? lit_index(c, f, o) : -1;
@@ -744,6 +881,73 @@ static oop classvar(struct st_vm *vm, oop cls, const char *name)
 	return 0;
 }
 
+/*
+ * Globals and namespaces. A namespace is a prefix of global names: the
+ * class Foo defined inside "Namespace current: MyLib [ ]" is the global
+ * MyLib.Foo, named #'MyLib.Foo'. A name is looked up in the namespace of the
+ * code (of the class a method is compiled for, else the namespace the item
+ * is written in), then in the enclosing ones, then in Smalltalk.
+ * "Smalltalk." in front of a name is dropped, and SystemExceptions.Foo and
+ * Kernel.Foo fall back to the global Foo when there is no such name.
+ */
+static oop find_global(struct st_vm *vm, const char *name, size_t n)
+{
+	oop s = st_lookup_symbol(vm, name, n);
+	return s ? st_global_binding(vm, s, 0) : 0;
+}
+
+/* The namespace of the code being compiled: "" for Smalltalk. */
+static const char *code_ns(struct compiler *c, size_t *n)
+{
+	struct st_vm *vm = c->vm;
+	oop cls = c->cls;
+	if (cls && cls != vm->nil) {
+		if (obj_cls(cls) == CI_METACLASS)
+			cls = st_slot(cls, CLS_THIS);
+		oop nm = st_slot(cls, CLS_NAME);
+		if (obj_is_ptr(nm) && obj_fmt(nm) == OBJ_FMT_BYTES) {
+			const char *b = (const char *)obj_bytes(nm);
+			size_t k = obj_byte_size(nm);
+			while (k > 0 && b[k - 1] != '.')
+				k--;
+			*n = k ? k - 1 : 0;
+			return b;
+		}
+	}
+	*n = c->ns ? strlen(c->ns) : 0;
+	return c->ns ? c->ns : "";
+}
+
+static oop global_binding(struct compiler *c, const char *name, int create)
+{
+	struct st_vm *vm = c->vm;
+	while (!strncmp(name, "Smalltalk.", 10) && name[10])
+		name += 10;
+	size_t nl = strlen(name), nsl;
+	const char *ns = code_ns(c, &nsl);
+	char buf[512];
+	while (nsl > 0 && nsl + 1 + nl < sizeof buf) {
+		memcpy(buf, ns, nsl);
+		buf[nsl] = '.';
+		memcpy(buf + nsl + 1, name, nl);
+		oop b = find_global(vm, buf, nsl + 1 + nl);
+		if (b)
+			return b;
+		while (nsl > 0 && ns[nsl - 1] != '.')
+			nsl--;
+		if (nsl)
+			nsl--;
+	}
+	oop b = find_global(vm, name, nl);
+	if (b)
+		return b;
+	const char *dot = strrchr(name, '.');
+	if (dot && (!strncmp(name, "SystemExceptions.", 17) || !strncmp(name, "Kernel.", 7)) &&
+	    (b = find_global(vm, dot + 1, strlen(dot + 1))))
+		return b;
+	return create ? st_global_binding(vm, st_symbol(vm, name, nl), 1) : 0;
+}
+
 enum { NL_NONE, NL_IVAR, NL_BINDING };
 
 static int nonlocal(struct compiler *c, struct fn *f, const char *name, int *idx, int line, int col)
@@ -761,8 +965,11 @@ static int nonlocal(struct compiler *c, struct fn *f, const char *name, int *idx
 			cerr(c, line, col, "undeclared variable '%s'", name);
 			return NL_NONE;
 		}
-		oop sym = st_symbol(vm, name, strlen(name));
-		b = st_global_binding(vm, sym, 1);
+		b = global_binding(c, name, 1);
+		if (!b) {
+			cerr(c, line, col, "out of memory");
+			return NL_NONE;
+		}
 	}
 	*idx = lit_index(c, f, b);
 	return NL_BINDING;

@@ -17,13 +17,16 @@ enum tok {
 	T_BINARY,   /* + - , <= ... also | < > when used as operators */
 	T_INT,      /* fits int64: [ival]; else [text] holds digits (bignum) */
 	T_BIGINT,   /* integer literal too big: text/len, radix in [ival] */
-	T_FLOAT,    /* [fval] */
+	T_FLOAT,    /* [fval]; [fkind] 'd' 'e' 'q' or 0 (FloatD) */
+	T_SCALED,   /* 3.14s2: [str]/[slen] digits (radix [ival], negative
+		     * when the radix is), [nfrac] of them after the point, [scale] */
 	T_CHAR,     /* $a: [ival] */
 	T_STRING,   /* 'x': [str]/[slen] unescaped */
 	T_SYMBOL,   /* #foo #foo:bar: #+ #'x': [str]/[slen] */
 	T_HASHPAREN,   /* #( */
 	T_HASHBRACKET, /* #[ */
 	T_HASHBRACE,   /* #{ */
+	T_HASHHASHPAREN, /* ##( */
 	T_LPAREN, T_RPAREN, T_LBRACKET, T_RBRACKET, T_LBRACE, T_RBRACE,
 	T_PERIOD, T_SEMI, T_CARET, T_ASSIGN, T_COLON, T_BANG,
 	T_ERROR
@@ -45,6 +48,8 @@ struct token {
 	int line, col;
 	int64_t ival;
 	double fval;
+	char fkind;       /* T_FLOAT: the class letter 'd' 'e' 'q', 0 if none */
+	int scale, nfrac; /* T_SCALED */
 	char *str;        /* unescaped string/symbol body (arena) */
 	size_t slen;
 	int space_before; /* whitespace or comment precedes it */

@@ -114,6 +114,15 @@ static struct lit *number_lit(struct parser *p, int neg)
 	} else if (TOK.t == T_FLOAT) {
 		l = mklit(p, L_FLOAT);
 		l->fval = neg ? -TOK.fval : TOK.fval;
+		l->fkind = TOK.fkind;
+	} else if (TOK.t == T_SCALED) {
+		l = mklit(p, L_SCALED);
+		l->str = TOK.str;
+		l->len = TOK.slen;
+		l->ival = TOK.ival < 0 ? -TOK.ival : TOK.ival;
+		l->neg = neg ^ (TOK.ival < 0);
+		l->scale = TOK.scale;
+		l->nfrac = TOK.nfrac;
 	} else {
 		l = mklit(p, L_BIGINT);
 		l->str = TOK.str;
@@ -135,6 +144,25 @@ static int negative_ahead(struct parser *p)
 }
 
 static struct lit *array_lit(struct parser *p, enum tok close);
+
+/* #{Foo} #{Smalltalk.Foo}: after the #{ */
+static struct lit *binding_lit(struct parser *p)
+{
+	if (TOK.t != T_IDENT) {
+		err(p, "variable name expected in #{ }");
+		return NULL;
+	}
+	struct lit *l = mklit(p, L_BINDING);
+	l->str = tokstr(p);
+	l->len = TOK.len;
+	next(p);
+	if (TOK.t != T_RBRACE) {
+		err(p, "'}' expected to close #{");
+		return NULL;
+	}
+	next(p);
+	return l;
+}
 
 static struct lit *bytes_lit(struct parser *p)
 {
@@ -165,8 +193,11 @@ static struct lit *array_elem(struct parser *p)
 		return number_lit(p, 1);
 	}
 	switch (TOK.t) {
-	case T_INT: case T_FLOAT: case T_BIGINT:
+	case T_INT: case T_FLOAT: case T_BIGINT: case T_SCALED:
 		return number_lit(p, 0);
+	case T_HASHBRACE:
+		next(p);
+		return binding_lit(p);
 	case T_CHAR:
 		l = mklit(p, L_CHAR);
 		l->ival = TOK.ival;
@@ -267,6 +298,59 @@ static struct node *lit_node(struct parser *p, struct lit *l, int line, int col)
 	return n;
 }
 
+static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, int line, int col);
+
+static struct node *send_args(struct parser *p, struct node *rcv, const char *sel,
+			      struct node *a0, struct node *a1)
+{
+	struct node *s = mksend(p, rcv, sel, rcv->line, rcv->col);
+	s->nargs = a1 ? 2 : a0 ? 1 : 0;
+	s->args = arena_alloc(p->a, 2 * sizeof(struct node *));
+	s->args[0] = a0;
+	s->args[1] = a1;
+	up(p, s, rcv);
+	for (int i = 0; i < s->nargs; i++)
+		up(p, s, s->args[i]);
+	return s;
+}
+
+static struct node *block_of(struct parser *p, struct node *stmt)
+{
+	struct node *n = mk(p, N_BLOCK);
+	n->line = stmt->line;
+	n->col = stmt->col;
+	n->block = arena_alloc(p->a, sizeof *n->block);
+	n->block->stmts = arena_alloc(p->a, sizeof(struct node *));
+	n->block->stmts[0] = stmt;
+	n->block->nstmts = 1;
+	n->block->line = n->block->end_line = stmt->line;
+	n->block->col = stmt->col;
+	n->block->height = stmt->height + 1;
+	n->height = n->block->height + 1;
+	return n;
+}
+
+/*
+ * ##(expr) is evaluated once, the first time the method runs it, and then
+ * answers that value: a literal cell (an Array of one slot that starts
+ * holding itself) and
+ *   (cell at: 1) == cell ifTrue: [cell at: 1 put: (expr)] ifFalse: [cell at: 1]
+ */
+static struct node *once(struct parser *p, struct node *e, int line, int col)
+{
+	struct lit *cl = mklit(p, L_CELL), *one = mklit(p, L_INT);
+	one->ival = 1;
+	struct node *cell[4], *k[3];
+	for (int i = 0; i < 4; i++)
+		cell[i] = lit_node(p, cl, line, col);
+	for (int i = 0; i < 3; i++)
+		k[i] = lit_node(p, one, line, col);
+	struct node *test = send_args(p, send_args(p, cell[0], "at:", k[0], NULL), "==", cell[1], NULL);
+	struct node *set = block_of(p, send_args(p, cell[2], "at:put:", k[1], e));
+	struct node *get = block_of(p, send_args(p, cell[3], "at:", k[2], NULL));
+	return up(p, send_args(p, test, "ifTrue:ifFalse:", set, get), test);
+}
+
 static struct node *primary(struct parser *p)
 {
 	int line = TOK.line, col = TOK.col;
@@ -289,8 +373,26 @@ static struct node *primary(struct parser *p)
 			n->name += 10;
 		next(p);
 		return n;
-	case T_INT: case T_FLOAT: case T_BIGINT:
+	case T_INT: case T_FLOAT: case T_BIGINT: case T_SCALED:
 		return lit_node(p, number_lit(p, 0), line, col);
+	case T_HASHBRACE:
+		next(p);
+		return lit_node(p, binding_lit(p), line, col);
+	case T_HASHHASHPAREN: {
+		/* ##(| t | statements): the statements are a block's, sent #value */
+		n = mk(p, N_BLOCK);
+		next(p);
+		if (!enter(p))
+			return NULL;
+		n->block = block_body(p, 0, NULL, T_RPAREN);
+		p->depth--;
+		if (!n->block)
+			return NULL;
+		n->block->line = line;
+		n->block->col = col;
+		n->height = n->block->height + 1;
+		return once(p, send_args(p, n, "value", NULL, NULL), line, col);
+	}
 	case T_CHAR:
 		l = mklit(p, L_CHAR);
 		l->ival = TOK.ival;
@@ -633,7 +735,8 @@ static struct block *block_body(struct parser *p, int method, struct method_ast 
 	}
 	while (TOK.t != close) {
 		if (TOK.t == T_EOF) {
-			err(p, close == T_RBRACKET ? "']' expected" : "'}' expected");
+			err(p, close == T_RBRACKET ? "']' expected"
+			       : close == T_RPAREN ? "')' expected" : "'}' expected");
 			return NULL;
 		}
 		struct node *s = statement(p);
