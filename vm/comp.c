@@ -2149,7 +2149,17 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	for (int i = 0; i < ca->nmethods && !c->failed; i++) {
 		struct method_ast *ma = ca->methods[i];
 		int side = ma->class_side || ca->k == C_CLASS_EXTEND;
-		oop target = side ? vm->classes[obj_cls(cls)] : cls;
+		oop owner = cls;
+		if (ma->owner && strcmp(ma->owner, ca->name)) {
+			/* "Object >> foo [ ]" written in another class's body */
+			owner = find_class(u, ma->owner);
+			if (!owner) {
+				cerr(c, ma->line, ma->col, "undefined class '%s'", ma->owner);
+				break;
+			}
+			side = ma->class_side;
+		}
+		oop target = side ? vm->classes[obj_cls(owner)] : owner;
 		c->cls = target;
 		oop m = compile_method(c, ma);
 		if (!m)

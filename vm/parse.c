@@ -1008,6 +1008,7 @@ static int class_body(struct parser *p, struct class_ast *c, int class_side)
 				struct method_ast *md = method_def(p, cs || class_side);
 				if (!md)
 					return 0;
+				md->owner = name; /* Object >> foo [ ] inside True extend [ ] */
 				push(p, &ms, md);
 				continue;
 			}

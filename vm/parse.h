@@ -74,6 +74,7 @@ struct method_ast {
 	const char *prim_name;    /* <primitive: name> */
 	int line, col;
 	int class_side;
+	const char *owner;        /* "Foo >> sel [ ]" in a class body: Foo */
 };
 
 struct classvar_ast {
@@ -100,6 +101,7 @@ struct class_ast {
 	const char *shape;        /* <shape: #pointer|#byte|#word> */
 	const char *category;
 	const char *comment;
+	const char *ns;           /* inside "Namespace current: X [ ]": "X" */
 	int line, col;
 };
 
@@ -110,6 +112,7 @@ struct item {
 	const char **temps;       /* I_TEMPS */
 	int ntemps;
 	struct class_ast *cls;    /* I_CLASS */
+	const char *ns;           /* inside "Namespace current: X [ ]": "X" */
 	int line;
 };
 
