@@ -910,8 +910,10 @@ static const char *code_ns(struct compiler *c, size_t *n)
 			size_t k = obj_byte_size(nm);
 			while (k > 0 && b[k - 1] != '.')
 				k--;
-			*n = k ? k - 1 : 0;
-			return b;
+			if (k) {
+				*n = k - 1;
+				return b;
+			}
 		}
 	}
 	*n = c->ns ? strlen(c->ns) : 0;
@@ -945,7 +947,18 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 	if (dot && (!strncmp(name, "SystemExceptions.", 17) || !strncmp(name, "Kernel.", 7)) &&
 	    (b = find_global(vm, dot + 1, strlen(dot + 1))))
 		return b;
-	return create ? st_global_binding(vm, st_symbol(vm, name, nl), 1) : 0;
+	if (!create)
+		return 0;
+	ns = code_ns(c, &nsl);
+	if (nsl > 0 && nsl + 1 + nl < sizeof buf) {
+		/* not defined yet: the name is taken to be the namespace's own,
+		 * as X at: #Name put: or a class definition later makes it */
+		memcpy(buf, ns, nsl);
+		buf[nsl] = '.';
+		memcpy(buf + nsl + 1, name, nl);
+		return st_global_binding(vm, st_symbol(vm, buf, nsl + 1 + nl), 1);
+	}
+	return st_global_binding(vm, st_symbol(vm, name, nl), 1);
 }
 
 enum { NL_NONE, NL_IVAR, NL_BINDING };
@@ -1861,7 +1874,7 @@ static oop compile_method(struct compiler *c, struct method_ast *ma)
 
 static oop sym(struct st_vm *vm, const char *s) { return st_symbol(vm, s, strlen(s)); }
 
-static oop global_value(struct st_vm *vm, const char *name)
+__attribute__((unused)) static oop global_value(struct st_vm *vm, const char *name)
 {
 	oop b = st_global_binding(vm, sym(vm, name), 0);
 	return b ? st_slot(b, ASSOC_VALUE) : 0;
@@ -1885,16 +1898,53 @@ struct comp_unit {
 	int npend, cpend;
 };
 
+/* The class [name] names where the code is (see global_binding): a class
+ * of this unit not yet bound, or a global. */
 static oop find_class(struct comp_unit *u, const char *name)
 {
-	struct st_vm *vm = u->c.vm;
-	for (int i = u->npend - 1; i >= 0; i--)
-		if (!strcmp(u->pend[i].name, name))
-			return vm->classes[u->pend[i].index];
-	oop v = global_value(vm, name);
+	struct compiler *c = &u->c;
+	struct st_vm *vm = c->vm;
+	while (!strncmp(name, "Smalltalk.", 10) && name[10])
+		name += 10;
+	size_t nl = strlen(name), nsl;
+	const char *ns = code_ns(c, &nsl);
+	char buf[512];
+	for (;;) {
+		const char *cand = name;
+		if (nsl > 0 && nsl + 1 + nl < sizeof buf) {
+			memcpy(buf, ns, nsl);
+			buf[nsl] = '.';
+			memcpy(buf + nsl + 1, name, nl + 1);
+			cand = buf;
+		}
+		for (int i = u->npend - 1; i >= 0; i--)
+			if (!strcmp(u->pend[i].name, cand))
+				return vm->classes[u->pend[i].index];
+		if (cand == name)
+			break;
+		while (nsl > 0 && ns[nsl - 1] != '.')
+			nsl--;
+		if (nsl)
+			nsl--;
+	}
+	oop b = global_binding(c, name, 0);
+	oop v = b ? st_slot(b, ASSOC_VALUE) : 0;
 	if (v && is_class(vm, v))
 		return v;
 	return 0;
+}
+
+/* The global name of class [name] defined in namespace [ns]: "ns.name". */
+static const char *ns_name(struct compiler *c, const char *ns, const char *name)
+{
+	if (!ns)
+		return name;
+	size_t a = strlen(ns), b = strlen(name);
+	char *full = arena_alloc(c->a, a + b + 2);
+	memcpy(full, ns, a);
+	full[a] = '.';
+	memcpy(full + a + 1, name, b + 1);
+	return full;
 }
 
 static void append_names(struct st_vm *vm, oop cls, const char **names, int n)
@@ -2069,7 +2119,10 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	ST_ROOT(vm, binding);
 	ST_ROOT(vm, rec);
 	int ok = 0;
+	const char *outer_ns = c->ns;
+	c->ns = ca->ns; /* "Namespace current: X [ ]": names are looked up in X */
 	if (ca->k == C_SUBCLASS) {
+		const char *full = ns_name(c, ca->ns, ca->name);
 		oop sup = vm->nil;
 		if (strcmp(ca->super, "nil")) {
 			sup = find_class(u, ca->super);
@@ -2079,6 +2132,9 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 			}
 		}
 		cls = find_class(u, ca->name);
+		if (cls && ca->ns && st_class_index(cls) < vm->nclasses &&
+		    !st_string_eq(st_slot(cls, CLS_NAME), full))
+			cls = 0; /* Foo in Smalltalk does not stand for X.Foo */
 		if (cls && st_slot(cls, CLS_SUPER) != sup && sup != vm->nil) {
 			/* redefinition with another superclass: make a new class */
 			cls = 0;
@@ -2102,7 +2158,7 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 					fmt = OBJ_FMT_IPTRS;
 			}
 			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
-			cls = st_new_class(vm, sup, sym(vm, ca->name), fmt, indexed, ninst, 0);
+			cls = st_new_class(vm, sup, sym(vm, full), fmt, indexed, ninst, 0);
 			fresh = 1;
 			if (!cls) {
 				cerr(c, ca->line, ca->col, "out of memory");
@@ -2113,9 +2169,9 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 			cerr(c, ca->line, ca->col, "out of memory");
 			goto out;
 		}
-		u->pend[u->npend].name = ca->name;
+		u->pend[u->npend].name = full;
 		u->pend[u->npend++].index = st_class_index(cls);
-		binding = st_global_binding(vm, sym(vm, ca->name), 1);
+		binding = st_global_binding(vm, sym(vm, full), 1);
 	} else {
 		cls = find_class(u, ca->name);
 		if (!cls) {
@@ -2174,6 +2230,7 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	ST_UNROOT(vm, 1);
 	ok = !c->failed;
 out:;
+	c->ns = outer_ns;
 	oop r = ok ? rec : 0;
 	ST_UNROOT(vm, 2);
 	return r;

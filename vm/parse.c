@@ -13,6 +13,9 @@ struct parser {
 	struct lexer *lx;
 	struct arena *a;
 	int depth; /* expressions and literal arrays open (parser recursion) */
+	const char *ns; /* "Namespace current: X [" open at top level: "X", else NULL */
+	int nns;        /* how many are open */
+	const char *ns_outer[PARSE_DEPTH_MAX];
 };
 
 #define TOK (p->lx->tok)
@@ -824,7 +827,7 @@ static struct method_ast *method_def(struct parser *p, int class_side)
 
 struct method_ast *parse_method_source(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
 	struct method_ast *m = method_def(p, 0);
 	if (m && TOK.t != T_EOF) {
 		err(p, "end of input expected after the method");
@@ -1146,9 +1149,46 @@ static struct class_ast *method_item(struct parser *p)
 	return c;
 }
 
+/* "Namespace current: X [" at top level: opens namespace X (nested ones
+ * get "Outer.X"); anything else leaves the lexer as it was. */
+static int namespace_open(struct parser *p)
+{
+	struct lex_mark m;
+	lex_mark(p->lx, &m);
+	next(p);
+	if (is_kw(p, "current:")) {
+		next(p);
+		if (TOK.t == T_IDENT) {
+			const char *name = tokstr(p);
+			while (!strncmp(name, "Smalltalk.", 10) && name[10])
+				name += 10;
+			next(p);
+			if (TOK.t == T_LBRACKET && p->nns < PARSE_DEPTH_MAX) {
+				next(p);
+				p->ns_outer[p->nns++] = p->ns;
+				if (!strcmp(name, "Smalltalk")) {
+					p->ns = NULL;
+				} else if (p->ns) {
+					size_t a = strlen(p->ns), b = strlen(name);
+					char *full = arena_alloc(p->a, a + b + 2);
+					memcpy(full, p->ns, a);
+					full[a] = '.';
+					memcpy(full + a + 1, name, b + 1);
+					p->ns = full;
+				} else {
+					p->ns = name;
+				}
+				return 1;
+			}
+		}
+	}
+	lex_reset(p->lx, &m);
+	return 0;
+}
+
 struct unit_ast *parse_unit(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
 	struct unit_ast *u = arena_alloc(p->a, sizeof *u);
 	struct vec items = {0};
 	struct item *cur = NULL; /* open run of statements */
@@ -1164,6 +1204,24 @@ struct unit_ast *parse_unit(struct lexer *lx)
 	} while (0)
 	while (!FAILED && TOK.t != T_EOF) {
 		if (TOK.t == T_BANG || TOK.t == T_PERIOD) {
+			next(p);
+			continue;
+		}
+		if (is_ident(p, "Namespace") && namespace_open(p)) {
+			CLOSE_RUN();
+			continue;
+		}
+		if (p->nns && TOK.t == T_RBRACKET) {
+			/* end of "Namespace current: X [ ... ]" */
+			CLOSE_RUN();
+			p->ns = p->ns_outer[--p->nns];
+			next(p);
+			continue;
+		}
+		if (p->nns && is_bin(p, "<")) {
+			/* <import: X> in a namespace body: not supported, skipped */
+			while (TOK.t != T_EOF && !is_bin(p, ">"))
+				next(p);
 			next(p);
 			continue;
 		}
@@ -1186,11 +1244,13 @@ struct unit_ast *parse_unit(struct lexer *lx)
 				CLOSE_RUN();
 				struct class_ast *cp = arena_alloc(p->a, sizeof *cp);
 				*cp = c;
+				cp->ns = p->ns;
 				if (!class_body(p, cp, 0))
 					break;
 				struct item *it = arena_alloc(p->a, sizeof *it);
 				it->k = I_CLASS;
 				it->cls = cp;
+				it->ns = p->ns;
 				it->line = cp->line;
 				push(p, &items, it);
 				continue;
@@ -1201,8 +1261,10 @@ struct unit_ast *parse_unit(struct lexer *lx)
 			if (mc) {
 				CLOSE_RUN();
 				struct item *it = arena_alloc(p->a, sizeof *it);
+				mc->ns = p->ns;
 				it->k = I_CLASS;
 				it->cls = mc;
+				it->ns = p->ns;
 				it->line = mc->line;
 				push(p, &items, it);
 				continue;
@@ -1210,6 +1272,7 @@ struct unit_ast *parse_unit(struct lexer *lx)
 		}
 		if (!cur) {
 			cur = arena_alloc(p->a, sizeof *cur);
+			cur->ns = p->ns;
 			cur->k = I_STMTS;
 			cur->line = TOK.line;
 			push(p, &items, cur);
@@ -1227,6 +1290,8 @@ struct unit_ast *parse_unit(struct lexer *lx)
 	}
 	CLOSE_RUN();
 #undef CLOSE_RUN
+	if (!FAILED && p->nns)
+		err(p, "']' expected to close the namespace");
 	if (FAILED)
 		return NULL;
 	u->items = (struct item **)items.v;
