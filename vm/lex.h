@@ -40,6 +40,7 @@ enum tok {
 #define LEX_INT_BITS_MAX 65536
 #define PARSE_DEPTH_MAX 256
 #define PARSE_HEIGHT_MAX 4096 /* of the syntax tree, message chains included */
+#define LEX_NS_MAX 64 /* "Namespace current: X [" nested */
 
 struct token {
 	enum tok t;
@@ -64,6 +65,12 @@ struct lexer {
 	struct arena *arena;
 	char err[256];       /* first error: "FILE:L:C: msg" */
 	int has_err;
+	/* The parser's top level: "Namespace current: X [" items open (kept
+	 * here because files are parsed one item at a time, vm/filein.c).
+	 * [ns] is the innermost as a dotted path, NULL for Smalltalk. */
+	const char *ns;
+	int nns;
+	const char *ns_outer[LEX_NS_MAX];
 };
 
 /* A cursor snapshot for backtracking (top-level item detection). */
@@ -71,6 +78,8 @@ struct lex_mark {
 	const char *p, *line_start;
 	int line;
 	struct token tok;
+	const char *ns; /* the namespace state (see struct lexer) */
+	int nns;
 };
 
 void lex_init(struct lexer *lx, const char *file, const char *src, size_t n,
@@ -81,6 +90,14 @@ void lex_reset(struct lexer *lx, const struct lex_mark *m);
 /* Records the first error at [line]:[col]; later ones are ignored. */
 void lex_error_at(struct lexer *lx, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Forgets the recorded error, so that scanning can go on after it. */
+void lex_clear_error(struct lexer *lx);
+/* Restarts scanning at [p], a position after the current token's start in
+ * the same source (lines are counted from there), and scans one token. */
+void lex_seek(struct lexer *lx, const char *p);
+/* As lex_init, for a piece of a file that starts on [line]. */
+void lex_init_at(struct lexer *lx, const char *file, const char *src, size_t n,
+		 struct arena *a, int line);
 /* The character right after the current token (0 at the end). */
 int lex_peek_char(struct lexer *lx);
 

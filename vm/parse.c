@@ -13,9 +13,6 @@ struct parser {
 	struct lexer *lx;
 	struct arena *a;
 	int depth; /* expressions and literal arrays open (parser recursion) */
-	const char *ns; /* "Namespace current: X [" open at top level: "X", else NULL */
-	int nns;        /* how many are open */
-	const char *ns_outer[PARSE_DEPTH_MAX];
 };
 
 #define TOK (p->lx->tok)
@@ -769,7 +766,15 @@ static struct block *block_body(struct parser *p, int method, struct method_ast 
 }
 
 /* foo / + arg / at: a put: b, then [ body ]. */
+static struct method_ast *method_def_in(struct parser *p, int class_side, int chunk);
 static struct method_ast *method_def(struct parser *p, int class_side)
+{
+	return method_def_in(p, class_side, 0);
+}
+
+/* [chunk]: the body is the rest of the source, without brackets, as in a
+ * method chunk of gst's bang format or a string given to compile:. */
+static struct method_ast *method_def_in(struct parser *p, int class_side, int chunk)
 {
 	struct method_ast *m = arena_alloc(p->a, sizeof *m);
 	struct vec params = {0};
@@ -811,12 +816,15 @@ static struct method_ast *method_def(struct parser *p, int class_side)
 		err(p, "method definition expected");
 		return NULL;
 	}
-	if (TOK.t != T_LBRACKET) {
+	if (chunk) {
+		m->body = block_body(p, 1, m, T_EOF);
+	} else if (TOK.t != T_LBRACKET) {
 		err(p, "'[' expected to start the method body");
 		return NULL;
+	} else {
+		next(p);
+		m->body = block_body(p, 1, m, T_RBRACKET);
 	}
-	next(p);
-	m->body = block_body(p, 1, m, T_RBRACKET);
 	if (!m->body)
 		return NULL;
 	m->body->params = (const char **)params.v;
@@ -828,11 +836,21 @@ static struct method_ast *method_def(struct parser *p, int class_side)
 struct method_ast *parse_method_source(struct lexer *lx)
 {
 	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
+	struct lex_mark start;
+	lex_mark(lx, &start);
+	/* "pattern [ body ]", else gst's "pattern body" */
 	struct method_ast *m = method_def(p, 0);
-	if (m && TOK.t != T_EOF) {
-		err(p, "end of input expected after the method");
-		return NULL;
-	}
+	if (m && TOK.t == T_EOF)
+		return m;
+	/* a bracket body that failed keeps its own error if the other
+	 * reading fails too */
+	struct lexer first = *lx;
+	int bracket = m != NULL || lx->has_err;
+	lex_reset(lx, &start);
+	lex_clear_error(lx);
+	m = method_def_in(p, 0, 1);
+	if (!m && bracket && first.has_err)
+		memcpy(lx->err, first.err, sizeof lx->err);
 	return m;
 }
 
@@ -1153,8 +1171,9 @@ static struct class_ast *method_item(struct parser *p)
  * get "Outer.X"); anything else leaves the lexer as it was. */
 static int namespace_open(struct parser *p)
 {
+	struct lexer *lx = p->lx;
 	struct lex_mark m;
-	lex_mark(p->lx, &m);
+	lex_mark(lx, &m);
 	next(p);
 	if (is_kw(p, "current:")) {
 		next(p);
@@ -1163,26 +1182,47 @@ static int namespace_open(struct parser *p)
 			while (!strncmp(name, "Smalltalk.", 10) && name[10])
 				name += 10;
 			next(p);
-			if (TOK.t == T_LBRACKET && p->nns < PARSE_DEPTH_MAX) {
+			if (TOK.t == T_LBRACKET && lx->nns < LEX_NS_MAX) {
 				next(p);
-				p->ns_outer[p->nns++] = p->ns;
+				lx->ns_outer[lx->nns++] = lx->ns;
 				if (!strcmp(name, "Smalltalk")) {
-					p->ns = NULL;
-				} else if (p->ns) {
-					size_t a = strlen(p->ns), b = strlen(name);
+					lx->ns = NULL;
+				} else if (lx->ns) {
+					size_t a = strlen(lx->ns), b = strlen(name);
 					char *full = arena_alloc(p->a, a + b + 2);
-					memcpy(full, p->ns, a);
+					memcpy(full, lx->ns, a);
 					full[a] = '.';
 					memcpy(full + a + 1, name, b + 1);
-					p->ns = full;
+					lx->ns = full;
 				} else {
-					p->ns = name;
+					lx->ns = name;
 				}
 				return 1;
 			}
 		}
 	}
-	lex_reset(p->lx, &m);
+	lex_reset(lx, &m);
+	return 0;
+}
+
+/* At top level: the start or end of a "Namespace current: X [ ]", or a
+ * pragma in its body (<import: Y>, skipped: imports are not supported).
+ * Answers whether it consumed one. */
+static int namespace_part(struct parser *p)
+{
+	if (is_ident(p, "Namespace") && namespace_open(p))
+		return 1;
+	if (p->lx->nns && TOK.t == T_RBRACKET) {
+		p->lx->ns = p->lx->ns_outer[--p->lx->nns];
+		next(p);
+		return 1;
+	}
+	if (p->lx->nns && is_bin(p, "<")) {
+		while (TOK.t != T_EOF && !is_bin(p, ">"))
+			next(p);
+		next(p);
+		return 1;
+	}
 	return 0;
 }
 
@@ -1207,22 +1247,8 @@ struct unit_ast *parse_unit(struct lexer *lx)
 			next(p);
 			continue;
 		}
-		if (is_ident(p, "Namespace") && namespace_open(p)) {
+		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p)) {
 			CLOSE_RUN();
-			continue;
-		}
-		if (p->nns && TOK.t == T_RBRACKET) {
-			/* end of "Namespace current: X [ ... ]" */
-			CLOSE_RUN();
-			p->ns = p->ns_outer[--p->nns];
-			next(p);
-			continue;
-		}
-		if (p->nns && is_bin(p, "<")) {
-			/* <import: X> in a namespace body: not supported, skipped */
-			while (TOK.t != T_EOF && !is_bin(p, ">"))
-				next(p);
-			next(p);
 			continue;
 		}
 		if (is_bin(p, "|") || is_bin(p, "||")) {
@@ -1244,13 +1270,13 @@ struct unit_ast *parse_unit(struct lexer *lx)
 				CLOSE_RUN();
 				struct class_ast *cp = arena_alloc(p->a, sizeof *cp);
 				*cp = c;
-				cp->ns = p->ns;
+				cp->ns = p->lx->ns;
 				if (!class_body(p, cp, 0))
 					break;
 				struct item *it = arena_alloc(p->a, sizeof *it);
 				it->k = I_CLASS;
 				it->cls = cp;
-				it->ns = p->ns;
+				it->ns = p->lx->ns;
 				it->line = cp->line;
 				push(p, &items, it);
 				continue;
@@ -1261,10 +1287,10 @@ struct unit_ast *parse_unit(struct lexer *lx)
 			if (mc) {
 				CLOSE_RUN();
 				struct item *it = arena_alloc(p->a, sizeof *it);
-				mc->ns = p->ns;
+				mc->ns = p->lx->ns;
 				it->k = I_CLASS;
 				it->cls = mc;
-				it->ns = p->ns;
+				it->ns = p->lx->ns;
 				it->line = mc->line;
 				push(p, &items, it);
 				continue;
@@ -1272,7 +1298,7 @@ struct unit_ast *parse_unit(struct lexer *lx)
 		}
 		if (!cur) {
 			cur = arena_alloc(p->a, sizeof *cur);
-			cur->ns = p->ns;
+			cur->ns = p->lx->ns;
 			cur->k = I_STMTS;
 			cur->line = TOK.line;
 			push(p, &items, cur);
@@ -1290,11 +1316,147 @@ struct unit_ast *parse_unit(struct lexer *lx)
 	}
 	CLOSE_RUN();
 #undef CLOSE_RUN
-	if (!FAILED && p->nns)
+	if (!FAILED && p->lx->nns)
 		err(p, "']' expected to close the namespace");
 	if (FAILED)
 		return NULL;
 	u->items = (struct item **)items.v;
 	u->nitems = items.n;
 	return u;
+}
+
+/* ---- one item at a time (files run unit by unit: vm/filein.c) ---------------- */
+
+static struct item *new_item(struct parser *p, enum item_kind k, int line)
+{
+	struct item *it = arena_alloc(p->a, sizeof *it);
+	it->k = k;
+	it->line = line;
+	return it;
+}
+
+static struct item *parse_item1(struct parser *p);
+
+struct item *parse_item(struct lexer *lx)
+{
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
+	struct item *it = parse_item1(p);
+	if (it) {
+		it->ns = lx->ns;
+		if (it->cls)
+			it->cls->ns = lx->ns;
+	}
+	return it;
+}
+
+static struct item *parse_item1(struct parser *p)
+{
+	for (;;) {
+		while (TOK.t == T_PERIOD || TOK.t == T_BANG)
+			next(p);
+		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p))
+			continue;
+		break;
+	}
+	if (FAILED || TOK.t == T_EOF) {
+		if (!FAILED && p->lx->nns)
+			err(p, "']' expected to close the namespace");
+		return NULL;
+	}
+	int line = TOK.line;
+	if (is_bin(p, "|") || is_bin(p, "||")) {
+		struct item *it = new_item(p, I_TEMPS, line);
+		struct vec tv = {0};
+		if (!temps(p, &tv))
+			return NULL;
+		it->temps = (const char **)tv.v;
+		it->ntemps = tv.n;
+		return it;
+	}
+	if (TOK.t == T_IDENT) {
+		if (is_ident(p, "Eval") && lex_peek_char(p->lx) != ':') {
+			struct lex_mark m;
+			lex_mark(p->lx, &m);
+			next(p);
+			if (TOK.t == T_LBRACKET) {
+				next(p);
+				struct item *it = new_item(p, I_EVAL, line);
+				it->body = block_body(p, 0, NULL, T_RBRACKET);
+				return it->body ? it : NULL;
+			}
+			lex_reset(p->lx, &m);
+		}
+		struct class_ast c = {0};
+		if (class_header(p, &c)) {
+			struct class_ast *cp = arena_alloc(p->a, sizeof *cp);
+			*cp = c;
+			if (!class_body(p, cp, 0))
+				return NULL;
+			struct item *it = new_item(p, I_CLASS, cp->line);
+			it->cls = cp;
+			return it;
+		}
+		struct class_ast *mc = method_item(p);
+		if (FAILED)
+			return NULL;
+		if (mc) {
+			struct item *it = new_item(p, I_CLASS, mc->line);
+			it->cls = mc;
+			return it;
+		}
+	}
+	struct node *s = statement(p);
+	if (!s)
+		return NULL;
+	struct item *it = new_item(p, I_STMTS, line);
+	it->stmts = arena_alloc(p->a, sizeof *it->stmts);
+	it->stmts[0] = s;
+	it->nstmts = 1;
+	if (TOK.t == T_BANG) {
+		it->bang = 1;
+	} else if (TOK.t == T_PERIOD) {
+		next(p);
+	} else if (TOK.t != T_EOF) {
+		err(p, "'.' expected after statement");
+		return NULL;
+	}
+	return it;
+}
+
+void parse_skip_item(struct lexer *lx, const struct lex_mark *m)
+{
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
+	const char *errp = lx->p;
+	lex_reset(lx, m);
+	lex_clear_error(lx);
+	int depth = 0, opened = 0;
+	while (TOK.t != T_EOF) {
+		enum tok t = TOK.t;
+		if (t == T_ERROR) {
+			/* a bad character or literal: step over it */
+			lex_clear_error(lx);
+			next(p);
+			continue;
+		}
+		/* only square brackets delimit items: a stray ')' must not
+		 * make the rest of the file one item */
+		if (t == T_LBRACKET || t == T_HASHBRACKET) {
+			depth++;
+			opened = 1;
+		} else if (t == T_RBRACKET) {
+			depth--;
+			if (depth <= 0 && (opened || depth < 0) && lx->p >= errp) {
+				next(p);
+				break;
+			}
+			if (depth < 0)
+				depth = 0;
+		} else if ((t == T_PERIOD || t == T_BANG) && depth == 0 && lx->p >= errp) {
+			if (t == T_PERIOD)
+				next(p);
+			break;
+		}
+		next(p);
+	}
+	lex_clear_error(lx);
 }
