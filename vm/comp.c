@@ -947,6 +947,15 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 	if (dot && (!strncmp(name, "SystemExceptions.", 17) || !strncmp(name, "Kernel.", 7)) &&
 	    (b = find_global(vm, dot + 1, strlen(dot + 1))))
 		return b;
+	if (dot && (size_t)(dot - name) < sizeof buf) {
+		/* Foo.Bar: the class variable Bar of the class Foo */
+		memcpy(buf, name, (size_t)(dot - name));
+		buf[dot - name] = 0;
+		oop cb = global_binding(c, buf, 0);
+		oop cls = cb ? st_slot(cb, ASSOC_VALUE) : 0;
+		if (cls && is_class(vm, cls) && (b = classvar(vm, cls, dot + 1)))
+			return b;
+	}
 	if (!create)
 		return 0;
 	ns = code_ns(c, &nsl);
@@ -961,17 +970,85 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 	return st_global_binding(vm, st_symbol(vm, name, nl), 1);
 }
 
+/* The namespace path of class [cls] (its name up to the last dot): [*n]
+ * bytes at the answer, 0 for Smalltalk. */
+static const char *class_ns(struct st_vm *vm, oop cls, size_t *n)
+{
+	(void)vm;
+	*n = 0;
+	oop nm = st_slot(cls, CLS_NAME);
+	if (!obj_is_ptr(nm) || obj_fmt(nm) != OBJ_FMT_BYTES)
+		return "";
+	const char *b = (const char *)obj_bytes(nm);
+	size_t k = obj_byte_size(nm);
+	while (k > 0 && b[k - 1] != '.')
+		k--;
+	*n = k ? k - 1 : 0;
+	return b;
+}
+
+/*
+ * [name] as GNU Smalltalk finds it from a method of [cls]: for the class
+ * and then each superclass, its class variables, then the namespaces from
+ * the class's own up to (not including) the one that also holds its
+ * superclass. Smalltalk itself is left to global_binding. 0: not found.
+ */
+static oop class_scoped(struct compiler *c, oop cls, const char *name)
+{
+	struct st_vm *vm = c->vm;
+	if (!cls || cls == vm->nil || strchr(name, '.'))
+		return 0;
+	if (obj_cls(cls) == CI_METACLASS)
+		cls = st_slot(cls, CLS_THIS);
+	size_t nl = strlen(name);
+	char buf[512];
+	for (; cls != vm->nil; cls = st_slot(cls, CLS_SUPER)) {
+		oop pool = st_slot(cls, CLS_POOL);
+		for (size_t i = 0; pool != vm->nil && i < obj_slots(pool); i++) {
+			oop a = obj_body(pool)[i];
+			if (st_string_eq(st_slot(a, ASSOC_KEY), name))
+				return a;
+		}
+		size_t nsl, snl = 0;
+		const char *ns = class_ns(vm, cls, &nsl), *sns = "";
+		oop sup = st_slot(cls, CLS_SUPER);
+		if (sup != vm->nil)
+			sns = class_ns(vm, sup, &snl);
+		while (nsl > 0) {
+			/* stop at a namespace holding the superclass too */
+			if (sup != vm->nil && nsl <= snl && !memcmp(ns, sns, nsl) &&
+			    (nsl == snl || sns[nsl] == '.'))
+				break;
+			if (nsl + 1 + nl < sizeof buf) {
+				memcpy(buf, ns, nsl);
+				buf[nsl] = '.';
+				memcpy(buf + nsl + 1, name, nl);
+				oop b = find_global(vm, buf, nsl + 1 + nl);
+				if (b)
+					return b;
+			}
+			while (nsl > 0 && ns[nsl - 1] != '.')
+				nsl--;
+			if (nsl)
+				nsl--;
+		}
+	}
+	return 0;
+}
+
 enum { NL_NONE, NL_IVAR, NL_BINDING };
 
 static int nonlocal(struct compiler *c, struct fn *f, const char *name, int *idx, int line, int col)
 {
 	struct st_vm *vm = c->vm;
-	int iv = c->cls ? ivar_index(vm, c->cls, name) : -1;
+	/* a doit has no instance variables (class variable initialisers are
+	 * compiled in their class's scope, self being nil) */
+	int iv = c->cls && !c->doit ? ivar_index(vm, c->cls, name) : -1;
 	if (iv >= 0) {
 		*idx = iv;
 		return NL_IVAR;
 	}
-	oop b = classvar(vm, c->cls, name);
+	oop b = class_scoped(c, c->cls, name);
 	if (!b) {
 		if (name[0] >= 'a' && name[0] <= 'z' && !(c->flags & COMP_REPL) && !c->doit &&
 		    !lower_global(vm, name)) {
@@ -1934,6 +2011,38 @@ static oop find_class(struct comp_unit *u, const char *name)
 	return 0;
 }
 
+/* "Namespace current: X.Y [ ]" makes the namespaces X and X.Y when they
+ * are not there yet (instances of st/kernel's Namespace: its path). */
+static void ensure_ns(struct compiler *c, const char *ns)
+{
+	struct st_vm *vm = c->vm;
+	oop s = st_lookup_symbol(vm, "Namespace", 9);
+	oop nb = s ? st_global_binding(vm, s, 0) : 0;
+	if (!ns || !nb || !is_class(vm, st_slot(nb, ASSOC_VALUE)) ||
+	    st_instsize(st_slot(nb, ASSOC_VALUE)) < 1)
+		return;
+	for (size_t i = 1, n = strlen(ns); i <= n; i++) {
+		if (i < n && ns[i] != '.')
+			continue;
+		oop b = st_global_binding(vm, st_symbol(vm, ns, i), 1);
+		if (!b || st_slot(b, ASSOC_VALUE) != vm->nil)
+			continue;
+		ST_ROOT(vm, b);
+		oop path = st_new_string(vm, ns, i), o = 0;
+		ST_ROOT(vm, path);
+		oop cls = st_slot(nb, ASSOC_VALUE);
+		o = path ? st_alloc_old(vm, st_class_index(cls), OBJ_FMT_PTRS,
+					(size_t)st_instsize(cls), 0, 0) : 0;
+		if (o) {
+			for (int k = 0; k < st_instsize(cls); k++)
+				obj_body(o)[k] = vm->nil;
+			st_put(vm, o, 0, path);
+			st_put(vm, b, ASSOC_VALUE, o);
+		}
+		ST_UNROOT(vm, 2);
+	}
+}
+
 /* The global name of class [name] defined in namespace [ns]: "ns.name". */
 static const char *ns_name(struct compiler *c, const char *ns, const char *name)
 {
@@ -2121,6 +2230,7 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	int ok = 0;
 	const char *outer_ns = c->ns;
 	c->ns = ca->ns; /* "Namespace current: X [ ]": names are looked up in X */
+	ensure_ns(c, ca->ns);
 	if (ca->k == C_SUBCLASS) {
 		const char *full = ns_name(c, ca->ns, ca->name);
 		oop sup = vm->nil;
@@ -2318,7 +2428,9 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 				oop bnd = classvar(vm, cls, cv->name);
 				int bi = lit_index(c, f, bnd);
 				note_line(f, cv->line);
+				c->cls = vm->classes[obj_cls(cls)]; /* names as in class methods */
 				gen(c, f, cv->init);
+				c->cls = vm->classes[CI_UNDEFINED];
 				op2(f, OP_POP_GLOBAL, bi);
 			}
 		}
@@ -2417,6 +2529,7 @@ oop comp_item(struct st_vm *vm, struct lexer *lx, struct arena *a, struct item *
 	memset(&u, 0, sizeof u);
 	init_c(&u.c, vm, lx, a, flags | COMP_IMMEDIATE);
 	u.c.ns = it->ns; /* inside "Namespace current: X [ ]" */
+	ensure_ns(&u.c, it->ns);
 	u.c.file = st_new_string(vm, lx->file, strlen(lx->file));
 	ST_ROOT(vm, u.c.file);
 	oop m = compile_unit(&u, &ua);

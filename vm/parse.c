@@ -108,6 +108,12 @@ static struct lit *mklit(struct parser *p, enum lit_kind k)
 static struct lit *number_lit(struct parser *p, int neg)
 {
 	struct lit *l;
+	for (size_t i = 0; neg && i + 1 < TOK.len; i++)
+		if (TOK.text[i] == 'r' && TOK.text[i + 1] == '-') {
+			/* -16r-33: gst refuses the double minus */
+			err(p, "expected positive numeric literal");
+			return NULL;
+		}
 	if (TOK.t == T_INT) {
 		l = mklit(p, L_INT);
 		l->ival = neg ? -TOK.ival : TOK.ival;
