@@ -13,6 +13,7 @@ struct parser {
 	struct lexer *lx;
 	struct arena *a;
 	int depth; /* expressions and literal arrays open (parser recursion) */
+	int unbracketed; /* method_def found no '[' after the pattern */
 };
 
 #define TOK (p->lx->tok)
@@ -716,6 +717,7 @@ static struct method_ast *method_def_in(struct parser *p, int class_side, int ch
 	if (chunk) {
 		m->body = block_body(p, 1, m, T_EOF);
 	} else if (TOK.t != T_LBRACKET) {
+		p->unbracketed = 1;
 		err(p, "'[' expected to start the method body");
 		return NULL;
 	} else {
@@ -732,7 +734,7 @@ static struct method_ast *method_def_in(struct parser *p, int class_side, int ch
 
 struct method_ast *parse_method_source(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
 	struct lex_mark start;
 	lex_mark(lx, &start);
 	/* "pattern [ body ]", else gst's "pattern body" */
@@ -742,7 +744,7 @@ struct method_ast *parse_method_source(struct lexer *lx)
 	/* a bracket body that failed keeps its own error if the other
 	 * reading fails too */
 	struct lexer first = *lx;
-	int bracket = m != NULL || lx->has_err;
+	int bracket = m != NULL || (lx->has_err && !p->unbracketed);
 	lex_reset(lx, &start);
 	lex_clear_error(lx);
 	m = method_def_in(p, 0, 1);
@@ -1065,7 +1067,7 @@ static struct class_ast *method_item(struct parser *p)
 
 struct unit_ast *parse_unit(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
 	struct unit_ast *u = arena_alloc(p->a, sizeof *u);
 	struct vec items = {0};
 	struct item *cur = NULL; /* open run of statements */
@@ -1163,7 +1165,7 @@ static struct item *new_item(struct parser *p, enum item_kind k, int line)
 
 struct item *parse_item(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
 	while (TOK.t == T_PERIOD || TOK.t == T_BANG)
 		next(p);
 	if (FAILED || TOK.t == T_EOF)
@@ -1230,7 +1232,7 @@ struct item *parse_item(struct lexer *lx)
 
 void parse_skip_item(struct lexer *lx, const struct lex_mark *m)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
 	const char *errp = lx->p;
 	lex_reset(lx, m);
 	lex_clear_error(lx);
