@@ -2445,7 +2445,8 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 	}
 	c->doit = 1;
 	c->cls = vm->classes[CI_UNDEFINED];
-	oop m = finish(c, f, "executeStatements", 0, CMH_DOIT);
+	oop m = finish(c, f, "executeStatements", 0,
+		       CMH_DOIT | ((c->flags & COMP_UNIT) ? CMH_UNIT : 0));
 	ST_UNROOT(vm, 1);
 	return m;
 }
@@ -2527,7 +2528,7 @@ oop comp_item(struct st_vm *vm, struct lexer *lx, struct arena *a, struct item *
 	ua.items = items;
 	struct comp_unit u;
 	memset(&u, 0, sizeof u);
-	init_c(&u.c, vm, lx, a, flags | COMP_IMMEDIATE);
+	init_c(&u.c, vm, lx, a, flags | COMP_IMMEDIATE | COMP_UNIT);
 	u.c.ns = it->ns; /* inside "Namespace current: X [ ]" */
 	ensure_ns(&u.c, it->ns);
 	u.c.file = st_new_string(vm, lx->file, strlen(lx->file));

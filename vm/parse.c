@@ -13,6 +13,7 @@ struct parser {
 	struct lexer *lx;
 	struct arena *a;
 	int depth; /* expressions and literal arrays open (parser recursion) */
+	int unbracketed; /* method_def found no '[' after the pattern */
 };
 
 #define TOK (p->lx->tok)
@@ -825,6 +826,7 @@ static struct method_ast *method_def_in(struct parser *p, int class_side, int ch
 	if (chunk) {
 		m->body = block_body(p, 1, m, T_EOF);
 	} else if (TOK.t != T_LBRACKET) {
+		p->unbracketed = 1;
 		err(p, "'[' expected to start the method body");
 		return NULL;
 	} else {
@@ -851,7 +853,7 @@ struct method_ast *parse_method_source(struct lexer *lx)
 	/* a bracket body that failed keeps its own error if the other
 	 * reading fails too */
 	struct lexer first = *lx;
-	int bracket = m != NULL || lx->has_err;
+	int bracket = m != NULL || (lx->has_err && !p->unbracketed);
 	lex_reset(lx, &start);
 	lex_clear_error(lx);
 	m = method_def_in(p, 0, 1);
