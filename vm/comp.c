@@ -75,6 +75,7 @@ struct compiler {
 	int decl_line, decl_col; /* of the scope being declared */
 	struct scope *doit_scope; /* top-level temporaries */
 	const char *ns;           /* namespace of the item compiled (NULL: Smalltalk) */
+	struct comp_unit *unit;   /* set by compile_class: its classes not yet bound */
 	struct fn *fns;           /* every fn made: buffers freed at the end */
 };
 
@@ -622,6 +623,8 @@ static int lit_index(struct compiler *c, struct fn *f, oop o)
 
 static int is_class(struct st_vm *vm, oop o);
 static oop global_binding(struct compiler *c, const char *name, int create);
+struct comp_unit;
+static oop find_class(struct comp_unit *u, const char *name);
 
 /* The class of a float literal: FloatE, FloatQ or FloatD by its letter when
  * that global is a class whose instances are one word (st/kernel may define
@@ -953,6 +956,8 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 		buf[dot - name] = 0;
 		oop cb = global_binding(c, buf, 0);
 		oop cls = cb ? st_slot(cb, ASSOC_VALUE) : 0;
+		if ((!cls || !is_class(vm, cls)) && c->unit)
+			cls = find_class(c->unit, buf); /* defined in this file, not yet bound */
 		if (cls && is_class(vm, cls) && (b = classvar(vm, cls, dot + 1)))
 			return b;
 	}
@@ -2229,6 +2234,7 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	ST_ROOT(vm, rec);
 	int ok = 0;
 	const char *outer_ns = c->ns;
+	c->unit = u;
 	c->ns = ca->ns; /* "Namespace current: X [ ]": names are looked up in X */
 	ensure_ns(c, ca->ns);
 	if (ca->k == C_SUBCLASS) {
@@ -2348,6 +2354,63 @@ out:;
 
 /* ---- units ------------------------------------------------------------------ */
 
+/*
+ * The initialiser of class variable [cv] of [cls] runs as gst runs it: as a
+ * method of the class side (self is the class; class variables, class
+ * instance variables and namespaces as in class methods), made here and
+ * called from the main program with CompiledMethod>>valueWithReceiver:
+ * withArguments:. Leaves the value on the stack; 0 after an error.
+ */
+static int gen_cvar_init(struct compiler *c, struct fn *f, oop cls, struct classvar_ast *cv)
+{
+	struct st_vm *vm = c->vm;
+	struct method_ast *ma = arena_alloc(c->a, sizeof *ma);
+	struct block *b = arena_alloc(c->a, sizeof *b);
+	struct node *ret = arena_alloc(c->a, sizeof *ret);
+	ret->k = N_RETURN;
+	ret->line = cv->line;
+	ret->col = cv->col;
+	ret->value = cv->init;
+	ret->height = cv->init->height + 1;
+	b->stmts = arena_alloc(c->a, sizeof *b->stmts);
+	b->stmts[0] = ret;
+	b->nstmts = 1;
+	b->line = b->end_line = cv->line;
+	b->col = cv->col;
+	b->height = ret->height + 1;
+	ma->sel = "classVariableInitializer";
+	ma->body = b;
+	ma->line = cv->line;
+	ma->col = cv->col;
+	oop saved = c->cls;
+	const char *sel = c->sel;
+	int doit = c->doit, line = c->line;
+	ST_ROOT(vm, saved);
+	ST_ROOT(vm, cls);
+	c->cls = vm->classes[obj_cls(cls)];
+	oop m = compile_method(c, ma);
+	c->cls = saved;
+	c->sel = sel;
+	c->doit = doit;
+	c->line = line;
+	ST_UNROOT(vm, 2);
+	if (!m)
+		return 0;
+	ST_ROOT(vm, cls);
+	int mi = lit_index(c, f, m);
+	ST_UNROOT(vm, 1);
+	int ci = lit_index(c, f, cls);
+	struct lit empty = {.k = L_ARRAY};
+	int ai = const_lit(c, f, &empty);
+	if (mi < 0 || ci < 0 || ai < 0)
+		return 0;
+	op2(f, OP_PUSH_LIT, mi);
+	op2(f, OP_PUSH_LIT, ci);
+	op2(f, OP_PUSH_LIT, ai);
+	gen_send_op(c, f, "valueWithReceiver:withArguments:", 2, 0, cv->line);
+	return !c->failed;
+}
+
 static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 {
 	struct compiler *c = &u->c;
@@ -2371,10 +2434,9 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 		} else if (it->k == I_STMTS) {
 			for (int j = 0; j < it->nstmts; j++)
 				resolve_node(c, it->stmts[j], s);
-		} else {
-			for (int j = 0; j < it->cls->ncvars; j++)
-				resolve_node(c, it->cls->cvars[j].init, s);
 		}
+		/* class variable initialisers are methods of their class
+		 * (cvar_init_method): resolved there */
 	}
 	if (c->failed)
 		return 0;
@@ -2428,9 +2490,8 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 				oop bnd = classvar(vm, cls, cv->name);
 				int bi = lit_index(c, f, bnd);
 				note_line(f, cv->line);
-				c->cls = vm->classes[obj_cls(cls)]; /* names as in class methods */
-				gen(c, f, cv->init);
-				c->cls = vm->classes[CI_UNDEFINED];
+				if (!gen_cvar_init(c, f, cls, cv))
+					break;
 				op2(f, OP_POP_GLOBAL, bi);
 			}
 		}
