@@ -623,6 +623,7 @@ static int lit_index(struct compiler *c, struct fn *f, oop o)
 
 static int is_class(struct st_vm *vm, oop o);
 static oop global_binding(struct compiler *c, const char *name, int create);
+static oop compile_aside(struct compiler *c, oop cls, struct method_ast *ma);
 struct comp_unit;
 static oop find_class(struct comp_unit *u, const char *name);
 
@@ -733,6 +734,68 @@ static oop make_binding(struct compiler *c, struct lit *l)
 	return a;
 }
 
+/*
+ * ##(statements): the statements become a method of their own, compiled
+ * for the class side of the class being compiled and run on that class (in
+ * a doit: for UndefinedObject, on nil), and the literal is an Array
+ * {marker, method, receiver}. The marker is the Array itself until
+ * Array>>gstConstantValue (st/kernel/15-GstNames.st) has run the method
+ * once and put its value there. compile_unit runs those of a class
+ * definition's methods right after the definition (gst: at compile time).
+ */
+static oop make_cell(struct compiler *c, struct lit *l)
+{
+	struct st_vm *vm = c->vm;
+	struct block *b = l->once;
+	if (b->nstmts == 0 || b->stmts[b->nstmts - 1]->k != N_RETURN) {
+		/* answers its last statement's value (nil without any) */
+		struct node *r = arena_alloc(c->a, sizeof *r), *last = NULL;
+		r->k = N_RETURN;
+		r->line = b->line;
+		r->col = b->col;
+		if (b->nstmts) {
+			last = b->stmts[b->nstmts - 1];
+		} else {
+			last = arena_alloc(c->a, sizeof *last);
+			last->k = N_LIT;
+			last->lit = arena_alloc(c->a, sizeof *last->lit);
+			last->lit->k = L_NIL;
+			b->stmts = arena_alloc(c->a, sizeof *b->stmts);
+			b->nstmts = 1;
+		}
+		r->value = last;
+		r->line = last->line ? last->line : b->line;
+		r->height = last->height + 1;
+		b->stmts[b->nstmts - 1] = r;
+		if (r->height >= b->height)
+			b->height = r->height + 1;
+	}
+	struct method_ast *ma = arena_alloc(c->a, sizeof *ma);
+	ma->sel = "gstConstantValue";
+	ma->body = b;
+	ma->line = b->line;
+	ma->col = b->col;
+	oop cls = c->cls && c->cls != vm->nil ? c->cls : vm->classes[CI_UNDEFINED], rcv = vm->nil;
+	if (obj_cls(cls) == CI_METACLASS)
+		cls = st_slot(cls, CLS_THIS);
+	if (cls != vm->classes[CI_UNDEFINED]) {
+		rcv = cls;
+		cls = vm->classes[obj_cls(cls)];
+	}
+	ST_ROOT(vm, rcv);
+	oop m = compile_aside(c, cls, ma), o = 0;
+	ST_ROOT(vm, m);
+	if (m)
+		o = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 3, 0, 0);
+	if (o) {
+		st_put(vm, o, 0, o);
+		st_put(vm, o, 1, m);
+		st_put(vm, o, 2, rcv);
+	}
+	ST_UNROOT(vm, 2);
+	return o;
+}
+
 static oop make_lit(struct compiler *c, struct lit *l)
 {
 	struct st_vm *vm = c->vm;
@@ -747,12 +810,8 @@ static oop make_lit(struct compiler *c, struct lit *l)
 		return make_scaled(c, l);
 	case L_BINDING:
 		return make_binding(c, l);
-	case L_CELL: {
-		oop o = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 1, 0, 0);
-		if (o)
-			st_put(vm, o, 0, o);
-		return o;
-	}
+	case L_CELL:
+		return make_cell(c, l);
 	case L_FLOAT: {
 		oop o = st_alloc_old(vm, float_class(c, l->fkind), OBJ_FMT_WORDS, 1, 0, 0);
 		if (o)
@@ -2354,6 +2413,26 @@ out:;
 
 /* ---- units ------------------------------------------------------------------ */
 
+/* [ma] compiled for [cls] in the middle of compiling something else. */
+static oop compile_aside(struct compiler *c, oop cls, struct method_ast *ma)
+{
+	struct st_vm *vm = c->vm;
+	oop saved = c->cls;
+	const char *sel = c->sel;
+	int doit = c->doit, line = c->line, dl = c->decl_line, dc = c->decl_col;
+	ST_ROOT(vm, saved);
+	c->cls = cls;
+	oop m = compile_method(c, ma);
+	c->cls = saved;
+	c->sel = sel;
+	c->doit = doit;
+	c->line = line;
+	c->decl_line = dl;
+	c->decl_col = dc;
+	ST_UNROOT(vm, 1);
+	return m;
+}
+
 /*
  * The initialiser of class variable [cv] of [cls] runs as gst runs it: as a
  * method of the class side (self is the class; class variables, class
@@ -2382,18 +2461,9 @@ static int gen_cvar_init(struct compiler *c, struct fn *f, oop cls, struct class
 	ma->body = b;
 	ma->line = cv->line;
 	ma->col = cv->col;
-	oop saved = c->cls;
-	const char *sel = c->sel;
-	int doit = c->doit, line = c->line;
-	ST_ROOT(vm, saved);
 	ST_ROOT(vm, cls);
-	c->cls = vm->classes[obj_cls(cls)];
-	oop m = compile_method(c, ma);
-	c->cls = saved;
-	c->sel = sel;
-	c->doit = doit;
-	c->line = line;
-	ST_UNROOT(vm, 2);
+	oop m = compile_aside(c, vm->classes[obj_cls(cls)], ma);
+	ST_UNROOT(vm, 1);
 	if (!m)
 		return 0;
 	ST_ROOT(vm, cls);
@@ -2409,6 +2479,47 @@ static int gen_cvar_init(struct compiler *c, struct fn *f, oop cls, struct class
 	op2(f, OP_PUSH_LIT, ai);
 	gen_send_op(c, f, "valueWithReceiver:withArguments:", 2, 0, cv->line);
 	return !c->failed;
+}
+
+/* Code running the ##( ) constants of method [m] (and of its blocks). */
+static void gen_method_consts(struct compiler *c, struct fn *f, oop m, int line, int depth)
+{
+	struct st_vm *vm = c->vm;
+	oop lits = st_slot(m, CM_LITS);
+	if (depth > PARSE_DEPTH_MAX || !obj_is_ptr(lits) || obj_cls(lits) != CI_ARRAY)
+		return;
+	ST_ROOT(vm, lits);
+	for (size_t i = 0; i < obj_slots(lits) && !c->failed; i++) {
+		oop o = obj_body(lits)[i];
+		if (!obj_is_ptr(o))
+			continue;
+		if (obj_cls(o) == CI_METHOD) {
+			gen_method_consts(c, f, o, line, depth + 1);
+		} else if (obj_cls(o) == CI_ARRAY && obj_slots(o) == 3 && obj_body(o)[0] == o &&
+			   obj_is_ptr(obj_body(o)[1]) && obj_cls(obj_body(o)[1]) == CI_METHOD) {
+			int k = lit_index(c, f, o);
+			if (k < 0)
+				break;
+			op2(f, OP_PUSH_LIT, k);
+			gen_send_op(c, f, "gstConstantValue", 0, 0, line);
+			op0(f, OP_POP);
+		}
+	}
+	ST_UNROOT(vm, 1);
+}
+
+/* After a class definition: its methods' ##( ) constants run, in order, as
+ * gst runs them when it compiles the methods. */
+static void gen_class_consts(struct compiler *c, struct fn *f, oop rec, int line)
+{
+	struct st_vm *vm = c->vm;
+	ST_ROOT(vm, rec);
+	for (size_t i = 4; i < obj_slots(rec) && !c->failed; i += 3) {
+		oop m = obj_body(rec)[i];
+		if (obj_is_ptr(m) && obj_cls(m) == CI_METHOD)
+			gen_method_consts(c, f, m, line, 0);
+	}
+	ST_UNROOT(vm, 1);
 }
 
 static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
@@ -2494,6 +2605,7 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 					break;
 				op2(f, OP_POP_GLOBAL, bi);
 			}
+			gen_class_consts(c, f, rec, it->line);
 		}
 	}
 	note_line(f, 0x7fff);

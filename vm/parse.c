@@ -307,55 +307,21 @@ static struct node *lit_node(struct parser *p, struct lit *l, int line, int col)
 
 static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, int line, int col);
 
-static struct node *send_args(struct parser *p, struct node *rcv, const char *sel,
-			      struct node *a0, struct node *a1)
-{
-	struct node *s = mksend(p, rcv, sel, rcv->line, rcv->col);
-	s->nargs = a1 ? 2 : a0 ? 1 : 0;
-	s->args = arena_alloc(p->a, 2 * sizeof(struct node *));
-	s->args[0] = a0;
-	s->args[1] = a1;
-	up(p, s, rcv);
-	for (int i = 0; i < s->nargs; i++)
-		up(p, s, s->args[i]);
-	return s;
-}
-
-static struct node *block_of(struct parser *p, struct node *stmt)
-{
-	struct node *n = mk(p, N_BLOCK);
-	n->line = stmt->line;
-	n->col = stmt->col;
-	n->block = arena_alloc(p->a, sizeof *n->block);
-	n->block->stmts = arena_alloc(p->a, sizeof(struct node *));
-	n->block->stmts[0] = stmt;
-	n->block->nstmts = 1;
-	n->block->line = n->block->end_line = stmt->line;
-	n->block->col = stmt->col;
-	n->block->height = stmt->height + 1;
-	n->height = n->block->height + 1;
-	return n;
-}
-
 /*
- * ##(expr) is evaluated once, the first time the method runs it, and then
- * answers that value: a literal cell (an Array of one slot that starts
- * holding itself) and
- *   (cell at: 1) == cell ifTrue: [cell at: 1 put: (expr)] ifFalse: [cell at: 1]
+ * ##(statements): a literal cell (L_CELL: the compiler makes the statements
+ * a method of their own and the cell an Array {cell, method, receiver}) sent
+ * #gstConstantValue, which runs the method once and then answers its value.
  */
-static struct node *once(struct parser *p, struct node *e, int line, int col)
+static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, int line, int col);
+
+static struct node *once(struct parser *p, struct block *b, int line, int col)
 {
-	struct lit *cl = mklit(p, L_CELL), *one = mklit(p, L_INT);
-	one->ival = 1;
-	struct node *cell[4], *k[3];
-	for (int i = 0; i < 4; i++)
-		cell[i] = lit_node(p, cl, line, col);
-	for (int i = 0; i < 3; i++)
-		k[i] = lit_node(p, one, line, col);
-	struct node *test = send_args(p, send_args(p, cell[0], "at:", k[0], NULL), "==", cell[1], NULL);
-	struct node *set = block_of(p, send_args(p, cell[2], "at:put:", k[1], e));
-	struct node *get = block_of(p, send_args(p, cell[3], "at:", k[2], NULL));
-	return up(p, send_args(p, test, "ifTrue:ifFalse:", set, get), test);
+	struct lit *cl = mklit(p, L_CELL);
+	cl->once = b;
+	struct node *n = lit_node(p, cl, line, col);
+	n->height = b->height + 1; /* the compiler recurses into it */
+	struct node *s = mksend(p, n, "gstConstantValue", line, col);
+	return up(p, s, n);
 }
 
 static struct node *primary(struct parser *p)
@@ -386,19 +352,17 @@ static struct node *primary(struct parser *p)
 		next(p);
 		return lit_node(p, binding_lit(p), line, col);
 	case T_HASHHASHPAREN: {
-		/* ##(| t | statements): the statements are a block's, sent #value */
-		n = mk(p, N_BLOCK);
+		/* ##(| t | statements) */
 		next(p);
 		if (!enter(p))
 			return NULL;
-		n->block = block_body(p, 0, NULL, T_RPAREN);
+		struct block *b = block_body(p, 0, NULL, T_RPAREN);
 		p->depth--;
-		if (!n->block)
+		if (!b)
 			return NULL;
-		n->block->line = line;
-		n->block->col = col;
-		n->height = n->block->height + 1;
-		return once(p, send_args(p, n, "value", NULL, NULL), line, col);
+		b->line = line;
+		b->col = col;
+		return once(p, b, line, col);
 	}
 	case T_CHAR:
 		l = mklit(p, L_CHAR);

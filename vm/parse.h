@@ -14,7 +14,7 @@ enum lit_kind { L_INT, L_BIGINT, L_FLOAT, L_CHAR, L_STRING, L_SYMBOL, L_ARRAY,
 		L_BYTES, L_NIL, L_TRUE, L_FALSE,
 		L_SCALED,  /* 3.14s2: digits in str, radix in ival, nfrac, scale, neg */
 		L_BINDING, /* #{Foo}: the name in str */
-		L_CELL };  /* the once-cell of a ##(expr): one Array per method */
+		L_CELL };  /* ##(statements): see vm/comp.c make_cell() */
 
 struct lit {
 	enum lit_kind k;
@@ -25,6 +25,7 @@ struct lit {
 	int neg;        /* L_BIGINT, L_SCALED */
 	char fkind;     /* L_FLOAT: 'd' 'e' 'q' or 0 (see vm/lex.h) */
 	int scale, nfrac; /* L_SCALED */
+	struct block *once;  /* L_CELL: the statements of ##( ) */
 	const void *cell_fn; /* L_CELL: the compiler's fn holding it, */
 	int cell_idx;        /* at this literal index */
 	struct lit **elems; /* L_ARRAY; L_BYTES uses ival of each */
