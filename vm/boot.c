@@ -707,6 +707,7 @@ int st_boot(struct st_vm *vm)
 void st_free(struct st_vm *vm)
 {
 	cf_free(vm);
+	rx_free(vm);
 	vio_free(vm);
 	hy_free_vm(vm);
 	free(vm->thr);
