@@ -108,3 +108,5 @@ PRIM_ENTRY(fiOpen) PRIM_ENTRY(fiNext) PRIM_ENTRY(fiClose) PRIM_ENTRY(fiIsUnitwis
 PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
 /* regular expressions (vm/prim_regex.c; st/kernel/22-GstString.st) */
 PRIM_ENTRY(regexSearch)
+/* class change of an instance (vm/prim_str.c) */
+PRIM_ENTRY(changeClass)
