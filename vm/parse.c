@@ -312,8 +312,6 @@ static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, 
  * a method of their own and the cell an Array {cell, method, receiver}) sent
  * #gstConstantValue, which runs the method once and then answers its value.
  */
-static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, int line, int col);
-
 static struct node *once(struct parser *p, struct block *b, int line, int col)
 {
 	struct lit *cl = mklit(p, L_CELL);
