@@ -308,3 +308,16 @@ PRIM(floatSignBit)
 	args[0] = st_bool(vm, signbit(fv(args[0])) != 0);
 	return PRIM_OK;
 }
+
+/* Float>>arcSin, arcCos: fail outside [-1, 1] (the Smalltalk side raises the error) */
+static int float_arc(struct st_vm *vm, oop *args, int cos_)
+{
+	if (!is_flt(args[0]))
+		return PRIM_FAIL;
+	double x = fv(args[0]);
+	if (!(x >= -1 && x <= 1))
+		return PRIM_FAIL;
+	return answer(args, new_float(vm, obj_cls(args[0]), cos_ ? acos(x) : asin(x)));
+}
+PRIM(floatArcSin) { return float_arc(vm, args, 0); }
+PRIM(floatArcCos) { return float_arc(vm, args, 1); }
