@@ -952,6 +952,9 @@ static oop classvar(struct st_vm *vm, oop cls, const char *name)
  * "Smalltalk." in front of a name is dropped, and SystemExceptions.Foo and
  * Kernel.Foo fall back to the global Foo when there is no such name.
  */
+static oop pools_binding(struct compiler *c, oop pools, const char *name);
+static oop ns_pools(struct compiler *c, const char *path, size_t n);
+
 static oop find_global(struct st_vm *vm, const char *name, size_t n)
 {
 	oop s = st_lookup_symbol(vm, name, n);
@@ -997,6 +1000,8 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 		oop b = find_global(vm, buf, nsl + 1 + nl);
 		if (b)
 			return b;
+		if (!strchr(name, '.') && (b = pools_binding(c, ns_pools(c, buf, nsl), name)))
+			return b;
 		while (nsl > 0 && ns[nsl - 1] != '.')
 			nsl--;
 		if (nsl)
@@ -1009,6 +1014,13 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 	if (dot && (!strncmp(name, "SystemExceptions.", 17) || !strncmp(name, "Kernel.", 7)) &&
 	    (b = find_global(vm, dot + 1, strlen(dot + 1))))
 		return b;
+	if (!dot && nl + 17 < sizeof buf) {
+		/* gst's kernel names its exceptions unqualified too (MutationError) */
+		memcpy(buf, "SystemExceptions.", 17);
+		memcpy(buf + 17, name, nl);
+		if ((b = find_global(vm, buf, nl + 17)))
+			return b;
+	}
 	if (dot && (size_t)(dot - name) < sizeof buf) {
 		/* Foo.Bar: the class variable Bar of the class Foo */
 		memcpy(buf, name, (size_t)(dot - name));
@@ -1032,6 +1044,97 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 		return st_global_binding(vm, st_symbol(vm, buf, nsl + 1 + nl), 1);
 	}
 	return st_global_binding(vm, st_symbol(vm, name, nl), 1);
+}
+
+/*
+ * Shared pools (<import: X> in a class body; <import: X> in a namespace body,
+ * run as "Ns import: X"): at compile time, a pool that is a Namespace
+ * answers its global path.name, Smalltalk its global name, and a
+ * Dictionary (instance variables keys and values) an Association holding
+ * the value it has now.
+ */
+static oop pool_binding(struct compiler *c, oop pool, const char *name)
+{
+	struct st_vm *vm = c->vm;
+	if (!pool || !obj_is_ptr(pool))
+		return 0;
+	if (pool == vm->smalltalk)
+		return find_global(vm, name, strlen(name));
+	oop cls = st_class_of(vm, pool);
+	oop nsb = find_global(vm, "Namespace", 9);
+	if (nsb && st_slot(nsb, ASSOC_VALUE) == cls) {
+		oop path = st_slot(pool, 0);
+		char buf[512];
+		size_t pl, nl = strlen(name);
+		if (!obj_is_ptr(path) || obj_fmt(path) != OBJ_FMT_BYTES ||
+		    (pl = obj_byte_size(path)) + 1 + nl >= sizeof buf)
+			return 0;
+		memcpy(buf, obj_bytes(path), pl);
+		buf[pl] = '.';
+		memcpy(buf + pl + 1, name, nl);
+		return find_global(vm, buf, pl + 1 + nl);
+	}
+	int ki = ivar_index(vm, cls, "keys"), vi = ivar_index(vm, cls, "values");
+	if (ki < 0 || vi < 0 || obj_fmt(pool) != OBJ_FMT_PTRS)
+		return 0;
+	oop keys = st_slot(pool, (size_t)ki), vals = st_slot(pool, (size_t)vi);
+	if (!obj_is_ptr(keys) || !obj_is_ptr(vals) || obj_cls(keys) != CI_ARRAY ||
+	    obj_cls(vals) != CI_ARRAY || obj_slots(keys) != obj_slots(vals))
+		return 0;
+	for (size_t i = 0; i < obj_slots(keys); i++) {
+		oop k = obj_body(keys)[i];
+		if (!obj_is_ptr(k) || obj_fmt(k) != OBJ_FMT_BYTES || !st_string_eq(k, name))
+			continue;
+		ST_ROOT(vm, k);
+		oop a = st_alloc_old(vm, CI_ASSOCIATION, OBJ_FMT_PTRS, ASSOC_SIZE, 0, 0);
+		ST_UNROOT(vm, 1);
+		if (a) {
+			st_put(vm, a, ASSOC_KEY, k);
+			st_put(vm, a, ASSOC_VALUE, obj_body(st_slot(pool, (size_t)vi))[i]);
+		}
+		return a;
+	}
+	return 0;
+}
+
+/* [name] in the pools of the Array [pools] (nil: none). */
+static oop pools_binding(struct compiler *c, oop pools, const char *name)
+{
+	struct st_vm *vm = c->vm;
+	if (!pools || !obj_is_ptr(pools) || obj_cls(pools) != CI_ARRAY)
+		return 0;
+	ST_ROOT(vm, pools);
+	oop b = 0;
+	for (size_t i = 0; !b && i < obj_slots(pools); i++)
+		b = pool_binding(c, obj_body(pools)[i], name);
+	ST_UNROOT(vm, 1);
+	return b;
+}
+
+/* The pools a namespace imports: its second instance variable. */
+static oop ns_pools(struct compiler *c, const char *path, size_t n)
+{
+	struct st_vm *vm = c->vm;
+	oop b = find_global(vm, path, n), nsb = find_global(vm, "Namespace", 9);
+	oop ns = b ? st_slot(b, ASSOC_VALUE) : 0;
+	if (!ns || !nsb || !obj_is_ptr(ns) || st_class_of(vm, ns) != st_slot(nsb, ASSOC_VALUE) ||
+	    obj_slots(ns) < 2)
+		return 0;
+	return st_slot(ns, 1);
+}
+
+/* The pools of class [cls] (<import: X>): the global " pools NAME". */
+static oop class_pools(struct st_vm *vm, oop cls)
+{
+	oop nm = st_slot(cls, CLS_NAME);
+	char buf[512];
+	size_t n;
+	if (!obj_is_ptr(nm) || obj_fmt(nm) != OBJ_FMT_BYTES || (n = obj_byte_size(nm)) + 8 > sizeof buf)
+		return 0;
+	memcpy(buf, " pools ", 7);
+	memcpy(buf + 7, obj_bytes(nm), n);
+	oop b = find_global(vm, buf, n + 7);
+	return b ? st_slot(b, ASSOC_VALUE) : 0;
 }
 
 /* The namespace path of class [cls] (its name up to the last dot): [*n]
@@ -1073,6 +1176,11 @@ static oop class_scoped(struct compiler *c, oop cls, const char *name)
 			if (st_string_eq(st_slot(a, ASSOC_KEY), name))
 				return a;
 		}
+		ST_ROOT(vm, cls);
+		oop pb = pools_binding(c, class_pools(vm, cls), name);
+		ST_UNROOT(vm, 1);
+		if (pb)
+			return pb;
 		size_t nsl, snl = 0;
 		const char *ns = class_ns(vm, cls, &nsl), *sns = "";
 		oop sup = st_slot(cls, CLS_SUPER);
@@ -1090,6 +1198,13 @@ static oop class_scoped(struct compiler *c, oop cls, const char *name)
 				oop b = find_global(vm, buf, nsl + 1 + nl);
 				if (b)
 					return b;
+				ST_ROOT(vm, cls);
+				memcpy(buf, ns, nsl); /* ns may move: copied first */
+				b = pools_binding(c, ns_pools(c, buf, nsl), name);
+				ST_UNROOT(vm, 1);
+				if (b)
+					return b;
+				ns = class_ns(vm, cls, &(size_t){0});
 			}
 			while (nsl > 0 && ns[nsl - 1] != '.')
 				nsl--;
@@ -1641,6 +1756,15 @@ static void gen_send(struct compiler *c, struct fn *f, struct node *n)
 		gen_inlined(c, f, n, 1);
 		return;
 	}
+	if (c->ns && c->doit && n->nargs == 0 && n->rcv && n->rcv->k == N_VAR && !n->rcv->var &&
+	    n->rcv->name && !strcmp(n->rcv->name, "Namespace") && !strcmp(n->sel, "current")) {
+		/* statements inside "Namespace current: X [ ]": X */
+		oop b = st_global_binding(c->vm, st_symbol(c->vm, c->ns, strlen(c->ns)), 1);
+		int k = b ? lit_index(c, f, b) : -1;
+		if (k >= 0)
+			op2(f, OP_PUSH_GLOBAL, k);
+		return;
+	}
 	if (n->rcv)
 		gen(c, f, n->rcv);
 	for (int i = 0; i < n->nargs; i++)
@@ -2107,6 +2231,36 @@ static void ensure_ns(struct compiler *c, const char *ns)
 	}
 }
 
+/* <import: X> in the body of [cls]: X joins the class's pools (class_pools). */
+static int add_pools(struct compiler *c, oop cls, struct class_ast *ca)
+{
+	struct st_vm *vm = c->vm;
+	oop old = class_pools(vm, cls), arr = 0;
+	size_t on = old && obj_is_ptr(old) && obj_cls(old) == CI_ARRAY ? obj_slots(old) : 0;
+	ST_ROOT(vm, old);
+	ST_ROOT(vm, arr);
+	arr = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, on + (size_t)ca->nimports, 0, 0);
+	int ok = arr != 0;
+	for (size_t i = 0; ok && i < on; i++)
+		st_put(vm, arr, i, obj_body(old)[i]);
+	for (int i = 0; ok && i < ca->nimports; i++) {
+		/* a pool not defined (yet) is nil: it holds nothing */
+		oop b = global_binding(c, ca->imports[i], 0);
+		if (b)
+			st_put(vm, arr, on + (size_t)i, st_slot(b, ASSOC_VALUE));
+	}
+	if (ok) {
+		oop nm = st_slot(cls, CLS_NAME);
+		size_t n = obj_byte_size(nm);
+		char *key = arena_alloc(c->a, n + 8);
+		memcpy(key, " pools ", 7);
+		memcpy(key + 7, obj_bytes(nm), n);
+		st_set_global(vm, st_symbol(vm, key, n + 7), arr);
+	}
+	ST_UNROOT(vm, 2);
+	return ok;
+}
+
 /* The global name of class [name] defined in namespace [ns]: "ns.name". */
 static const char *ns_name(struct compiler *c, const char *ns, const char *name)
 {
@@ -2355,6 +2509,10 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 		}
 	}
 	ST_ROOT(vm, cls);
+	if (ca->nimports && !add_pools(c, cls, ca)) {
+		ST_UNROOT(vm, 1);
+		goto out;
+	}
 	/* "Foo class extend [ |a| ]" and "Foo class [ |a| ]": class side */
 	int cx = ca->k == C_CLASS_EXTEND;
 	if (!add_ivars(c, cls, ca->ivars, ca->nivars, ca, cx, fresh) ||

@@ -373,8 +373,13 @@ static const char *class_name_of(struct st_vm *vm, oop cls, size_t *n)
 		*n = 0;
 		return "";
 	}
-	*n = obj_byte_size(name);
-	return (const char *)obj_bytes(name);
+	/* a class of a namespace (CLS_NAME X.Foo, vm/comp.c): gst's name, Foo */
+	const char *b = (const char *)obj_bytes(name);
+	size_t k = obj_byte_size(name), i = k;
+	while (i > 0 && b[i - 1] != '.')
+		i--;
+	*n = k - i;
+	return b + i;
 }
 
 static int is_named(struct st_vm *vm, oop cls, const char *s)

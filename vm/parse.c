@@ -853,8 +853,17 @@ static int class_pragma(struct parser *p, struct class_ast *c)
 		return 0;
 	}
 	int shape = is_kw(p, "shape:"), cat = is_kw(p, "category:"), com = is_kw(p, "comment:");
+	int imp = is_kw(p, "import:");
 	next(p);
-	if (TOK.t == T_SYMBOL || TOK.t == T_STRING) {
+	if (imp && TOK.t == T_IDENT) {
+		/* <import: Pool>: a shared pool (vm/comp.c class_scoped) */
+		const char **v = arena_alloc(p->a, sizeof *v * (size_t)(c->nimports + 1));
+		if (c->nimports)
+			memcpy(v, c->imports, sizeof *v * (size_t)c->nimports);
+		v[c->nimports++] = tokstr(p);
+		c->imports = v;
+		next(p);
+	} else if (TOK.t == T_SYMBOL || TOK.t == T_STRING) {
 		if (shape)
 			c->shape = TOK.str;
 		else if (cat)
@@ -1176,10 +1185,12 @@ static int namespace_open(struct parser *p)
 }
 
 /* At top level: the start or end of a "Namespace current: X [ ]", or a
- * pragma in its body (<import: Y>, skipped: imports are not supported).
- * Answers whether it consumed one. */
-static int namespace_part(struct parser *p)
+ * pragma in its body. Answers whether it consumed one; <import: Y> there
+ * answers the statement "X import: Y" in [*stmt]; other pragmas are
+ * skipped. */
+static int namespace_part(struct parser *p, struct node **stmt)
 {
+	*stmt = NULL;
 	if (is_ident(p, "Namespace") && namespace_open(p))
 		return 1;
 	if (p->lx->nns && TOK.t == T_RBRACKET) {
@@ -1188,6 +1199,22 @@ static int namespace_part(struct parser *p)
 		return 1;
 	}
 	if (p->lx->nns && is_bin(p, "<")) {
+		int line = TOK.line, col = TOK.col;
+		next(p);
+		if (is_kw(p, "import:") && p->lx->ns) {
+			next(p);
+			if (TOK.t == T_IDENT) {
+				struct node *ns = mk(p, N_VAR), *pool = mk(p, N_VAR);
+				ns->name = p->lx->ns;
+				pool->name = tokstr(p);
+				struct node *s = mksend(p, ns, "import:", line, col);
+				s->args = arena_alloc(p->a, sizeof *s->args);
+				s->args[0] = pool;
+				s->nargs = 1;
+				s->height = 1;
+				*stmt = s;
+			}
+		}
 		while (TOK.t != T_EOF && !is_bin(p, ">"))
 			next(p);
 		next(p);
@@ -1217,8 +1244,18 @@ struct unit_ast *parse_unit(struct lexer *lx)
 			next(p);
 			continue;
 		}
-		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p)) {
+		struct node *imp;
+		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p, &imp)) {
 			CLOSE_RUN();
+			if (imp) {
+				cur = arena_alloc(p->a, sizeof *cur);
+				cur->ns = p->lx->ns;
+				cur->k = I_STMTS;
+				cur->line = imp->line;
+				push(p, &items, cur);
+				push(p, &st, imp);
+				CLOSE_RUN();
+			}
 			continue;
 		}
 		if (is_bin(p, "|") || is_bin(p, "||")) {
@@ -1279,7 +1316,7 @@ struct unit_ast *parse_unit(struct lexer *lx)
 		push(p, &st, s);
 		if (TOK.t == T_PERIOD || TOK.t == T_BANG) {
 			next(p);
-		} else if (TOK.t != T_EOF) {
+		} else if (TOK.t != T_EOF && !(TOK.t == T_RBRACKET && p->lx->nns)) {
 			err(p, "'.' expected after statement");
 			break;
 		}
@@ -1324,8 +1361,17 @@ static struct item *parse_item1(struct parser *p)
 	for (;;) {
 		while (TOK.t == T_PERIOD || TOK.t == T_BANG)
 			next(p);
-		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p))
+		struct node *imp;
+		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p, &imp)) {
+			if (imp) {
+				struct item *it = new_item(p, I_STMTS, imp->line);
+				it->stmts = arena_alloc(p->a, sizeof *it->stmts);
+				it->stmts[0] = imp;
+				it->nstmts = 1;
+				return it;
+			}
 			continue;
+		}
 		break;
 	}
 	if (FAILED || TOK.t == T_EOF) {
@@ -1390,7 +1436,8 @@ static struct item *parse_item1(struct parser *p)
 		it->bang = 1;
 	} else if (TOK.t == T_PERIOD) {
 		next(p);
-	} else if (TOK.t != T_EOF) {
+	} else if (TOK.t != T_EOF && !(TOK.t == T_RBRACKET && p->lx->nns)) {
+		/* the last statement of a namespace body needs no '.' */
 		err(p, "'.' expected after statement");
 		return NULL;
 	}

@@ -103,6 +103,8 @@ struct class_ast {
 	const char *category;
 	const char *comment;
 	const char *ns;           /* inside "Namespace current: X [ ]": "X" */
+	const char **imports;     /* <import: Pool> */
+	int nimports;
 	int line, col;
 };
 
