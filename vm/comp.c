@@ -2667,8 +2667,12 @@ static void gen_method_consts(struct compiler *c, struct fn *f, oop m, int line,
 }
 
 /* After a class definition: its methods' ##( ) constants run, in order, as
- * gst runs them when it compiles the methods. */
-static void gen_class_consts(struct compiler *c, struct fn *f, oop rec, int line)
+ * gst runs them when it compiles the methods; then its pragmas other than
+ * comment:, category:, shape: and import: are sent to the class, as
+ * Behavior>>gstPragma:with: (st/kernel/15-GstNames.st) does when the class
+ * understands them (<debug: #(1)>: Foo debug: #(1)). */
+static void gen_class_consts(struct compiler *c, struct fn *f, oop rec, struct class_ast *ca,
+			     int line)
 {
 	struct st_vm *vm = c->vm;
 	ST_ROOT(vm, rec);
@@ -2677,6 +2681,24 @@ static void gen_class_consts(struct compiler *c, struct fn *f, oop rec, int line
 		if (obj_is_ptr(m) && obj_cls(m) == CI_METHOD)
 			gen_method_consts(c, f, m, line, 0);
 	}
+	const char *outer_ns = c->ns;
+	if (ca->ns)
+		c->ns = ca->ns; /* #{B} in the pragma: B of the class's namespace */
+	for (int i = 0; i < ca->npragmas && !c->failed; i++) {
+		struct node *s = ca->pragmas[i];
+		if (s->args[0]->k != N_LIT)
+			continue; /* literals only */
+		int ci = lit_index(c, f, obj_body(rec)[1]);
+		int si = sym_lit(c, f, s->sel);
+		if (ci < 0 || si < 0)
+			break;
+		op2(f, OP_PUSH_LIT, ci);
+		op2(f, OP_PUSH_LIT, si);
+		gen(c, f, s->args[0]);
+		gen_send_op(c, f, "gstPragma:with:", 2, 0, s->line);
+		op0(f, OP_POP);
+	}
+	c->ns = outer_ns;
 	ST_UNROOT(vm, 1);
 }
 
@@ -2763,7 +2785,7 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 					break;
 				op2(f, OP_POP_GLOBAL, bi);
 			}
-			gen_class_consts(c, f, rec, it->line);
+			gen_class_consts(c, f, rec, ca, it->line);
 		}
 	}
 	note_line(f, 0x7fff);

@@ -854,6 +854,31 @@ static int class_pragma(struct parser *p, struct class_ast *c)
 	}
 	int shape = is_kw(p, "shape:"), cat = is_kw(p, "category:"), com = is_kw(p, "comment:");
 	int imp = is_kw(p, "import:");
+	if (!shape && !cat && !com && !imp) {
+		/* gst sends it to the class: <debug: #(1)> is "Foo debug: #(1)" */
+		int line = TOK.line, col = TOK.col;
+		const char *sel = tokstr(p);
+		next(p);
+		struct node *arg = primary(p);
+		if (!arg)
+			return 0;
+		struct node *s = mksend(p, NULL, sel, line, col);
+		s->args = arena_alloc(p->a, sizeof *s->args);
+		s->args[0] = arg;
+		s->nargs = 1;
+		s->height = arg->height + 1;
+		struct node **v = arena_alloc(p->a, sizeof *v * (size_t)(c->npragmas + 1));
+		if (c->npragmas)
+			memcpy(v, c->pragmas, sizeof *v * (size_t)c->npragmas);
+		v[c->npragmas++] = s;
+		c->pragmas = v;
+		if (!is_bin(p, ">")) {
+			err(p, "'>' expected to close pragma");
+			return 0;
+		}
+		next(p);
+		return 1;
+	}
 	next(p);
 	if (imp && TOK.t == T_IDENT) {
 		/* <import: Pool>: a shared pool (vm/comp.c class_scoped) */

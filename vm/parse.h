@@ -105,6 +105,8 @@ struct class_ast {
 	const char *ns;           /* inside "Namespace current: X [ ]": "X" */
 	const char **imports;     /* <import: Pool> */
 	int nimports;
+	struct node **pragmas;    /* other <key: literal>: sends "key: literal" to the class */
+	int npragmas;
 	int line, col;
 };
 
