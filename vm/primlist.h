@@ -103,3 +103,5 @@ PRIM_ENTRY(hydraSpawn) PRIM_ENTRY(hydraCurrent) PRIM_ENTRY(hydraParent) PRIM_ENT
 PRIM_ENTRY(hydraReceive) PRIM_ENTRY(hydraWait) PRIM_ENTRY(hydraTerminate)
 PRIM_ENTRY(hydraIsRunning) PRIM_ENTRY(hydraInboxSize) PRIM_ENTRY(hydraReceiveNow)
 PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag) PRIM_ENTRY(hydraReceiveWait)
+/* weak objects (vm/prim_coll.c) */
+PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
