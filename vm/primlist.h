@@ -103,5 +103,8 @@ PRIM_ENTRY(hydraSpawn) PRIM_ENTRY(hydraCurrent) PRIM_ENTRY(hydraParent) PRIM_ENT
 PRIM_ENTRY(hydraReceive) PRIM_ENTRY(hydraWait) PRIM_ENTRY(hydraTerminate)
 PRIM_ENTRY(hydraIsRunning) PRIM_ENTRY(hydraInboxSize) PRIM_ENTRY(hydraReceiveNow)
 PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag) PRIM_ENTRY(hydraReceiveWait)
+/* files run unit by unit, gst's regression mode (vm/filein.c) */
+PRIM_ENTRY(fiOpen) PRIM_ENTRY(fiNext) PRIM_ENTRY(fiClose) PRIM_ENTRY(fiIsUnitwise)
+PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
 /* weak objects (vm/prim_coll.c) */
 PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
