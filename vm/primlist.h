@@ -117,3 +117,5 @@ PRIM_ENTRY(floatAsClass) PRIM_ENTRY(floatExponent) PRIM_ENTRY(floatTimesTwoPower
 PRIM_ENTRY(floatFromBytes) PRIM_ENTRY(floatClassInfo) PRIM_ENTRY(floatClassLimit)
 PRIM_ENTRY(floatPrintGst) PRIM_ENTRY(floatRegressionString) PRIM_ENTRY(floatStep) PRIM_ENTRY(floatSignBit)
 PRIM_ENTRY(floatArcSin) PRIM_ENTRY(floatArcCos)
+/* weak objects (vm/prim_coll.c) */
+PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
