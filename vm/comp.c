@@ -671,6 +671,7 @@ static oop make_scaled(struct compiler *c, struct lit *l)
 		cerr(c, c->line, 1, "ScaledDecimal literals need the class ScaledDecimal");
 		return 0;
 	}
+	ST_ROOT(vm, b);
 	oop num = big_from_digits(vm, l->str, l->len, (int)l->ival, l->neg), den = 0, g = 0,
 	    frac = 0, o = 0;
 	ST_ROOT(vm, num);
@@ -713,7 +714,7 @@ static oop make_scaled(struct compiler *c, struct lit *l)
 		obj_body(o)[1] = obj_from_int(l->scale);
 	}
 out:
-	ST_UNROOT(vm, 3);
+	ST_UNROOT(vm, 4);
 	return o;
 }
 
@@ -991,8 +992,11 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 	while (!strncmp(name, "Smalltalk.", 10) && name[10])
 		name += 10;
 	size_t nl = strlen(name), nsl;
-	const char *ns = code_ns(c, &nsl);
-	char buf[512];
+	const char *np = code_ns(c, &nsl);
+	char buf[512], ns[256];
+	if (nsl >= sizeof ns)
+		nsl = 0;
+	memcpy(ns, np, nsl); /* a collection may move the name's bytes */
 	while (nsl > 0 && nsl + 1 + nl < sizeof buf) {
 		memcpy(buf, ns, nsl);
 		buf[nsl] = '.';
@@ -1034,11 +1038,11 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 	}
 	if (!create)
 		return 0;
-	ns = code_ns(c, &nsl);
+	np = code_ns(c, &nsl);
 	if (nsl > 0 && nsl + 1 + nl < sizeof buf) {
 		/* not defined yet: the name is taken to be the namespace's own,
 		 * as X at: #Name put: or a class definition later makes it */
-		memcpy(buf, ns, nsl);
+		memcpy(buf, np, nsl);
 		buf[nsl] = '.';
 		memcpy(buf + nsl + 1, name, nl);
 		return st_global_binding(vm, st_symbol(vm, buf, nsl + 1 + nl), 1);
@@ -1086,8 +1090,9 @@ static oop pool_binding(struct compiler *c, oop pool, const char *name)
 		if (!obj_is_ptr(k) || obj_fmt(k) != OBJ_FMT_BYTES || !st_string_eq(k, name))
 			continue;
 		ST_ROOT(vm, k);
+		ST_ROOT(vm, pool);
 		oop a = st_alloc_old(vm, CI_ASSOCIATION, OBJ_FMT_PTRS, ASSOC_SIZE, 0, 0);
-		ST_UNROOT(vm, 1);
+		ST_UNROOT(vm, 2);
 		if (a) {
 			st_put(vm, a, ASSOC_KEY, k);
 			st_put(vm, a, ASSOC_VALUE, obj_body(st_slot(pool, (size_t)vi))[i]);
@@ -1181,11 +1186,17 @@ static oop class_scoped(struct compiler *c, oop cls, const char *name)
 		ST_UNROOT(vm, 1);
 		if (pb)
 			return pb;
+		/* copies: a collection may move the names' bytes */
 		size_t nsl, snl = 0;
-		const char *ns = class_ns(vm, cls, &nsl), *sns = "";
+		const char *np = class_ns(vm, cls, &nsl), *sp = "";
 		oop sup = st_slot(cls, CLS_SUPER);
 		if (sup != vm->nil)
-			sns = class_ns(vm, sup, &snl);
+			sp = class_ns(vm, sup, &snl);
+		char ns[256], sns[256];
+		if (nsl >= sizeof ns || snl >= sizeof sns)
+			continue;
+		memcpy(ns, np, nsl);
+		memcpy(sns, sp, snl);
 		while (nsl > 0) {
 			/* stop at a namespace holding the superclass too */
 			if (sup != vm->nil && nsl <= snl && !memcmp(ns, sns, nsl) &&
@@ -1199,12 +1210,10 @@ static oop class_scoped(struct compiler *c, oop cls, const char *name)
 				if (b)
 					return b;
 				ST_ROOT(vm, cls);
-				memcpy(buf, ns, nsl); /* ns may move: copied first */
-				b = pools_binding(c, ns_pools(c, buf, nsl), name);
+				b = pools_binding(c, ns_pools(c, ns, nsl), name);
 				ST_UNROOT(vm, 1);
 				if (b)
 					return b;
-				ns = class_ns(vm, cls, &(size_t){0});
 			}
 			while (nsl > 0 && ns[nsl - 1] != '.')
 				nsl--;
@@ -2210,6 +2219,7 @@ static void ensure_ns(struct compiler *c, const char *ns)
 	if (!ns || !nb || !is_class(vm, st_slot(nb, ASSOC_VALUE)) ||
 	    st_instsize(st_slot(nb, ASSOC_VALUE)) < 1)
 		return;
+	ST_ROOT(vm, nb);
 	for (size_t i = 1, n = strlen(ns); i <= n; i++) {
 		if (i < n && ns[i] != '.')
 			continue;
@@ -2230,6 +2240,7 @@ static void ensure_ns(struct compiler *c, const char *ns)
 		}
 		ST_UNROOT(vm, 2);
 	}
+	ST_UNROOT(vm, 1);
 }
 
 /* <import: X> in the body of [cls]: X joins the class's pools (class_pools). */
@@ -2238,6 +2249,7 @@ static int add_pools(struct compiler *c, oop cls, struct class_ast *ca)
 	struct st_vm *vm = c->vm;
 	oop old = class_pools(vm, cls), arr = 0;
 	size_t on = old && obj_is_ptr(old) && obj_cls(old) == CI_ARRAY ? obj_slots(old) : 0;
+	ST_ROOT(vm, cls);
 	ST_ROOT(vm, old);
 	ST_ROOT(vm, arr);
 	arr = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, on + (size_t)ca->nimports, 0, 0);
@@ -2258,7 +2270,7 @@ static int add_pools(struct compiler *c, oop cls, struct class_ast *ca)
 		memcpy(key + 7, obj_bytes(nm), n);
 		st_set_global(vm, st_symbol(vm, key, n + 7), arr);
 	}
-	ST_UNROOT(vm, 2);
+	ST_UNROOT(vm, 3);
 	return ok;
 }
 
@@ -2764,11 +2776,9 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 			c->sel = "executeStatements";
 			if (!rec)
 				break;
-			if (c->flags & COMP_IMMEDIATE) {
-				ST_ROOT(vm, rec);
+			ST_ROOT(vm, rec); /* collections move it: read through the root */
+			if (c->flags & COMP_IMMEDIATE)
 				st_install_decl(vm, rec);
-				ST_UNROOT(vm, 1);
-			}
 			int li = lit_index(c, f, rec);
 			note_line(f, it->line);
 			if (!(c->flags & COMP_IMMEDIATE))
@@ -2778,15 +2788,15 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 				struct classvar_ast *cv = &ca->cvars[j];
 				if (!cv->init)
 					continue;
-				oop cls = obj_body(rec)[1];
-				oop bnd = classvar(vm, cls, cv->name);
+				oop bnd = classvar(vm, obj_body(rec)[1], cv->name);
 				int bi = lit_index(c, f, bnd);
 				note_line(f, cv->line);
-				if (!gen_cvar_init(c, f, cls, cv))
+				if (!gen_cvar_init(c, f, obj_body(rec)[1], cv))
 					break;
 				op2(f, OP_POP_GLOBAL, bi);
 			}
 			gen_class_consts(c, f, rec, ca, it->line);
+			ST_UNROOT(vm, 1);
 		}
 	}
 	note_line(f, 0x7fff);
