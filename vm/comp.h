@@ -15,6 +15,7 @@
 #define COMP_IMMEDIATE 0x1 /* install class declarations while compiling */
 #define COMP_REPL 0x2      /* undeclared variables become globals */
 #define COMP_VALUE 0x4     /* the doit answers its last statement's value */
+#define COMP_UNIT 0x8      /* a unit of a file run unit by unit (CMH_UNIT) */
 
 /*
  * Compiles a whole source file. Answers the main program, a CompiledMethod

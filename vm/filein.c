@@ -133,13 +133,26 @@ static int chunk_header(struct node *s, const char **name, int *side)
 	return 1;
 }
 
-/* The end of the chunk starting at [p]: its terminating '!' (a doubled
- * "!!" is a '!' of the text), or the end of the source. */
+/* The end of the chunk starting at [p]: its terminating '!', or the end of
+ * the source. As gst reads chunks with its scanner, a '!' in a comment, a
+ * string or a character literal does not end one; "!!" stands for '!'. */
 static const char *chunk_end(struct filein *f, const char *p)
 {
 	const char *e = f->src + f->n;
 	while (p < e) {
-		if (*p == '!') {
+		char c = *p;
+		if (c == '"' || c == '\'') {
+			for (p++; p < e; p++)
+				if (*p == c) {
+					if (p + 1 < e && p[1] == c) {
+						p++;
+						continue;
+					}
+					break;
+				}
+		} else if (c == '$' && p + 1 < e) {
+			p++;
+		} else if (c == '!') {
 			if (p + 1 < e && p[1] == '!') {
 				p += 2;
 				continue;

@@ -123,6 +123,7 @@ enum {
 #define CMH_BLOCK ((intptr_t)1 << 52)        /* code of a block */
 #define CMH_HIDDEN ((intptr_t)1 << 53)       /* left out of stack traces */
 #define CMH_DOIT ((intptr_t)1 << 54)         /* executeStatements */
+#define CMH_UNIT ((intptr_t)1 << 55)         /* the doit of a unit (vm/filein.c): traces end there */
 
 /* BlockClosure. */
 enum { BC_CODE, BC_RECEIVER, BC_OUTER, BC_SIZE };
