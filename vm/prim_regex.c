@@ -142,7 +142,8 @@ static pcre2_code *compiled(struct st_vm *vm, oop pat, oop *err)
 		return NULL;
 	int ec;
 	PCRE2_SIZE eo;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)t, tl, 0, &ec, &eo, NULL);
+	/* ^ and $ match at line boundaries, as in gst (\` and \' are the subject's ends) */
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)t, tl, PCRE2_MULTILINE, &ec, &eo, NULL);
 	free(t);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
