@@ -110,5 +110,5 @@ PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
 PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
 /* regular expressions (vm/prim_regex.c; st/kernel/22-GstString.st) */
 PRIM_ENTRY(regexSearch)
-/* class change of an instance (vm/prim_str.c) */
-PRIM_ENTRY(changeClass)
+/* class change of an instance, case-insensitive String comparison (vm/prim_str.c) */
+PRIM_ENTRY(changeClass) PRIM_ENTRY(stringCompareNoCase)
