@@ -112,3 +112,10 @@ PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
 PRIM_ENTRY(regexSearch)
 /* class change of an instance, case-insensitive String comparison (vm/prim_str.c) */
 PRIM_ENTRY(changeClass) PRIM_ENTRY(stringCompareNoCase)
+/* GNU Smalltalk's FloatD/FloatE/FloatQ (vm/prim_float.c) */
+PRIM_ENTRY(floatAsClass) PRIM_ENTRY(floatExponent) PRIM_ENTRY(floatTimesTwoPower)
+PRIM_ENTRY(floatFromBytes) PRIM_ENTRY(floatClassInfo) PRIM_ENTRY(floatClassLimit)
+PRIM_ENTRY(floatPrintGst) PRIM_ENTRY(floatRegressionString) PRIM_ENTRY(floatStep) PRIM_ENTRY(floatSignBit)
+PRIM_ENTRY(floatArcSin) PRIM_ENTRY(floatArcCos)
+/* weak objects (vm/prim_coll.c) */
+PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)

@@ -53,7 +53,10 @@ struct vio;
 	X(SMALLINT, "SmallInteger")                                            \
 	X(LARGEPOS, "LargePositiveInteger")                                    \
 	X(LARGENEG, "LargeNegativeInteger")                                    \
-	X(FLOAT, "Float")                                                      \
+	X(FLOAT, "FloatD")     /* every float the VM makes (gst's FloatD) */  \
+	X(FLOATBASE, "Float")  /* abstract: FloatD, FloatE, FloatQ below it */ \
+	X(FLOATE, "FloatE")    /* a double kept rounded to C float */         \
+	X(FLOATQ, "FloatQ")    /* gst's long double, held as a double */      \
 	X(FRACTION, "Fraction")                                                \
 	X(CHARACTER, "Character")                                              \
 	X(STRING, "String")                                                    \
