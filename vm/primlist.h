@@ -106,8 +106,6 @@ PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag) PRIM_ENTRY(hydraReceiveWait)
 /* files run unit by unit, gst's regression mode (vm/filein.c) */
 PRIM_ENTRY(fiOpen) PRIM_ENTRY(fiNext) PRIM_ENTRY(fiClose) PRIM_ENTRY(fiIsUnitwise)
 PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
-/* weak objects (vm/prim_coll.c) */
-PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
 /* dates and time zones (vm/prim_date.c; st/kernel/25-Date.st) */
 PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
 /* regular expressions (vm/prim_regex.c; st/kernel/22-GstString.st) */
@@ -119,3 +117,5 @@ PRIM_ENTRY(floatAsClass) PRIM_ENTRY(floatExponent) PRIM_ENTRY(floatTimesTwoPower
 PRIM_ENTRY(floatFromBytes) PRIM_ENTRY(floatClassInfo) PRIM_ENTRY(floatClassLimit)
 PRIM_ENTRY(floatPrintGst) PRIM_ENTRY(floatRegressionString) PRIM_ENTRY(floatStep) PRIM_ENTRY(floatSignBit)
 PRIM_ENTRY(floatArcSin) PRIM_ENTRY(floatArcCos)
+/* weak objects (vm/prim_coll.c) */
+PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
