@@ -363,6 +363,7 @@ struct st_vm {
 	uint32_t exc_index;     /* class index of Exception (traces) */
 	int64_t ctx_serial;     /* the last frame serial given out (vm/ctx.c) */
 	int mcache_used;
+	uint32_t oop_serial;    /* the last asOop serial given out (vm/prim_refl.c) */
 	int quit;               /* Smalltalk quit: requested */
 	int quit_code;
 

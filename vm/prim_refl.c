@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vm/prim_refl.c: the primitives of GNU Smalltalk's reflection protocol
+ * (st/kernel/57-GstReflect.st): reshaping a live class (its own instance
+ * variables replaced; the instances of it and of its subclasses migrated,
+ * the instance-variable operands of their methods renumbered), class
+ * definition messages with a shape, asOop, becomeForward:, and the
+ * Semaphore a process waits on.
+ * See Documentation/language.md ("GNU Smalltalk compatibility").
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/bytecode.h"
+#include "vm/comp.h"
+#include "vm/prim.h"
+#include "vm/sched.h"
+
+static int is_stringish(oop o)
+{
+	return obj_is_ptr(o) && (obj_cls(o) == CI_STRING || obj_cls(o) == CI_SYMBOL);
+}
+
+/* ---- asOop, becomeForward:, the Semaphore of a process ---------------------- */
+
+/*
+ * Object>>asOop: the identity hash, which an object keeps for life. An
+ * object that has none yet gets one above the range st_hash() gives out,
+ * from a counter: those are unique among themselves.
+ */
+PRIM(reflAsOop)
+{
+	oop o = args[0];
+	if (obj_is_int(o))
+		return PRIM_OK;
+	struct obj_header *h = obj_hdr(o);
+	if (!h->hash) {
+		vm->oop_serial++;
+		h->hash = 0x40000000u | (vm->oop_serial & 0x3fffffffu);
+	}
+	args[0] = obj_from_int((intptr_t)h->hash);
+	return PRIM_OK;
+}
+
+/* Object>>becomeForward: other. Classes and the constants are refused. */
+PRIM(reflBecomeForward)
+{
+	oop from = args[0], to = args[1];
+	if (obj_is_int(from) || from == vm->nil || from == vm->true_ || from == vm->false_ ||
+	    prim_is_class(vm, from) || from == to)
+		return from == to ? PRIM_OK : PRIM_FAIL;
+	/* gc_become_forward wants an old target: tenure a young one */
+	if (obj_is_ptr(to) && gc_is_young(&vm->gc, to)) {
+		ST_ROOT(vm, from);
+		oop t = gc_pin(&vm->gc, &args[1]);
+		ST_UNROOT(vm, 1);
+		if (!t)
+			return PRIM_OOM;
+		gc_unpin(&vm->gc, t);
+		to = t;
+		from = args[0];
+	}
+	gc_become_forward(&vm->gc, from, to);
+	st_flush_cache(vm);
+	args[0] = to;
+	return PRIM_OK;
+}
+
+/* Process>>primWaitingOn: the Semaphore the receiver waits on, or nil. */
+PRIM(reflWaitingOn)
+{
+	struct st_proc *p = sched_proc_of(vm, args[0]);
+	args[0] = p && p->state == PS_WAITING && p->waiting_on ? p->waiting_on : vm->nil;
+	return PRIM_OK;
+}
+
+/* ---- class definition with a shape ----------------------------------------- */
+
+/*
+ * Behavior>>primSubclass: #Name instanceVariableNames: 'a b'
+ * classVariableNames: 'C' shape: #byte (or nil: the superclass's). The
+ * class is made by compiling a class item, as Behavior>>primSubclass:...
+ * does (vm/prim.c).
+ */
+PRIM(reflMakeClass)
+{
+	if (!prim_is_class(vm, args[0]) || !obj_is_ptr(args[1]) || obj_cls(args[1]) != CI_SYMBOL ||
+	    !is_stringish(args[2]) || !is_stringish(args[3]) ||
+	    (args[4] != vm->nil && !is_stringish(args[4])))
+		return PRIM_FAIL;
+	char *name = st_cstring(args[1]), *iv = st_cstring(args[2]), *cv = st_cstring(args[3]);
+	char *shape = args[4] != vm->nil ? st_cstring(args[4]) : NULL;
+	char *sn = st_cstring(st_slot(args[0], CLS_NAME));
+	size_t n = strlen(name) + 3 * strlen(iv) + 3 * strlen(cv) + strlen(sn) +
+		   (shape ? strlen(shape) : 0) + 200;
+	char *src = malloc(n);
+	oop cls = 0;
+	if (name && iv && cv && sn && src) {
+		int k = snprintf(src, n, "%s subclass: %s [ ", sn, name);
+		if (shape)
+			k += snprintf(src + k, n - (size_t)k, "<shape: #%s> ", shape);
+		k += snprintf(src + k, n - (size_t)k, "| %s | ", iv);
+		char *save = NULL;
+		for (char *t = strtok_r(cv, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save))
+			k += snprintf(src + k, n - (size_t)k, "%s := nil. ", t);
+		snprintf(src + k, n - (size_t)k, "]");
+		char err[300];
+		oop m = comp_file(vm, "(subclass:)", src, strlen(src), COMP_IMMEDIATE, err,
+				  sizeof err);
+		cls = m ? st_global(vm, name) : 0;
+	}
+	free(name);
+	free(iv);
+	free(cv);
+	free(shape);
+	free(sn);
+	free(src);
+	if (!cls || !prim_is_class(vm, cls))
+		return PRIM_FAIL;
+	args[0] = cls;
+	return PRIM_OK;
+}
+
+/* ---- reshaping a live class ------------------------------------------------ */
+
+/* [c] is [a] or inherits from it. */
+static int is_under(struct st_vm *vm, oop c, oop a)
+{
+	for (; c && c != vm->nil; c = st_slot(c, CLS_SUPER))
+		if (c == a)
+			return 1;
+	return 0;
+}
+
+static int same_name(oop a, oop b)
+{
+	return obj_byte_size(a) == obj_byte_size(b) &&
+	       !memcmp(obj_bytes(a), obj_bytes(b), obj_byte_size(a));
+}
+
+/* The instance variables of [x], root class first, as (defining class,
+ * name) pairs; [cls]'s own are [own] instead of its CLS_IVARS. */
+struct layout {
+	oop *def, *name;
+	int n;
+};
+
+static int layout_of(struct st_vm *vm, oop x, oop cls, oop own, struct layout *l)
+{
+	oop chain[256];
+	int depth = 0;
+	for (oop c = x; c != vm->nil && depth < 256; c = st_slot(c, CLS_SUPER))
+		chain[depth++] = c;
+	int total = 0;
+	for (int i = 0; i < depth; i++) {
+		oop iv = chain[i] == cls ? own : st_slot(chain[i], CLS_IVARS);
+		total += iv == vm->nil ? 0 : (int)obj_slots(iv);
+	}
+	l->def = malloc(sizeof(oop) * (size_t)(total + 1));
+	l->name = malloc(sizeof(oop) * (size_t)(total + 1));
+	l->n = 0;
+	if (!l->def || !l->name)
+		return 0;
+	for (int i = depth - 1; i >= 0; i--) {
+		oop iv = chain[i] == cls ? own : st_slot(chain[i], CLS_IVARS);
+		for (size_t j = 0; iv != vm->nil && j < obj_slots(iv); j++) {
+			l->def[l->n] = chain[i];
+			l->name[l->n++] = obj_body(iv)[j];
+		}
+	}
+	return 1;
+}
+
+/* Per affected class: its old and new layouts and the map between them. */
+struct reshaped {
+	oop cls;
+	uint32_t index;
+	int nold, nnew;
+	int *old_to_new; /* -1: removed */
+	int *new_to_old; /* -1: added */
+};
+
+struct rs_census {
+	struct st_vm *vm;
+	uint8_t *affected; /* by class index */
+	uint32_t nclasses;
+	size_t n;
+	oop arr; /* 0: count only */
+};
+
+static void rs_visit(oop o, void *ud)
+{
+	struct rs_census *k = ud;
+	uint32_t ci = obj_cls(o);
+	if (ci < k->nclasses && k->affected[ci] && !(obj_hdr(o)->flags & OBJ_F_FWD)) {
+		if (k->arr && k->n < obj_slots(k->arr))
+			st_put(k->vm, k->arr, k->n, o);
+		k->n++;
+	}
+}
+
+/* Renumbers the instance-variable operands of method [m] and of the blocks
+ * in it; answers 0 if it uses a variable that no longer exists. */
+static int renumber(struct st_vm *vm, oop m, const struct reshaped *r, int apply)
+{
+	int ok = 1;
+	oop bytes = st_slot(m, CM_BYTES);
+	if (obj_is_ptr(bytes) && obj_fmt(bytes) == OBJ_FMT_BYTES) {
+		uint8_t *b = obj_bytes(bytes);
+		size_t len = obj_byte_size(bytes);
+		for (size_t pc = 0; pc < len;) {
+			int op = b[pc];
+			if (op >= OP_COUNT || !op_len[op])
+				break;
+			if ((op == OP_PUSH_IVAR || op == OP_STORE_IVAR || op == OP_POP_IVAR ||
+			     op == OP_RET_IVAR) &&
+			    pc + 1 < len) {
+				int i = b[pc + 1];
+				int j = i < r->nold ? r->old_to_new[i] : i;
+				if (j < 0 || j > 255)
+					ok = 0;
+				else if (apply)
+					b[pc + 1] = (uint8_t)j;
+			}
+			pc += op_len[op];
+		}
+	}
+	oop lits = st_slot(m, CM_LITS);
+	for (size_t i = 0; obj_is_ptr(lits) && obj_has_ptrs(lits) && i < obj_slots(lits); i++) {
+		oop l = obj_body(lits)[i];
+		if (obj_is_ptr(l) && obj_cls(l) == CI_METHOD &&
+		    (obj_int(st_slot(l, CM_HEADER)) & CMH_BLOCK))
+			ok &= renumber(vm, l, r, apply);
+	}
+	return ok;
+}
+
+/* Renumbers the methods of one class; those that use a removed variable
+ * are dropped from its MethodDictionary (gst: they no longer compile). */
+static int renumber_class(struct st_vm *vm, const struct reshaped *r)
+{
+	oop d = st_slot(r->cls, CLS_MDICT);
+	size_t cap = (obj_slots(d) - 1) / 2;
+	int drop = 0;
+	for (size_t i = 0; i < cap; i++) {
+		oop k = obj_body(d)[1 + 2 * i];
+		if (k == vm->nil)
+			continue;
+		if (!renumber(vm, obj_body(d)[2 + 2 * i], r, 0))
+			drop++;
+		else
+			renumber(vm, obj_body(d)[2 + 2 * i], r, 1);
+	}
+	if (!drop)
+		return 1;
+	/* a fresh dictionary without them */
+	oop nd = st_alloc_old(vm, CI_METHODDICT, OBJ_FMT_IPTRS, obj_slots(d), 0, 0);
+	if (!nd)
+		return 0;
+	obj_body(nd)[0] = obj_from_int(0);
+	d = st_slot(r->cls, CLS_MDICT);
+	oop old = d;
+	ST_ROOT(vm, old);
+	st_put(vm, r->cls, CLS_MDICT, nd);
+	for (size_t i = 0; i < cap; i++) {
+		oop k = obj_body(old)[1 + 2 * i];
+		if (k == vm->nil || !renumber(vm, obj_body(old)[2 + 2 * i], r, 0))
+			continue;
+		st_install(vm, r->cls, k, obj_body(old)[2 + 2 * i]);
+	}
+	ST_UNROOT(vm, 1);
+	return 1;
+}
+
+/*
+ * Behavior>>primReshape: names: [cls]'s own instance variables become
+ * [names] (an Array of Strings, already checked to be identifiers). Every
+ * class under [cls] gets the new layout; a variable keeps its value when
+ * the class that defines it still has a variable of that name. Instances
+ * (class objects, for a metaclass) are reallocated in old space with the
+ * new layout and every reference moves to them (gc_become_forward).
+ */
+PRIM(reflReshape)
+{
+	oop cls = args[0], names = args[1];
+	if (!prim_is_class(vm, cls) || !obj_is_ptr(names) || obj_cls(names) != CI_ARRAY)
+		return PRIM_FAIL;
+	for (size_t i = 0; i < obj_slots(names); i++)
+		if (!is_stringish(obj_body(names)[i]))
+			return PRIM_FAIL;
+	ST_ROOT(vm, cls);
+	ST_ROOT(vm, names);
+	int rc = PRIM_FAIL;
+	uint32_t nc = vm->nclasses;
+	struct reshaped *rs = calloc(nc, sizeof *rs);
+	uint8_t *affected = calloc(nc, 1);
+	int nrs = 0;
+	oop arr = 0;
+	ST_ROOT(vm, arr);
+	if (!rs || !affected)
+		goto out;
+	oop oldown = st_slot(cls, CLS_IVARS);
+	for (uint32_t i = 1; i < nc; i++) {
+		oop x = vm->classes[i];
+		if (!x || x == vm->nil || !prim_is_class(vm, x) || !is_under(vm, x, cls))
+			continue;
+		struct layout lo, ln;
+		int okl = layout_of(vm, x, cls, oldown, &lo) && layout_of(vm, x, cls, names, &ln);
+		struct reshaped *r = &rs[nrs];
+		r->cls = x;
+		r->index = i;
+		r->nold = lo.n;
+		r->nnew = ln.n;
+		r->old_to_new = malloc(sizeof(int) * (size_t)(lo.n + 1));
+		r->new_to_old = malloc(sizeof(int) * (size_t)(ln.n + 1));
+		if (okl && r->old_to_new && r->new_to_old) {
+			nrs++;
+			affected[i] = 1;
+			for (int a = 0; a < lo.n; a++)
+				r->old_to_new[a] = -1;
+			for (int b = 0; b < ln.n; b++) {
+				r->new_to_old[b] = -1;
+				for (int a = 0; a < lo.n; a++)
+					if (lo.def[a] == ln.def[b] && r->old_to_new[a] < 0 &&
+					    same_name(lo.name[a], ln.name[b])) {
+						r->new_to_old[b] = a;
+						r->old_to_new[a] = b;
+						break;
+					}
+			}
+		}
+		free(lo.def);
+		free(lo.name);
+		free(ln.def);
+		free(ln.name);
+		if (!affected[i]) {
+			free(r->old_to_new);
+			free(r->new_to_old);
+			goto out;
+		}
+		intptr_t f = obj_int(st_slot(x, CLS_FORMAT));
+		if ((f & 0xff) > OBJ_FMT_IPTRS && r->nnew) {
+			rc = PRIM_FAIL; /* raw objects have no named variables */
+			goto out;
+		}
+	}
+	/* the instances, counted then gathered (no allocation in between) */
+	gc_full(&vm->gc);
+	struct rs_census k = { vm, affected, nc, 0, 0 };
+	gc_each_object(&vm->gc, rs_visit, &k);
+	arr = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, k.n, 0, 0);
+	if (!arr) {
+		rc = PRIM_OOM;
+		goto out;
+	}
+	k.arr = arr;
+	k.n = 0;
+	gc_each_object(&vm->gc, rs_visit, &k);
+	/* the new layout: methods, names, formats */
+	for (int i = 0; i < nrs; i++)
+		if (!renumber_class(vm, &rs[i])) {
+			rc = PRIM_OOM;
+			goto out;
+		}
+	st_put(vm, cls, CLS_IVARS, names);
+	for (int i = 0; i < nrs; i++) {
+		intptr_t f = obj_int(st_slot(rs[i].cls, CLS_FORMAT));
+		obj_body(rs[i].cls)[CLS_FORMAT] = obj_from_int((f & 0xffff) | (intptr_t)rs[i].nnew << 16);
+	}
+	/* the instances */
+	for (size_t j = 0; j < obj_slots(arr); j++) {
+		oop o = obj_body(arr)[j];
+		if (!obj_is_ptr(o))
+			continue;
+		uint32_t ci = obj_cls(o);
+		struct reshaped *r = NULL;
+		for (int i = 0; i < nrs; i++)
+			if (rs[i].index == ci)
+				r = &rs[i];
+		if (!r)
+			continue;
+		size_t extra = obj_slots(o) > (size_t)r->nold ? obj_slots(o) - (size_t)r->nold : 0;
+		unsigned fmt = obj_fmt(o), pinned = obj_hdr(o)->flags & OBJ_F_PINNED;
+		oop no = st_alloc_old(vm, ci, fmt, (size_t)r->nnew + extra, 0, pinned);
+		if (!no) {
+			rc = PRIM_OOM;
+			goto out;
+		}
+		o = obj_body(arr)[j];
+		for (int b = 0; b < r->nnew; b++)
+			st_put(vm, no, (size_t)b,
+			       r->new_to_old[b] >= 0 ? obj_body(o)[r->new_to_old[b]] : vm->nil);
+		for (size_t e = 0; e < extra; e++)
+			st_put(vm, no, (size_t)r->nnew + e, obj_body(o)[(size_t)r->nold + e]);
+		obj_hdr(no)->hash = obj_hdr(o)->hash;
+		gc_become_forward(&vm->gc, o, no);
+	}
+	st_flush_cache(vm);
+	args[0] = cls;
+	rc = PRIM_OK;
+out:
+	for (int i = 0; i < nrs; i++) {
+		free(rs[i].old_to_new);
+		free(rs[i].new_to_old);
+	}
+	free(rs);
+	free(affected);
+	ST_UNROOT(vm, 3);
+	return rc;
+}
