@@ -17,6 +17,7 @@
 #include "vm/comp.h"
 #include "vm/grow.h"
 #include "vm/parse.h"
+#include "vm/refl.h"
 
 /* ---- scopes ------------------------------------------------------------ */
 
@@ -1766,6 +1767,47 @@ static int has_instances(struct st_vm *vm, oop cls)
 	return k.n != 0;
 }
 
+/* Instance variables added to [target], a class (or metaclass) that
+ * existed before this declaration: vm/prim_refl.c migrates its instances and
+ * its subclasses' and renumbers their methods. */
+static int reshape_ivars(struct compiler *c, oop target, const char **names, int n,
+			 struct class_ast *ca)
+{
+	struct st_vm *vm = c->vm;
+	oop old = st_slot(target, CLS_IVARS);
+	size_t on = old == vm->nil ? 0 : obj_slots(old), k = on;
+	int add = 0; /* names new to the class and not repeated */
+	for (int i = 0; i < n; i++) {
+		int dup = ivar_index(vm, target, names[i]) >= 0;
+		for (int j = 0; j < i && !dup; j++)
+			dup = !strcmp(names[j], names[i]);
+		add += !dup;
+	}
+	oop nv = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, on + (size_t)add, 0, 0);
+	int rc = PRIM_OOM;
+	ST_ROOT(vm, target);
+	ST_ROOT(vm, nv);
+	if (nv) {
+		old = st_slot(target, CLS_IVARS);
+		for (size_t i = 0; i < on; i++)
+			st_put(vm, nv, i, obj_body(old)[i]);
+		for (int i = 0; i < n && k < on + (size_t)add; i++) {
+			int dup = ivar_index(vm, target, names[i]) >= 0;
+			for (int j = 0; j < i && !dup; j++)
+				dup = !strcmp(names[j], names[i]);
+			oop str = dup ? 0 : st_new_string(vm, names[i], strlen(names[i]));
+			if (str)
+				st_put(vm, nv, k++, str);
+		}
+		rc = k == on + (size_t)add ? refl_reshape(vm, target, nv, vm->nil) : PRIM_OOM;
+	}
+	ST_UNROOT(vm, 2);
+	if (rc != PRIM_OK)
+		cerr(c, ca->line, ca->col, rc == PRIM_OOM ? "out of memory"
+					      : "cannot add instance variables: the VM makes instances of this class at a fixed size");
+	return rc == PRIM_OK;
+}
+
 /*
  * Instance variables added to a class that exists already: to [cls] itself,
  * or with [meta] to its class side. The subclasses inherit the slots: their
@@ -1788,6 +1830,8 @@ static int add_ivars(struct compiler *c, oop cls, const char **names, int n, str
 			add++;
 	if (!add)
 		return 1;
+	if (!fresh)
+		return reshape_ivars(c, target, names, n, ca);
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
 		oop sc = vm->classes[i];
 		if (!inherits(vm, sc, cls))

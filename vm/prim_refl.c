@@ -14,6 +14,7 @@
 #include "vm/bytecode.h"
 #include "vm/comp.h"
 #include "vm/prim.h"
+#include "vm/refl.h"
 #include "vm/sched.h"
 
 static int is_stringish(oop o)
@@ -145,12 +146,14 @@ struct layout {
 	int n;
 };
 
-static int layout_of(struct st_vm *vm, oop x, oop cls, oop own, struct layout *l)
+static int layout_of(struct st_vm *vm, oop x, oop cls, oop own, oop super, struct layout *l)
 {
 	oop chain[256];
 	int depth = 0;
-	for (oop c = x; c != vm->nil && depth < 256; c = st_slot(c, CLS_SUPER))
+	for (oop c = x; c != vm->nil && depth < 256;) {
 		chain[depth++] = c;
+		c = c == cls ? super : st_slot(c, CLS_SUPER);
+	}
 	int total = 0;
 	for (int i = 0; i < depth; i++) {
 		oop iv = chain[i] == cls ? own : st_slot(chain[i], CLS_IVARS);
@@ -178,6 +181,9 @@ struct reshaped {
 	int nold, nnew;
 	int *old_to_new; /* -1: removed */
 	int *new_to_old; /* -1: added */
+	int *code_map;   /* for methods: old_to_new, or for a removed variable
+			  * the new one of the same name, as a recompilation
+			  * would bind it; -1: none */
 };
 
 struct rs_census {
@@ -216,7 +222,7 @@ static int renumber(struct st_vm *vm, oop m, const struct reshaped *r, int apply
 			     op == OP_RET_IVAR) &&
 			    pc + 1 < len) {
 				int i = b[pc + 1];
-				int j = i < r->nold ? r->old_to_new[i] : i;
+				int j = i < r->nold ? r->code_map[i] : i;
 				if (j < 0 || j > 255)
 					ok = 0;
 				else if (apply)
@@ -235,21 +241,19 @@ static int renumber(struct st_vm *vm, oop m, const struct reshaped *r, int apply
 	return ok;
 }
 
-/* Renumbers the methods of one class; those that use a removed variable
- * are dropped from its MethodDictionary (gst: they no longer compile). */
-static int renumber_class(struct st_vm *vm, const struct reshaped *r)
+/* The methods of a class that use a removed variable are dropped from its
+ * MethodDictionary (gst: they no longer compile); the others are renumbered
+ * afterwards (renumber_all), with those not installed yet (a class body's
+ * methods wait in its declaration record until the DECL bytecode runs). */
+static int drop_unbound(struct st_vm *vm, const struct reshaped *r)
 {
 	oop d = st_slot(r->cls, CLS_MDICT);
 	size_t cap = (obj_slots(d) - 1) / 2;
 	int drop = 0;
 	for (size_t i = 0; i < cap; i++) {
 		oop k = obj_body(d)[1 + 2 * i];
-		if (k == vm->nil)
-			continue;
-		if (!renumber(vm, obj_body(d)[2 + 2 * i], r, 0))
+		if (k != vm->nil && !renumber(vm, obj_body(d)[2 + 2 * i], r, 0))
 			drop++;
-		else
-			renumber(vm, obj_body(d)[2 + 2 * i], r, 1);
 	}
 	if (!drop)
 		return 1;
@@ -258,8 +262,7 @@ static int renumber_class(struct st_vm *vm, const struct reshaped *r)
 	if (!nd)
 		return 0;
 	obj_body(nd)[0] = obj_from_int(0);
-	d = st_slot(r->cls, CLS_MDICT);
-	oop old = d;
+	oop old = st_slot(r->cls, CLS_MDICT);
 	ST_ROOT(vm, old);
 	st_put(vm, r->cls, CLS_MDICT, nd);
 	for (size_t i = 0; i < cap; i++) {
@@ -272,26 +275,62 @@ static int renumber_class(struct st_vm *vm, const struct reshaped *r)
 	return 1;
 }
 
+struct rn_walk {
+	struct st_vm *vm;
+	struct reshaped *rs;
+	int nrs;
+};
+
+/* gc_each_object: every method (not block) of an affected class. */
+static void rn_visit(oop o, void *ud)
+{
+	struct rn_walk *w = ud;
+	if (obj_cls(o) != CI_METHOD || (obj_hdr(o)->flags & OBJ_F_FWD) ||
+	    obj_slots(o) < CM_SIZE || (obj_int(st_slot(o, CM_HEADER)) & CMH_BLOCK))
+		return;
+	oop c = st_slot(o, CM_CLASS);
+	for (int i = 0; i < w->nrs; i++)
+		if (w->rs[i].cls == c) {
+			if (renumber(w->vm, o, &w->rs[i], 0))
+				renumber(w->vm, o, &w->rs[i], 1);
+			return;
+		}
+}
+
 /*
- * Behavior>>primReshape: names: [cls]'s own instance variables become
- * [names] (an Array of Strings, already checked to be identifiers). Every
- * class under [cls] gets the new layout; a variable keeps its value when
+ * Behavior>>primReshape: names superclass: aClassOrNil: [cls]'s own instance
+ * variables become [names] (an Array of Strings, already checked to be
+ * identifiers) and its superclass [super] (nil: unchanged; a class whose
+ * shape was its old superclass's takes the new one's, when it has no
+ * instances). Every class under [cls] gets the new layout; a variable keeps its value when
  * the class that defines it still has a variable of that name. Instances
  * (class objects, for a metaclass) are reallocated in old space with the
  * new layout and every reference moves to them (gc_become_forward).
  */
 PRIM(reflReshape)
 {
-	oop cls = args[0], names = args[1];
+	return refl_reshape(vm, args[0], args[1], args[2]); /* answers the receiver */
+}
+
+int refl_reshape(struct st_vm *vm, oop cls, oop names, oop super)
+{
 	if (!prim_is_class(vm, cls) || !obj_is_ptr(names) || obj_cls(names) != CI_ARRAY)
 		return PRIM_FAIL;
+	if (super == vm->nil)
+		super = st_slot(cls, CLS_SUPER);
+	else if (!prim_is_class(vm, super) || is_under(vm, super, cls) ||
+		 obj_cls(cls) == CI_METACLASS || obj_cls(super) == CI_METACLASS ||
+		 st_instsize(vm->classes[obj_cls(super)]) != st_instsize(vm->classes[obj_cls(cls)]))
+		return PRIM_FAIL; /* a cycle, a metaclass, or class-side variables that differ */
 	for (size_t i = 0; i < obj_slots(names); i++)
 		if (!is_stringish(obj_body(names)[i]))
 			return PRIM_FAIL;
 	ST_ROOT(vm, cls);
 	ST_ROOT(vm, names);
+	ST_ROOT(vm, super);
 	int rc = PRIM_FAIL;
 	uint32_t nc = vm->nclasses;
+	/* (rs entries are only filled for classes under cls) */
 	struct reshaped *rs = calloc(nc, sizeof *rs);
 	uint8_t *affected = calloc(nc, 1);
 	int nrs = 0;
@@ -304,8 +343,13 @@ PRIM(reflReshape)
 		oop x = vm->classes[i];
 		if (!x || x == vm->nil || !prim_is_class(vm, x) || !is_under(vm, x, cls))
 			continue;
+		/* the VM makes instances of its well-known classes at fixed sizes
+		 * (Process's follow the class: vm/sched.c) */
+		if (obj_cls(x) != CI_METACLASS && i < CI_FIXED && i != CI_PROCESS)
+			goto out;
 		struct layout lo, ln;
-		int okl = layout_of(vm, x, cls, oldown, &lo) && layout_of(vm, x, cls, names, &ln);
+		int okl = layout_of(vm, x, cls, oldown, st_slot(cls, CLS_SUPER), &lo) &&
+			  layout_of(vm, x, cls, names, super, &ln);
 		struct reshaped *r = &rs[nrs];
 		r->cls = x;
 		r->index = i;
@@ -313,7 +357,8 @@ PRIM(reflReshape)
 		r->nnew = ln.n;
 		r->old_to_new = malloc(sizeof(int) * (size_t)(lo.n + 1));
 		r->new_to_old = malloc(sizeof(int) * (size_t)(ln.n + 1));
-		if (okl && r->old_to_new && r->new_to_old) {
+		r->code_map = malloc(sizeof(int) * (size_t)(lo.n + 1));
+		if (okl && r->old_to_new && r->new_to_old && r->code_map) {
 			nrs++;
 			affected[i] = 1;
 			for (int a = 0; a < lo.n; a++)
@@ -328,6 +373,19 @@ PRIM(reflReshape)
 						break;
 					}
 			}
+			/* a variable that moved to another class keeps its value too */
+			for (int b = 0; b < ln.n; b++)
+				for (int a = 0; r->new_to_old[b] < 0 && a < lo.n; a++)
+					if (r->old_to_new[a] < 0 && same_name(lo.name[a], ln.name[b])) {
+						r->new_to_old[b] = a;
+						r->old_to_new[a] = b;
+					}
+			for (int a = 0; a < lo.n; a++) {
+				r->code_map[a] = r->old_to_new[a];
+				for (int b = ln.n - 1; r->code_map[a] < 0 && b >= 0; b--)
+					if (same_name(lo.name[a], ln.name[b]))
+						r->code_map[a] = b;
+			}
 		}
 		free(lo.def);
 		free(lo.name);
@@ -336,6 +394,7 @@ PRIM(reflReshape)
 		if (!affected[i]) {
 			free(r->old_to_new);
 			free(r->new_to_old);
+			free(r->code_map);
 			goto out;
 		}
 		intptr_t f = obj_int(st_slot(x, CLS_FORMAT));
@@ -356,15 +415,35 @@ PRIM(reflReshape)
 	k.arr = arr;
 	k.n = 0;
 	gc_each_object(&vm->gc, rs_visit, &k);
+	/* the shape: inherited from the superclass, unless the class has its own */
+	intptr_t fbits = obj_int(st_slot(cls, CLS_FORMAT)) & 0x1ff, nbits = fbits;
+	if ((obj_int(st_slot(st_slot(cls, CLS_SUPER), CLS_FORMAT)) & 0x1ff) == fbits)
+		nbits = obj_int(st_slot(super, CLS_FORMAT)) & 0x1ff;
+	if (nbits != fbits) {
+		for (size_t j = 0; j < obj_slots(arr); j++) {
+			oop o = obj_body(arr)[j];
+			if (obj_is_ptr(o) && obj_cls(o) < nc &&
+			    (obj_int(st_slot(vm->classes[obj_cls(o)], CLS_FORMAT)) & 0x1ff) == fbits)
+				goto out; /* instances of another shape: refused */
+		}
+	}
 	/* the new layout: methods, names, formats */
 	for (int i = 0; i < nrs; i++)
-		if (!renumber_class(vm, &rs[i])) {
+		if (!drop_unbound(vm, &rs[i])) {
 			rc = PRIM_OOM;
 			goto out;
 		}
+	struct rn_walk w = { vm, rs, nrs };
+	gc_each_object(&vm->gc, rn_visit, &w);
 	st_put(vm, cls, CLS_IVARS, names);
+	if (super != st_slot(cls, CLS_SUPER)) {
+		st_put(vm, cls, CLS_SUPER, super);
+		st_put(vm, vm->classes[obj_cls(cls)], CLS_SUPER, vm->classes[obj_cls(super)]);
+	}
 	for (int i = 0; i < nrs; i++) {
 		intptr_t f = obj_int(st_slot(rs[i].cls, CLS_FORMAT));
+		if ((f & 0x1ff) == fbits)
+			f = (f & ~(intptr_t)0x1ff) | nbits;
 		obj_body(rs[i].cls)[CLS_FORMAT] = obj_from_int((f & 0xffff) | (intptr_t)rs[i].nnew << 16);
 	}
 	/* the instances */
@@ -396,15 +475,41 @@ PRIM(reflReshape)
 		gc_become_forward(&vm->gc, o, no);
 	}
 	st_flush_cache(vm);
-	args[0] = cls;
 	rc = PRIM_OK;
 out:
 	for (int i = 0; i < nrs; i++) {
 		free(rs[i].old_to_new);
 		free(rs[i].new_to_old);
+		free(rs[i].code_map);
 	}
 	free(rs);
 	free(affected);
-	ST_UNROOT(vm, 3);
+	ST_UNROOT(vm, 4);
 	return rc;
+}
+
+/* ---- Behavior>>instanceCount ----------------------------------------------- */
+
+struct count_census {
+	uint32_t index;
+	size_t n;
+};
+
+static void count_visit(oop o, void *ud)
+{
+	struct count_census *k = ud;
+	if (obj_cls(o) == k->index && !(obj_hdr(o)->flags & OBJ_F_FWD))
+		k->n++;
+}
+
+/* The live instances of exactly the receiver (a full collection first). */
+PRIM(reflInstanceCount)
+{
+	if (!prim_is_class(vm, args[0]))
+		return PRIM_FAIL;
+	struct count_census k = { st_class_index(args[0]), 0 };
+	gc_full(&vm->gc);
+	gc_each_object(&vm->gc, count_visit, &k);
+	args[0] = obj_from_int((intptr_t)k.n);
+	return PRIM_OK;
 }

@@ -105,4 +105,4 @@ PRIM_ENTRY(hydraIsRunning) PRIM_ENTRY(hydraInboxSize) PRIM_ENTRY(hydraReceiveNow
 PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag) PRIM_ENTRY(hydraReceiveWait)
 /* GNU Smalltalk reflection: reshaping classes, asOop, becomeForward: (vm/prim_refl.c) */
 PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
-PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape)
+PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)
