@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vm/comp.h"
+#include "vm/filein.h"
 #include "vm/ffi/ffi.h"
 #include "vm/grow.h"
 #include "vm/hydra/hydra.h"
@@ -512,7 +513,7 @@ static const struct kclass kclasses[] = {
 	 "bytecodes literals selector methodClass header outerMethod sourceFile lineTable"},
 	{CI_BLOCK, CI_OBJECT, OBJ_FMT_PTRS, 0, "method receiver outerContext"},
 	{CI_METHODDICT, CI_OBJECT, OBJ_FMT_IPTRS, 1, "tally"},
-	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name reportGuard exitSemaphore"},
+	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name reportGuard exitSemaphore evalBase"},
 	{CI_SEMAPHORE, CI_OBJECT, OBJ_FMT_PTRS, 0, "excessSignals firstWaiter lastWaiter"},
 	{CI_MESSAGE, CI_OBJECT, OBJ_FMT_PTRS, 0, "selector arguments"},
 	{CI_SCHEDULER, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
@@ -706,6 +707,7 @@ int st_boot(struct st_vm *vm)
 
 void st_free(struct st_vm *vm)
 {
+	fi_free_all(vm);
 	cf_free(vm);
 	vio_free(vm);
 	hy_free_vm(vm);

@@ -2044,6 +2044,7 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 	f->lits = 0;
 	ST_ROOT(vm, f->lits);
 	prologue(f);
+	int valued = 0; /* COMP_VALUE: the last statement's value is returned */
 	for (int i = 0; i < ua->nitems && !c->failed; i++) {
 		struct item *it = ua->items[i];
 		if (it->k == I_STMTS) {
@@ -2052,7 +2053,14 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 				c->cls = vm->classes[CI_UNDEFINED];
 				c->doit = 1;
 				c->sel = "executeStatements";
-				gen_effect(c, f, it->stmts[j]);
+				if ((c->flags & COMP_VALUE) && i == ua->nitems - 1 &&
+				    j == it->nstmts - 1 && it->stmts[j]->k != N_RETURN) {
+					gen(c, f, it->stmts[j]);
+					op0(f, OP_RETURN);
+					valued = 1;
+				} else {
+					gen_effect(c, f, it->stmts[j]);
+				}
 			}
 		} else if (it->k == I_CLASS) {
 			struct class_ast *ca = it->cls;
@@ -2086,10 +2094,17 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 		}
 	}
 	note_line(f, 0x7fff);
-	op0(f, OP_RETURN_SELF);
+	if (c->flags & COMP_VALUE) {
+		/* an Eval without statements, or ending in ^expr, answers nil */
+		if (!valued)
+			op0(f, OP_PUSH_NIL), op0(f, OP_RETURN);
+	} else {
+		op0(f, OP_RETURN_SELF);
+	}
 	c->doit = 1;
 	c->cls = vm->classes[CI_UNDEFINED];
-	oop m = finish(c, f, "executeStatements", 0, CMH_DOIT);
+	oop m = finish(c, f, "executeStatements", 0,
+		       CMH_DOIT | ((c->flags & COMP_UNIT) ? CMH_UNIT : 0));
 	ST_UNROOT(vm, 1);
 	return m;
 }
@@ -2144,12 +2159,61 @@ oop comp_file(struct st_vm *vm, const char *file, const char *src, size_t n,
 	return m;
 }
 
+oop comp_item(struct st_vm *vm, struct lexer *lx, struct arena *a, struct item *it,
+	      unsigned flags, char *err, size_t errlen)
+{
+	struct unit_ast ua = {0};
+	struct item *items[2], tmp = {0}, body = {0};
+	if (it->k == I_EVAL) {
+		/* its temporaries, then its statements; undeclared variables
+		 * become temporaries of the Eval too, as in gst */
+		tmp.k = I_TEMPS;
+		tmp.temps = it->body->temps;
+		tmp.ntemps = it->body->ntemps;
+		tmp.line = it->line;
+		body.k = I_STMTS;
+		body.stmts = it->body->stmts;
+		body.nstmts = it->body->nstmts;
+		body.line = it->line;
+		items[0] = &tmp;
+		items[1] = &body;
+		ua.nitems = 2;
+		flags |= COMP_VALUE;
+	} else {
+		items[0] = it;
+		ua.nitems = 1;
+	}
+	ua.items = items;
+	struct comp_unit u;
+	memset(&u, 0, sizeof u);
+	init_c(&u.c, vm, lx, a, flags | COMP_IMMEDIATE | COMP_UNIT);
+	u.c.file = st_new_string(vm, lx->file, strlen(lx->file));
+	ST_ROOT(vm, u.c.file);
+	oop m = compile_unit(&u, &ua);
+	ST_UNROOT(vm, 1);
+	free_fns(&u.c);
+	free(u.pend);
+	if (!m && err) {
+		if (lx->has_err)
+			snprintf(err, errlen, "%s", lx->err);
+		else
+			snprintf(err, errlen, "%s:%d:1: compilation failed", lx->file, it->line);
+	}
+	return m;
+}
+
 oop comp_method(struct st_vm *vm, oop cls, const char *file, const char *src, size_t n,
 		char *err, size_t errlen)
 {
+	return comp_method_at(vm, cls, file, src, n, 1, err, errlen);
+}
+
+oop comp_method_at(struct st_vm *vm, oop cls, const char *file, const char *src, size_t n,
+		   int line, char *err, size_t errlen)
+{
 	struct arena a = {0};
 	struct lexer lx;
-	lex_init(&lx, file, src, n, &a);
+	lex_init_at(&lx, file, src, n, &a, line);
 	struct method_ast *ma = lx.has_err ? NULL : parse_method_source(&lx);
 	oop m = 0;
 	if (ma) {

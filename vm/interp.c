@@ -149,6 +149,10 @@ static size_t walk_trace(struct st_vm *vm, struct st_proc *p, oop *from, int pri
 					vm->err_prefix ? vm->err_prefix : "", hi - lo);
 			n++;
 		}
+		/* a unit's frames end at its doit: the driver below is not the
+		 * program's (st/kernel/87-FileIn.st) */
+		if (started && (HDR_OF(m) & CMH_UNIT))
+			break;
 		ip = cip;
 		f = caller;
 	}

@@ -504,3 +504,43 @@ void lex_reset(struct lexer *lx, const struct lex_mark *m)
 }
 
 int lex_peek_char(struct lexer *lx) { return cur(lx); }
+
+void lex_clear_error(struct lexer *lx)
+{
+	lx->has_err = 0;
+	lx->err[0] = 0;
+}
+
+void lex_seek(struct lexer *lx, const char *p)
+{
+	const char *q = lx->tok.text ? lx->tok.text : lx->p;
+	int line = lx->tok.text ? lx->tok.line : lx->line;
+	const char *ls = lx->line_start;
+	if (lx->tok.text) {
+		/* back to the token's line start */
+		ls = q;
+		while (ls > lx->src && ls[-1] != '\n')
+			ls--;
+	}
+	for (; q < p && q < lx->end; q++)
+		if (*q == '\n') {
+			line++;
+			ls = q + 1;
+		}
+	lx->p = p;
+	lx->line = line;
+	lx->line_start = ls;
+	lex_next(lx);
+}
+
+void lex_init_at(struct lexer *lx, const char *file, const char *src, size_t n,
+		 struct arena *a, int line)
+{
+	memset(lx, 0, sizeof *lx);
+	lx->file = file;
+	lx->src = lx->p = lx->line_start = src;
+	lx->end = src + n;
+	lx->line = line;
+	lx->arena = a;
+	lex_next(lx);
+}

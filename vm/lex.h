@@ -76,6 +76,14 @@ void lex_reset(struct lexer *lx, const struct lex_mark *m);
 /* Records the first error at [line]:[col]; later ones are ignored. */
 void lex_error_at(struct lexer *lx, int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Forgets the recorded error, so that scanning can go on after it. */
+void lex_clear_error(struct lexer *lx);
+/* Restarts scanning at [p], a position after the current token's start in
+ * the same source (lines are counted from there), and scans one token. */
+void lex_seek(struct lexer *lx, const char *p);
+/* As lex_init, for a piece of a file that starts on [line]. */
+void lex_init_at(struct lexer *lx, const char *file, const char *src, size_t n,
+		 struct arena *a, int line);
 /* The character right after the current token (0 at the end). */
 int lex_peek_char(struct lexer *lx);
 

@@ -28,6 +28,9 @@ static void usage(FILE *f)
 	      "       baton [OPTIONS] -e 'STATEMENTS' [ARGS...]\n"
 	      "  FILE.st             run the file (- reads standard input)\n"
 	      "  -e STATEMENTS       run the statements\n"
+	      "  -r, --regression    GNU Smalltalk's regression-test output: each Eval\n"
+	      "                      framed by 'Execution begins...' and 'returned value\n"
+	      "                      is X'; errors as ' error: TEXT', no trace\n"
 	      "  (none, on a tty)    read-eval-print loop\n"
 	      "  --heartbeat-hz N    heartbeat frequency (default 1000)\n"
 	      "  --max-threads N     VM threads at most (default 64)\n"
@@ -190,7 +193,7 @@ int main(int argc, char **argv)
 	struct baton_config cfg = {0};
 	struct gc_sizes sizes = {0};
 	const char *expr = NULL, *file = NULL;
-	int stats = 0, i;
+	int stats = 0, regression = 0, i;
 	const char *trace = NULL;
 	int stdout_closed = hold_std_fds();
 	vio_setup_process();
@@ -209,6 +212,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "baton: bad size '%s'\n", argv[i]);
 				return EX_USAGE;
 			}
+		} else if (!strcmp(a, "-r") || !strcmp(a, "--regression")) {
+			regression = 1;
 		} else if (!strcmp(a, "--stats")) {
 			stats = 1;
 		} else if (!strcmp(a, "--trace") && i + 1 < argc) {
@@ -243,6 +248,7 @@ int main(int argc, char **argv)
 	vm->argv_all = argv;
 	vm->prog_file = file && strcmp(file, "-") ? file : NULL;
 	vm->stats = stats;
+	vm->regression = regression;
 	vm->args = argv + rest;
 	vm->nargs = argc - rest;
 	/* trailing --stats etc. after the file are program arguments, except

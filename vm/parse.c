@@ -13,6 +13,7 @@ struct parser {
 	struct lexer *lx;
 	struct arena *a;
 	int depth; /* expressions and literal arrays open (parser recursion) */
+	int unbracketed; /* method_def found no '[' after the pattern */
 };
 
 #define TOK (p->lx->tok)
@@ -663,7 +664,15 @@ static struct block *block_body(struct parser *p, int method, struct method_ast 
 }
 
 /* foo / + arg / at: a put: b, then [ body ]. */
+static struct method_ast *method_def_in(struct parser *p, int class_side, int chunk);
 static struct method_ast *method_def(struct parser *p, int class_side)
+{
+	return method_def_in(p, class_side, 0);
+}
+
+/* [chunk]: the body is the rest of the source, without brackets, as in a
+ * method chunk of gst's bang format or a string given to compile:. */
+static struct method_ast *method_def_in(struct parser *p, int class_side, int chunk)
 {
 	struct method_ast *m = arena_alloc(p->a, sizeof *m);
 	struct vec params = {0};
@@ -705,12 +714,16 @@ static struct method_ast *method_def(struct parser *p, int class_side)
 		err(p, "method definition expected");
 		return NULL;
 	}
-	if (TOK.t != T_LBRACKET) {
+	if (chunk) {
+		m->body = block_body(p, 1, m, T_EOF);
+	} else if (TOK.t != T_LBRACKET) {
+		p->unbracketed = 1;
 		err(p, "'[' expected to start the method body");
 		return NULL;
+	} else {
+		next(p);
+		m->body = block_body(p, 1, m, T_RBRACKET);
 	}
-	next(p);
-	m->body = block_body(p, 1, m, T_RBRACKET);
 	if (!m->body)
 		return NULL;
 	m->body->params = (const char **)params.v;
@@ -721,12 +734,22 @@ static struct method_ast *method_def(struct parser *p, int class_side)
 
 struct method_ast *parse_method_source(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
+	struct lex_mark start;
+	lex_mark(lx, &start);
+	/* "pattern [ body ]", else gst's "pattern body" */
 	struct method_ast *m = method_def(p, 0);
-	if (m && TOK.t != T_EOF) {
-		err(p, "end of input expected after the method");
-		return NULL;
-	}
+	if (m && TOK.t == T_EOF)
+		return m;
+	/* a bracket body that failed keeps its own error if the other
+	 * reading fails too */
+	struct lexer first = *lx;
+	int bracket = m != NULL || (lx->has_err && !p->unbracketed);
+	lex_reset(lx, &start);
+	lex_clear_error(lx);
+	m = method_def_in(p, 0, 1);
+	if (!m && bracket && first.has_err)
+		memcpy(lx->err, first.err, sizeof lx->err);
 	return m;
 }
 
@@ -1044,7 +1067,7 @@ static struct class_ast *method_item(struct parser *p)
 
 struct unit_ast *parse_unit(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0}, *p = &pp;
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
 	struct unit_ast *u = arena_alloc(p->a, sizeof *u);
 	struct vec items = {0};
 	struct item *cur = NULL; /* open run of statements */
@@ -1128,4 +1151,119 @@ struct unit_ast *parse_unit(struct lexer *lx)
 	u->items = (struct item **)items.v;
 	u->nitems = items.n;
 	return u;
+}
+
+/* ---- one item at a time (files run unit by unit: vm/filein.c) ---------------- */
+
+static struct item *new_item(struct parser *p, enum item_kind k, int line)
+{
+	struct item *it = arena_alloc(p->a, sizeof *it);
+	it->k = k;
+	it->line = line;
+	return it;
+}
+
+struct item *parse_item(struct lexer *lx)
+{
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
+	while (TOK.t == T_PERIOD || TOK.t == T_BANG)
+		next(p);
+	if (FAILED || TOK.t == T_EOF)
+		return NULL;
+	int line = TOK.line;
+	if (is_bin(p, "|") || is_bin(p, "||")) {
+		struct item *it = new_item(p, I_TEMPS, line);
+		struct vec tv = {0};
+		if (!temps(p, &tv))
+			return NULL;
+		it->temps = (const char **)tv.v;
+		it->ntemps = tv.n;
+		return it;
+	}
+	if (TOK.t == T_IDENT) {
+		if (is_ident(p, "Eval") && lex_peek_char(p->lx) != ':') {
+			struct lex_mark m;
+			lex_mark(p->lx, &m);
+			next(p);
+			if (TOK.t == T_LBRACKET) {
+				next(p);
+				struct item *it = new_item(p, I_EVAL, line);
+				it->body = block_body(p, 0, NULL, T_RBRACKET);
+				return it->body ? it : NULL;
+			}
+			lex_reset(p->lx, &m);
+		}
+		struct class_ast c = {0};
+		if (class_header(p, &c)) {
+			struct class_ast *cp = arena_alloc(p->a, sizeof *cp);
+			*cp = c;
+			if (!class_body(p, cp, 0))
+				return NULL;
+			struct item *it = new_item(p, I_CLASS, cp->line);
+			it->cls = cp;
+			return it;
+		}
+		struct class_ast *mc = method_item(p);
+		if (FAILED)
+			return NULL;
+		if (mc) {
+			struct item *it = new_item(p, I_CLASS, mc->line);
+			it->cls = mc;
+			return it;
+		}
+	}
+	struct node *s = statement(p);
+	if (!s)
+		return NULL;
+	struct item *it = new_item(p, I_STMTS, line);
+	it->stmts = arena_alloc(p->a, sizeof *it->stmts);
+	it->stmts[0] = s;
+	it->nstmts = 1;
+	if (TOK.t == T_BANG) {
+		it->bang = 1;
+	} else if (TOK.t == T_PERIOD) {
+		next(p);
+	} else if (TOK.t != T_EOF) {
+		err(p, "'.' expected after statement");
+		return NULL;
+	}
+	return it;
+}
+
+void parse_skip_item(struct lexer *lx, const struct lex_mark *m)
+{
+	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
+	const char *errp = lx->p;
+	lex_reset(lx, m);
+	lex_clear_error(lx);
+	int depth = 0, opened = 0;
+	while (TOK.t != T_EOF) {
+		enum tok t = TOK.t;
+		if (t == T_ERROR) {
+			/* a bad character or literal: step over it */
+			lex_clear_error(lx);
+			next(p);
+			continue;
+		}
+		/* only square brackets delimit items: a stray ')' must not
+		 * make the rest of the file one item */
+		if (t == T_LBRACKET || t == T_HASHBRACKET) {
+			depth++;
+			opened = 1;
+		} else if (t == T_RBRACKET) {
+			depth--;
+			if (depth <= 0 && (opened || depth < 0) && lx->p >= errp) {
+				next(p);
+				break;
+			}
+			if (depth < 0)
+				depth = 0;
+		} else if ((t == T_PERIOD || t == T_BANG) && depth == 0 && lx->p >= errp) {
+			if (t == T_PERIOD)
+				next(p);
+			break;
+		}
+		next(p);
+	}
+	lex_clear_error(lx);
 }

@@ -75,7 +75,7 @@ struct classvar_ast {
 	int line, col;
 };
 
-enum item_kind { I_STMTS, I_TEMPS, I_CLASS };
+enum item_kind { I_STMTS, I_TEMPS, I_CLASS, I_EVAL };
 enum class_kind { C_SUBCLASS, C_EXTEND, C_CLASS_EXTEND };
 
 struct class_ast {
@@ -103,7 +103,9 @@ struct item {
 	const char **temps;       /* I_TEMPS */
 	int ntemps;
 	struct class_ast *cls;    /* I_CLASS */
+	struct block *body;       /* I_EVAL: temps and statements */
 	int line;
+	int bang;                 /* parse_item: ended at a '!' (TOK is it) */
 };
 
 struct unit_ast {
@@ -116,5 +118,16 @@ struct unit_ast *parse_unit(struct lexer *lx);
 /* One method definition as in a class body ("foo: x [ ... ]" without the
  * brackets is not accepted; this is for Behavior>>compile:). */
 struct method_ast *parse_method_source(struct lexer *lx);
+
+/* One top-level item of a file run unit by unit (vm/filein.c): a class
+ * definition, `Eval [ ]`, temporaries, or one statement. NULL at the end,
+ * or on a syntax error (lx->has_err). A statement that ends with '!' is left
+ * with the '!' as the current token and [bang] set: the caller reads what
+ * follows (method chunks after `Foo methodsFor: 'x'!`). */
+struct item *parse_item(struct lexer *lx);
+/* After a syntax error in the item that began at [m]: skips to where the
+ * next item can begin (past the item's closing ']', or past the '.' or '!'
+ * ending a statement), and clears the error. */
+void parse_skip_item(struct lexer *lx, const struct lex_mark *m);
 
 #endif /* BATON_VM_PARSE_H */

@@ -103,6 +103,9 @@ PRIM_ENTRY(hydraSpawn) PRIM_ENTRY(hydraCurrent) PRIM_ENTRY(hydraParent) PRIM_ENT
 PRIM_ENTRY(hydraReceive) PRIM_ENTRY(hydraWait) PRIM_ENTRY(hydraTerminate)
 PRIM_ENTRY(hydraIsRunning) PRIM_ENTRY(hydraInboxSize) PRIM_ENTRY(hydraReceiveNow)
 PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag) PRIM_ENTRY(hydraReceiveWait)
+/* files run unit by unit, gst's regression mode (vm/filein.c) */
+PRIM_ENTRY(fiOpen) PRIM_ENTRY(fiNext) PRIM_ENTRY(fiClose) PRIM_ENTRY(fiIsUnitwise)
+PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
 /* GNU Smalltalk reflection: reshaping classes, asOop, becomeForward: (vm/prim_refl.c) */
 PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
 PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)

@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "vm/comp.h"
+#include "vm/filein.h"
 #include "vm/ffi/ffi.h"
 #include "vm/hydra/hydra.h"
 #include "vm/run.h"
@@ -59,7 +60,26 @@ oop st_compile_program(struct st_vm *vm, const char *name, const char *prefix, i
 		return 0;
 	}
 	char err[512];
-	oop doit = comp_file(vm, !strcmp(name, "-") ? "stdin" : name, src, n, 0, err, sizeof err);
+	const char *shown = !strcmp(name, "-") ? "stdin" : name;
+	if (vm->regression || fi_is_unitwise(src, n)) {
+		/* GNU Smalltalk's kind of file: unit by unit (vm/filein.c) */
+		int h = fi_open(vm, shown, src, n);
+		free(src);
+		if (h < 0) {
+			fprintf(stderr, "%sbaton: out of memory\n", prefix);
+			*status = EX_SOFTWARE;
+			return 0;
+		}
+		char gen[64];
+		snprintf(gen, sizeof gen, "FileIn runMainReader: %d", h);
+		oop doit = comp_file(vm, shown, gen, strlen(gen), 0, err, sizeof err);
+		if (!doit) {
+			fprintf(stderr, "%s%s\n", prefix, err);
+			*status = EX_SOFTWARE;
+		}
+		return doit;
+	}
+	oop doit = comp_file(vm, shown, src, n, 0, err, sizeof err);
 	free(src);
 	if (!doit) {
 		fprintf(stderr, "%s%s\n", prefix, err);
@@ -85,6 +105,8 @@ int st_run_status(struct st_vm *vm, const char *prefix)
 {
 	if (vm->quit)
 		return vm->quit_code;
+	if (vm->unit_status) /* a file run unit by unit: 65 or 1 */
+		return vm->unit_status;
 	int w = sched_count_waiting(vm);
 	if (w > 0)
 		fprintf(stderr, "%sbaton: %d processes left waiting\n", prefix, w);

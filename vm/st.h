@@ -123,6 +123,7 @@ enum {
 #define CMH_BLOCK ((intptr_t)1 << 52)        /* code of a block */
 #define CMH_HIDDEN ((intptr_t)1 << 53)       /* left out of stack traces */
 #define CMH_DOIT ((intptr_t)1 << 54)         /* executeStatements */
+#define CMH_UNIT ((intptr_t)1 << 55)         /* the doit of a unit (vm/filein.c): traces end there */
 
 /* BlockClosure. */
 enum { BC_CODE, BC_RECEIVER, BC_OUTER, BC_SIZE };
@@ -134,7 +135,7 @@ enum { MSG_SELECTOR, MSG_ARGS, MSG_SIZE };
  * [reportGuard]: Smalltalk's, see Process>>reportGuard:. [exitSemaphore]:
  * nil, or a Semaphore the VM signals for every waiter, and leaves open,
  * when the process ends (Processor waitForAny: on a Process). */
-enum { PROC_HANDLE, PROC_PRIORITY, PROC_NAME, PROC_GUARD, PROC_EXIT, PROC_SIZE };
+enum { PROC_HANDLE, PROC_PRIORITY, PROC_NAME, PROC_GUARD, PROC_EXIT, PROC_EVALBASE, PROC_SIZE };
 /* Semaphore: waiters are linked in C through their handles. */
 enum { SEM_SIGNALS, SEM_FIRST, SEM_LAST, SEM_SIZE };
 /* Fraction. */
@@ -366,6 +367,10 @@ struct st_vm {
 	uint32_t oop_serial;    /* the last asOop serial given out (vm/prim_refl.c) */
 	int quit;               /* Smalltalk quit: requested */
 	int quit_code;
+	int regression;         /* baton -r: gst's regression-test output */
+	int unit_status;        /* a file run unit by unit: 65 or 1 at the end, 0 */
+	struct filein **fileins; /* readers of files run unit by unit (vm/filein.c) */
+	int nfileins;
 
 	const char *argv0;
 	char **argv_all;         /* main()'s argv, NULL-terminated: a worker re-runs it (vm/io/daemon.c) */
