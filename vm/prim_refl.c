@@ -75,6 +75,22 @@ PRIM(reflWaitingOn)
 	return PRIM_OK;
 }
 
+/* Process>>primResumeWaiting: a process waiting on a Semaphore leaves it and
+ * becomes runnable (gst's resume); its wait returns. Answers whether it
+ * waited. */
+PRIM(reflResumeWaiting)
+{
+	struct st_proc *p = sched_proc_of(vm, args[0]);
+	if (!p || p->state != PS_WAITING || p->ending) {
+		args[0] = vm->false_;
+		return PRIM_OK;
+	}
+	sched_unwait(vm, p);
+	sched_ready(vm, p, 0);
+	args[0] = vm->true_;
+	return vm->active && p->prio > vm->active->prio ? PRIM_SWITCH : PRIM_OK;
+}
+
 /* ---- class definition with a shape ----------------------------------------- */
 
 /*

@@ -130,7 +130,8 @@ enum { BC_CODE, BC_RECEIVER, BC_OUTER, BC_SIZE };
 /* Association (and every binding a method refers to). */
 enum { ASSOC_KEY, ASSOC_VALUE, ASSOC_SIZE };
 /* Message. */
-enum { MSG_SELECTOR, MSG_ARGS, MSG_SIZE };
+/* [startingClass]: where the lookup began (a doesNotUnderstand:'s), or nil. */
+enum { MSG_SELECTOR, MSG_ARGS, MSG_CLASS, MSG_SIZE };
 /* Process: the C record (struct st_proc) is found through [handle].
  * [reportGuard]: Smalltalk's, see Process>>reportGuard:. [exitSemaphore]:
  * nil, or a Semaphore the VM signals for every waiter, and leaves open,
