@@ -1767,18 +1767,31 @@ static int has_instances(struct st_vm *vm, oop cls)
 	return k.n != 0;
 }
 
+/* [cls]'s own instance variables are those the class item declares, in order. */
+static int same_ivars(struct st_vm *vm, oop cls, const struct class_ast *ca)
+{
+	oop iv = st_slot(cls, CLS_IVARS);
+	size_t n = iv == vm->nil ? 0 : obj_slots(iv);
+	if (n != (size_t)ca->nivars)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!st_string_eq(obj_body(iv)[i], ca->ivars[i]))
+			return 0;
+	return 1;
+}
+
 /* Instance variables added to [target], a class (or metaclass) that
  * existed before this declaration: vm/prim_refl.c migrates its instances and
  * its subclasses' and renumbers their methods. */
 static int reshape_ivars(struct compiler *c, oop target, const char **names, int n,
-			 struct class_ast *ca)
+			 struct class_ast *ca, int replace)
 {
 	struct st_vm *vm = c->vm;
 	oop old = st_slot(target, CLS_IVARS);
-	size_t on = old == vm->nil ? 0 : obj_slots(old), k = on;
+	size_t on = old == vm->nil || replace ? 0 : obj_slots(old), k = on;
 	int add = 0; /* names new to the class and not repeated */
 	for (int i = 0; i < n; i++) {
-		int dup = ivar_index(vm, target, names[i]) >= 0;
+		int dup = !replace && ivar_index(vm, target, names[i]) >= 0;
 		for (int j = 0; j < i && !dup; j++)
 			dup = !strcmp(names[j], names[i]);
 		add += !dup;
@@ -1792,7 +1805,7 @@ static int reshape_ivars(struct compiler *c, oop target, const char **names, int
 		for (size_t i = 0; i < on; i++)
 			st_put(vm, nv, i, obj_body(old)[i]);
 		for (int i = 0; i < n && k < on + (size_t)add; i++) {
-			int dup = ivar_index(vm, target, names[i]) >= 0;
+			int dup = !replace && ivar_index(vm, target, names[i]) >= 0;
 			for (int j = 0; j < i && !dup; j++)
 				dup = !strcmp(names[j], names[i]);
 			oop str = dup ? 0 : st_new_string(vm, names[i], strlen(names[i]));
@@ -1831,7 +1844,7 @@ static int add_ivars(struct compiler *c, oop cls, const char **names, int n, str
 	if (!add)
 		return 1;
 	if (!fresh)
-		return reshape_ivars(c, target, names, n, ca);
+		return reshape_ivars(c, target, names, n, ca, 0);
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
 		oop sc = vm->classes[i];
 		if (!inherits(vm, sc, cls))
@@ -1963,6 +1976,13 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	ST_ROOT(vm, cls);
 	/* "Foo class extend [ |a| ]" and "Foo class [ |a| ]": class side */
 	int cx = ca->k == C_CLASS_EXTEND;
+	/* gst: "Super subclass: Foo [ |a| ]" for a Foo that exists under Super
+	 * declares all of Foo's own instance variables (extend adds to them) */
+	if (ca->k == C_SUBCLASS && !fresh && ca->nivars > 0 && !same_ivars(vm, cls, ca) &&
+	    !reshape_ivars(c, cls, ca->ivars, ca->nivars, ca, 1)) {
+		ST_UNROOT(vm, 1);
+		goto out;
+	}
 	if (!add_ivars(c, cls, ca->ivars, ca->nivars, ca, cx, fresh) ||
 	    !add_ivars(c, cls, ca->civars, ca->ncivars, ca, 1, fresh)) {
 		ST_UNROOT(vm, 1);
