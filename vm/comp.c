@@ -75,6 +75,7 @@ struct compiler {
 	int line; /* of the node being compiled, for errors */
 	int decl_line, decl_col; /* of the scope being declared */
 	struct scope *doit_scope; /* top-level temporaries */
+	const char *ns;           /* namespace of the item compiled (NULL: Smalltalk) */
 	struct fn *fns;           /* every fn made: buffers freed at the end */
 };
 
@@ -620,6 +621,116 @@ static int lit_index(struct compiler *c, struct fn *f, oop o)
 	return i;
 }
 
+static int is_class(struct st_vm *vm, oop o);
+static oop global_binding(struct compiler *c, const char *name, int create);
+
+/* The class of a float literal: FloatE, FloatQ or FloatD by its letter when
+ * that global is a class whose instances are one word (st/kernel may define
+ * them), else Float. */
+static uint32_t float_class(struct compiler *c, char kind)
+{
+	struct st_vm *vm = c->vm;
+	const char *name = kind == 'e' ? "FloatE" : kind == 'q' ? "FloatQ" : "FloatD";
+	oop s = st_lookup_symbol(vm, name, strlen(name));
+	oop b = s ? st_global_binding(vm, s, 0) : 0;
+	oop v = b ? st_slot(b, ASSOC_VALUE) : 0;
+	oop fl = vm->classes[CI_FLOAT];
+	if (v && is_class(vm, v) && st_slot(v, CLS_FORMAT) == st_slot(fl, CLS_FORMAT))
+		return st_class_index(v);
+	return CI_FLOAT;
+}
+
+/* [a] and [b] are Integers: their greatest common divisor (positive). */
+static oop int_gcd(struct st_vm *vm, oop a, oop b)
+{
+	if (big_sign(a) < 0)
+		a = big_negated(vm, a);
+	ST_ROOT(vm, a);
+	ST_ROOT(vm, b);
+	while (a && b && big_sign(b) != 0) {
+		oop r = big_op(vm, a, b, BIG_REM);
+		a = b;
+		b = r;
+	}
+	ST_UNROOT(vm, 2);
+	return b ? a : 0;
+}
+
+/* 3.14s2: a ScaledDecimal (st/kernel/15-GstNames.st: fraction, then scale)
+ * whose fraction is digits / radix^nfrac, reduced. */
+static oop make_scaled(struct compiler *c, struct lit *l)
+{
+	struct st_vm *vm = c->vm;
+	oop s = st_lookup_symbol(vm, "ScaledDecimal", 13);
+	oop b = s ? st_global_binding(vm, s, 0) : 0;
+	oop cls = b ? st_slot(b, ASSOC_VALUE) : 0;
+	if (!cls || !is_class(vm, cls) || st_instsize(cls) < 2) {
+		cerr(c, c->line, 1, "ScaledDecimal literals need the class ScaledDecimal");
+		return 0;
+	}
+	oop num = big_from_digits(vm, l->str, l->len, (int)l->ival, l->neg), den = 0, g = 0,
+	    frac = 0, o = 0;
+	ST_ROOT(vm, num);
+	ST_ROOT(vm, den);
+	ST_ROOT(vm, frac);
+	if (!num)
+		goto out;
+	frac = num;
+	if (l->nfrac > 0) {
+		char *one = calloc((size_t)l->nfrac + 2, 1);
+		if (!one)
+			goto out;
+		one[0] = '1';
+		memset(one + 1, '0', (size_t)l->nfrac);
+		den = big_from_digits(vm, one, (size_t)l->nfrac + 1, (int)l->ival, 0);
+		free(one);
+		if (!den || !(g = int_gcd(vm, num, den)))
+			goto out;
+		ST_ROOT(vm, g);
+		num = big_op(vm, num, g, BIG_QUO);
+		den = num ? big_op(vm, den, g, BIG_QUO) : 0;
+		ST_UNROOT(vm, 1);
+		if (!num || !den)
+			goto out;
+		frac = num;
+		if (!(obj_is_int(den) && obj_int(den) == 1)) {
+			frac = st_alloc_old(vm, CI_FRACTION, OBJ_FMT_PTRS, FRAC_SIZE, 0, 0);
+			if (!frac)
+				goto out;
+			st_put(vm, frac, FRAC_NUM, num);
+			st_put(vm, frac, FRAC_DEN, den);
+		}
+	}
+	cls = st_slot(b, ASSOC_VALUE);
+	o = st_alloc_old(vm, st_class_index(cls), OBJ_FMT_PTRS, (size_t)st_instsize(cls), 0, 0);
+	if (o) {
+		for (int i = 0; i < st_instsize(cls); i++)
+			obj_body(o)[i] = vm->nil;
+		st_put(vm, o, 0, frac);
+		obj_body(o)[1] = obj_from_int(l->scale);
+	}
+out:
+	ST_UNROOT(vm, 3);
+	return o;
+}
+
+/* #{Foo}: the binding itself, a VariableBinding when st/kernel has that
+ * class (a subclass of Association without instance variables). */
+static oop make_binding(struct compiler *c, struct lit *l)
+{
+	struct st_vm *vm = c->vm;
+	oop a = global_binding(c, l->str, 1);
+	if (!a)
+		return 0;
+	oop s = st_lookup_symbol(vm, "VariableBinding", 15);
+	oop b = s ? st_global_binding(vm, s, 0) : 0;
+	oop vb = b ? st_slot(b, ASSOC_VALUE) : 0;
+	if (vb && is_class(vm, vb) && obj_cls(a) == CI_ASSOCIATION &&
+	    st_instsize(vb) == ASSOC_SIZE)
+		obj_hdr(a)->cls = st_class_index(vb);
+	return a;
+}
+
 static oop make_lit(struct compiler *c, struct lit *l)
 {
 	struct st_vm *vm = c->vm;
@@ -630,8 +741,18 @@ static oop make_lit(struct compiler *c, struct lit *l)
 		return big_from_int64(vm, l->ival, 1);
 	case L_BIGINT:
 		return big_from_digits(vm, l->str, l->len, (int)l->ival, l->neg);
+	case L_SCALED:
+		return make_scaled(c, l);
+	case L_BINDING:
+		return make_binding(c, l);
+	case L_CELL: {
+		oop o = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 1, 0, 0);
+		if (o)
+			st_put(vm, o, 0, o);
+		return o;
+	}
 	case L_FLOAT: {
-		oop o = st_alloc_old(vm, CI_FLOAT, OBJ_FMT_WORDS, 1, 0, 0);
+		oop o = st_alloc_old(vm, float_class(c, l->fkind), OBJ_FMT_WORDS, 1, 0, 0);
 		if (o)
 			memcpy(obj_body(o), &l->fval, 8);
 		return o;
@@ -682,6 +803,22 @@ static oop make_lit(struct compiler *c, struct lit *l)
 
 static int const_lit(struct compiler *c, struct fn *f, struct lit *l)
 {
+	if (l->k == L_CELL && l->cell_fn == f)
+		return l->cell_idx;
+	if (l->k == L_BINDING) {
+		oop o = make_lit(c, l);
+		return o ? lit_index(c, f, o) : -1;
+	}
+	if (l->k == L_CELL) {
+		int i = add_lit_slot(c, f);
+		oop o = i >= 0 ? make_lit(c, l) : 0;
+		if (!o)
+			return -1;
+		st_put(c->vm, f->lits, (size_t)i, o);
+		l->cell_fn = f;
+		l->cell_idx = i;
+		return i;
+	}
 	if (l->k == L_SYMBOL || l->k == L_CHAR || (l->k == L_INT && obj_int_fits(l->ival))) {
 		oop o = make_lit(c, l);
 		return o ? lit_index(c, f, o) : -1;
@@ -745,25 +882,185 @@ static oop classvar(struct st_vm *vm, oop cls, const char *name)
 	return 0;
 }
 
+/*
+ * Globals and namespaces. A namespace is a prefix of global names: the
+ * class Foo defined inside "Namespace current: MyLib [ ]" is the global
+ * MyLib.Foo, named #'MyLib.Foo'. A name is looked up in the namespace of the
+ * code (of the class a method is compiled for, else the namespace the item
+ * is written in), then in the enclosing ones, then in Smalltalk.
+ * "Smalltalk." in front of a name is dropped, and SystemExceptions.Foo and
+ * Kernel.Foo fall back to the global Foo when there is no such name.
+ */
+static oop find_global(struct st_vm *vm, const char *name, size_t n)
+{
+	oop s = st_lookup_symbol(vm, name, n);
+	return s ? st_global_binding(vm, s, 0) : 0;
+}
+
+/* The namespace of the code being compiled: "" for Smalltalk. */
+static const char *code_ns(struct compiler *c, size_t *n)
+{
+	struct st_vm *vm = c->vm;
+	oop cls = c->cls;
+	if (cls && cls != vm->nil) {
+		if (obj_cls(cls) == CI_METACLASS)
+			cls = st_slot(cls, CLS_THIS);
+		oop nm = st_slot(cls, CLS_NAME);
+		if (obj_is_ptr(nm) && obj_fmt(nm) == OBJ_FMT_BYTES) {
+			const char *b = (const char *)obj_bytes(nm);
+			size_t k = obj_byte_size(nm);
+			while (k > 0 && b[k - 1] != '.')
+				k--;
+			if (k) {
+				*n = k - 1;
+				return b;
+			}
+		}
+	}
+	*n = c->ns ? strlen(c->ns) : 0;
+	return c->ns ? c->ns : "";
+}
+
+static oop global_binding(struct compiler *c, const char *name, int create)
+{
+	struct st_vm *vm = c->vm;
+	while (!strncmp(name, "Smalltalk.", 10) && name[10])
+		name += 10;
+	size_t nl = strlen(name), nsl;
+	const char *ns = code_ns(c, &nsl);
+	char buf[512];
+	while (nsl > 0 && nsl + 1 + nl < sizeof buf) {
+		memcpy(buf, ns, nsl);
+		buf[nsl] = '.';
+		memcpy(buf + nsl + 1, name, nl);
+		oop b = find_global(vm, buf, nsl + 1 + nl);
+		if (b)
+			return b;
+		while (nsl > 0 && ns[nsl - 1] != '.')
+			nsl--;
+		if (nsl)
+			nsl--;
+	}
+	oop b = find_global(vm, name, nl);
+	if (b)
+		return b;
+	const char *dot = strrchr(name, '.');
+	if (dot && (!strncmp(name, "SystemExceptions.", 17) || !strncmp(name, "Kernel.", 7)) &&
+	    (b = find_global(vm, dot + 1, strlen(dot + 1))))
+		return b;
+	if (dot && (size_t)(dot - name) < sizeof buf) {
+		/* Foo.Bar: the class variable Bar of the class Foo */
+		memcpy(buf, name, (size_t)(dot - name));
+		buf[dot - name] = 0;
+		oop cb = global_binding(c, buf, 0);
+		oop cls = cb ? st_slot(cb, ASSOC_VALUE) : 0;
+		if (cls && is_class(vm, cls) && (b = classvar(vm, cls, dot + 1)))
+			return b;
+	}
+	if (!create)
+		return 0;
+	ns = code_ns(c, &nsl);
+	if (nsl > 0 && nsl + 1 + nl < sizeof buf) {
+		/* not defined yet: the name is taken to be the namespace's own,
+		 * as X at: #Name put: or a class definition later makes it */
+		memcpy(buf, ns, nsl);
+		buf[nsl] = '.';
+		memcpy(buf + nsl + 1, name, nl);
+		return st_global_binding(vm, st_symbol(vm, buf, nsl + 1 + nl), 1);
+	}
+	return st_global_binding(vm, st_symbol(vm, name, nl), 1);
+}
+
+/* The namespace path of class [cls] (its name up to the last dot): [*n]
+ * bytes at the answer, 0 for Smalltalk. */
+static const char *class_ns(struct st_vm *vm, oop cls, size_t *n)
+{
+	(void)vm;
+	*n = 0;
+	oop nm = st_slot(cls, CLS_NAME);
+	if (!obj_is_ptr(nm) || obj_fmt(nm) != OBJ_FMT_BYTES)
+		return "";
+	const char *b = (const char *)obj_bytes(nm);
+	size_t k = obj_byte_size(nm);
+	while (k > 0 && b[k - 1] != '.')
+		k--;
+	*n = k ? k - 1 : 0;
+	return b;
+}
+
+/*
+ * [name] as GNU Smalltalk finds it from a method of [cls]: for the class
+ * and then each superclass, its class variables, then the namespaces from
+ * the class's own up to (not including) the one that also holds its
+ * superclass. Smalltalk itself is left to global_binding. 0: not found.
+ */
+static oop class_scoped(struct compiler *c, oop cls, const char *name)
+{
+	struct st_vm *vm = c->vm;
+	if (!cls || cls == vm->nil || strchr(name, '.'))
+		return 0;
+	if (obj_cls(cls) == CI_METACLASS)
+		cls = st_slot(cls, CLS_THIS);
+	size_t nl = strlen(name);
+	char buf[512];
+	for (; cls != vm->nil; cls = st_slot(cls, CLS_SUPER)) {
+		oop pool = st_slot(cls, CLS_POOL);
+		for (size_t i = 0; pool != vm->nil && i < obj_slots(pool); i++) {
+			oop a = obj_body(pool)[i];
+			if (st_string_eq(st_slot(a, ASSOC_KEY), name))
+				return a;
+		}
+		size_t nsl, snl = 0;
+		const char *ns = class_ns(vm, cls, &nsl), *sns = "";
+		oop sup = st_slot(cls, CLS_SUPER);
+		if (sup != vm->nil)
+			sns = class_ns(vm, sup, &snl);
+		while (nsl > 0) {
+			/* stop at a namespace holding the superclass too */
+			if (sup != vm->nil && nsl <= snl && !memcmp(ns, sns, nsl) &&
+			    (nsl == snl || sns[nsl] == '.'))
+				break;
+			if (nsl + 1 + nl < sizeof buf) {
+				memcpy(buf, ns, nsl);
+				buf[nsl] = '.';
+				memcpy(buf + nsl + 1, name, nl);
+				oop b = find_global(vm, buf, nsl + 1 + nl);
+				if (b)
+					return b;
+			}
+			while (nsl > 0 && ns[nsl - 1] != '.')
+				nsl--;
+			if (nsl)
+				nsl--;
+		}
+	}
+	return 0;
+}
+
 enum { NL_NONE, NL_IVAR, NL_BINDING };
 
 static int nonlocal(struct compiler *c, struct fn *f, const char *name, int *idx, int line, int col)
 {
 	struct st_vm *vm = c->vm;
-	int iv = c->cls ? ivar_index(vm, c->cls, name) : -1;
+	/* a doit has no instance variables (class variable initialisers are
+	 * compiled in their class's scope, self being nil) */
+	int iv = c->cls && !c->doit ? ivar_index(vm, c->cls, name) : -1;
 	if (iv >= 0) {
 		*idx = iv;
 		return NL_IVAR;
 	}
-	oop b = classvar(vm, c->cls, name);
+	oop b = class_scoped(c, c->cls, name);
 	if (!b) {
 		if (name[0] >= 'a' && name[0] <= 'z' && !(c->flags & COMP_REPL) && !c->doit &&
 		    !lower_global(vm, name)) {
 			cerr(c, line, col, "undeclared variable '%s'", name);
 			return NL_NONE;
 		}
-		oop sym = st_symbol(vm, name, strlen(name));
-		b = st_global_binding(vm, sym, 1);
+		b = global_binding(c, name, 1);
+		if (!b) {
+			cerr(c, line, col, "out of memory");
+			return NL_NONE;
+		}
 	}
 	*idx = lit_index(c, f, b);
 	return NL_BINDING;
@@ -1655,7 +1952,7 @@ static oop compile_method(struct compiler *c, struct method_ast *ma)
 
 static oop sym(struct st_vm *vm, const char *s) { return st_symbol(vm, s, strlen(s)); }
 
-static oop global_value(struct st_vm *vm, const char *name)
+__attribute__((unused)) static oop global_value(struct st_vm *vm, const char *name)
 {
 	oop b = st_global_binding(vm, sym(vm, name), 0);
 	return b ? st_slot(b, ASSOC_VALUE) : 0;
@@ -1679,16 +1976,85 @@ struct comp_unit {
 	int npend, cpend;
 };
 
+/* The class [name] names where the code is (see global_binding): a class
+ * of this unit not yet bound, or a global. */
 static oop find_class(struct comp_unit *u, const char *name)
 {
-	struct st_vm *vm = u->c.vm;
-	for (int i = u->npend - 1; i >= 0; i--)
-		if (!strcmp(u->pend[i].name, name))
-			return vm->classes[u->pend[i].index];
-	oop v = global_value(vm, name);
+	struct compiler *c = &u->c;
+	struct st_vm *vm = c->vm;
+	while (!strncmp(name, "Smalltalk.", 10) && name[10])
+		name += 10;
+	size_t nl = strlen(name), nsl;
+	const char *ns = code_ns(c, &nsl);
+	char buf[512];
+	for (;;) {
+		const char *cand = name;
+		if (nsl > 0 && nsl + 1 + nl < sizeof buf) {
+			memcpy(buf, ns, nsl);
+			buf[nsl] = '.';
+			memcpy(buf + nsl + 1, name, nl + 1);
+			cand = buf;
+		}
+		for (int i = u->npend - 1; i >= 0; i--)
+			if (!strcmp(u->pend[i].name, cand))
+				return vm->classes[u->pend[i].index];
+		if (cand == name)
+			break;
+		while (nsl > 0 && ns[nsl - 1] != '.')
+			nsl--;
+		if (nsl)
+			nsl--;
+	}
+	oop b = global_binding(c, name, 0);
+	oop v = b ? st_slot(b, ASSOC_VALUE) : 0;
 	if (v && is_class(vm, v))
 		return v;
 	return 0;
+}
+
+/* "Namespace current: X.Y [ ]" makes the namespaces X and X.Y when they
+ * are not there yet (instances of st/kernel's Namespace: its path). */
+static void ensure_ns(struct compiler *c, const char *ns)
+{
+	struct st_vm *vm = c->vm;
+	oop s = st_lookup_symbol(vm, "Namespace", 9);
+	oop nb = s ? st_global_binding(vm, s, 0) : 0;
+	if (!ns || !nb || !is_class(vm, st_slot(nb, ASSOC_VALUE)) ||
+	    st_instsize(st_slot(nb, ASSOC_VALUE)) < 1)
+		return;
+	for (size_t i = 1, n = strlen(ns); i <= n; i++) {
+		if (i < n && ns[i] != '.')
+			continue;
+		oop b = st_global_binding(vm, st_symbol(vm, ns, i), 1);
+		if (!b || st_slot(b, ASSOC_VALUE) != vm->nil)
+			continue;
+		ST_ROOT(vm, b);
+		oop path = st_new_string(vm, ns, i), o = 0;
+		ST_ROOT(vm, path);
+		oop cls = st_slot(nb, ASSOC_VALUE);
+		o = path ? st_alloc_old(vm, st_class_index(cls), OBJ_FMT_PTRS,
+					(size_t)st_instsize(cls), 0, 0) : 0;
+		if (o) {
+			for (int k = 0; k < st_instsize(cls); k++)
+				obj_body(o)[k] = vm->nil;
+			st_put(vm, o, 0, path);
+			st_put(vm, b, ASSOC_VALUE, o);
+		}
+		ST_UNROOT(vm, 2);
+	}
+}
+
+/* The global name of class [name] defined in namespace [ns]: "ns.name". */
+static const char *ns_name(struct compiler *c, const char *ns, const char *name)
+{
+	if (!ns)
+		return name;
+	size_t a = strlen(ns), b = strlen(name);
+	char *full = arena_alloc(c->a, a + b + 2);
+	memcpy(full, ns, a);
+	full[a] = '.';
+	memcpy(full + a + 1, name, b + 1);
+	return full;
 }
 
 static void append_names(struct st_vm *vm, oop cls, const char **names, int n)
@@ -1919,7 +2285,11 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	ST_ROOT(vm, binding);
 	ST_ROOT(vm, rec);
 	int ok = 0;
+	const char *outer_ns = c->ns;
+	c->ns = ca->ns; /* "Namespace current: X [ ]": names are looked up in X */
+	ensure_ns(c, ca->ns);
 	if (ca->k == C_SUBCLASS) {
+		const char *full = ns_name(c, ca->ns, ca->name);
 		oop sup = vm->nil;
 		if (strcmp(ca->super, "nil")) {
 			sup = find_class(u, ca->super);
@@ -1929,6 +2299,9 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 			}
 		}
 		cls = find_class(u, ca->name);
+		if (cls && ca->ns && st_class_index(cls) < vm->nclasses &&
+		    !st_string_eq(st_slot(cls, CLS_NAME), full))
+			cls = 0; /* Foo in Smalltalk does not stand for X.Foo */
 		if (cls && st_slot(cls, CLS_SUPER) != sup && sup != vm->nil) {
 			/* redefinition with another superclass: make a new class */
 			cls = 0;
@@ -1952,7 +2325,7 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 					fmt = OBJ_FMT_IPTRS;
 			}
 			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
-			cls = st_new_class(vm, sup, sym(vm, ca->name), fmt, indexed, ninst, 0);
+			cls = st_new_class(vm, sup, sym(vm, full), fmt, indexed, ninst, 0);
 			fresh = 1;
 			if (!cls) {
 				cerr(c, ca->line, ca->col, "out of memory");
@@ -1963,9 +2336,9 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 			cerr(c, ca->line, ca->col, "out of memory");
 			goto out;
 		}
-		u->pend[u->npend].name = ca->name;
+		u->pend[u->npend].name = full;
 		u->pend[u->npend++].index = st_class_index(cls);
-		binding = st_global_binding(vm, sym(vm, ca->name), 1);
+		binding = st_global_binding(vm, sym(vm, full), 1);
 	} else {
 		cls = find_class(u, ca->name);
 		if (!cls) {
@@ -2006,7 +2379,17 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	for (int i = 0; i < ca->nmethods && !c->failed; i++) {
 		struct method_ast *ma = ca->methods[i];
 		int side = ma->class_side || ca->k == C_CLASS_EXTEND;
-		oop target = side ? vm->classes[obj_cls(cls)] : cls;
+		oop owner = cls;
+		if (ma->owner && strcmp(ma->owner, ca->name)) {
+			/* "Object >> foo [ ]" written in another class's body */
+			owner = find_class(u, ma->owner);
+			if (!owner) {
+				cerr(c, ma->line, ma->col, "undefined class '%s'", ma->owner);
+				break;
+			}
+			side = ma->class_side;
+		}
+		oop target = side ? vm->classes[obj_cls(owner)] : owner;
 		c->cls = target;
 		oop m = compile_method(c, ma);
 		if (!m)
@@ -2021,6 +2404,7 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	ST_UNROOT(vm, 1);
 	ok = !c->failed;
 out:;
+	c->ns = outer_ns;
 	oop r = ok ? rec : 0;
 	ST_UNROOT(vm, 2);
 	return r;
@@ -2108,7 +2492,9 @@ static oop compile_unit(struct comp_unit *u, struct unit_ast *ua)
 				oop bnd = classvar(vm, cls, cv->name);
 				int bi = lit_index(c, f, bnd);
 				note_line(f, cv->line);
+				c->cls = vm->classes[obj_cls(cls)]; /* names as in class methods */
 				gen(c, f, cv->init);
+				c->cls = vm->classes[CI_UNDEFINED];
 				op2(f, OP_POP_GLOBAL, bi);
 			}
 		}
@@ -2207,6 +2593,8 @@ oop comp_item(struct st_vm *vm, struct lexer *lx, struct arena *a, struct item *
 	struct comp_unit u;
 	memset(&u, 0, sizeof u);
 	init_c(&u.c, vm, lx, a, flags | COMP_IMMEDIATE | COMP_UNIT);
+	u.c.ns = it->ns; /* inside "Namespace current: X [ ]" */
+	ensure_ns(&u.c, it->ns);
 	u.c.file = st_new_string(vm, lx->file, strlen(lx->file));
 	ST_ROOT(vm, u.c.file);
 	oop m = compile_unit(&u, &ua);

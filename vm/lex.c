@@ -156,17 +156,8 @@ static int digit_val(int c)
  * Integer literals are converted to LargeIntegers in quadratic time and
  * 1e1000000000 would need a gigabyte of digits: a literal whose value needs
  * more than LEX_INT_BITS_MAX bits is a syntax error, checked before any
- * digit string is built. [nd] digits in [radix], times 10^[e].
+ * digit string is built (int_token).
  */
-static int int_too_big(struct lexer *lx, struct token *t, size_t nd, int radix, double e)
-{
-	if ((double)nd * log2(radix) + e * log2(10) <= LEX_INT_BITS_MAX + 4.0)
-		return 0;
-	lex_error_at(lx, t->line, t->col, "number too large (limit %d bits)", LEX_INT_BITS_MAX);
-	t->t = T_INT;
-	t->ival = 0;
-	return 1;
-}
 
 /* Significant digits of [ds, de): leading zeros do not make a number big. */
 static size_t sig_digits(const char *ds, const char *de)
@@ -176,38 +167,72 @@ static size_t sig_digits(const char *ds, const char *de)
 	return (size_t)(de - ds);
 }
 
-static void radix_number(struct lexer *lx, struct token *t, const char *s)
+/*
+ * Digits of [radix] from the cursor (the first one is known to be there),
+ * with '_' separators between them: 1_000_000, 16r3FFF_FFFF. A '_' not
+ * followed by a digit is not part of the number.
+ */
+static void scan_digits(struct lexer *lx, int radix)
 {
-	long r = strtol(s, NULL, 10); /* saturates on absurd radixes */
-	int radix = (int)r;
-	if (r < 2 || r > 36) {
-		lex_error_at(lx, t->line, t->col, "bad radix %.*s", (int)(lx->p - s > 20 ? 20 : lx->p - s), s);
-		radix = 10;
+	for (;;) {
+		int k = 0;
+		while (at(lx, k) == '_')
+			k++;
+		if (digit_val(at(lx, k)) >= radix)
+			return;
+		while (k-- >= 0)
+			adv(lx);
 	}
-	adv(lx);
-	int neg = 0;
-	if (cur(lx) == '-') {
-		neg = 1;
-		adv(lx);
-	}
-	const char *ds = lx->p;
-	while (digit_val(cur(lx)) < radix)
-		adv(lx);
-	const char *de = lx->p;
-	if (int_too_big(lx, t, sig_digits(ds, de), radix, 0))
+}
+
+/* [s, e) without the separators, in the arena. */
+static char *clean_digits(struct lexer *lx, const char *s, const char *e, size_t *n)
+{
+	char *d = arena_alloc(lx->arena, (size_t)(e - s) + 1);
+	size_t k = 0;
+	for (const char *q = s; q < e; q++)
+		if (*q != '_')
+			d[k++] = *q;
+	d[k] = 0;
+	*n = k;
+	return d;
+}
+
+/* An Integer token: digits [d, d+n) in [radix] followed by [zeros] zeros. */
+static void int_token(struct lexer *lx, struct token *t, const char *d, size_t n, int radix,
+		      int neg, double zeros)
+{
+	size_t nd = sig_digits(d, d + n);
+	if (nd == 0) {
+		t->t = T_INT; /* 0e1000000000 */
+		t->ival = 0;
 		return;
-	/* radix integers only */
+	}
+	if (((double)nd + zeros) * log2(radix) > LEX_INT_BITS_MAX + 4.0) {
+		lex_error_at(lx, t->line, t->col, "number too large (limit %d bits)", LEX_INT_BITS_MAX);
+		t->t = T_INT;
+		t->ival = 0;
+		return;
+	}
+	size_t z = (size_t)zeros;
+	if (z) {
+		char *b = arena_alloc(lx->arena, n + z + 1);
+		memcpy(b, d, n);
+		memset(b + n, '0', z);
+		d = b;
+		n += z;
+	}
 	unsigned __int128 v = 0;
 	int big = 0;
-	for (const char *q = ds; q < de && !big; q++) {
-		v = v * (unsigned)radix + (unsigned)digit_val(*q);
+	for (size_t i = 0; i < n && !big; i++) {
+		v = v * (unsigned)radix + (unsigned)digit_val(d[i]);
 		if (v > (unsigned __int128)INT64_MAX)
 			big = 1;
 	}
 	if (big) {
 		t->t = T_BIGINT;
-		t->str = arena_strdup(lx->arena, ds, (size_t)(de - ds));
-		t->slen = (size_t)(de - ds);
+		t->str = (char *)d;
+		t->slen = n;
 		t->ival = neg ? -radix : radix;
 	} else {
 		t->t = T_INT;
@@ -215,99 +240,134 @@ static void radix_number(struct lexer *lx, struct token *t, const char *s)
 	}
 }
 
-/* [s, lx->p) with d and q exponents as e, for strtod. */
-static void float_number(struct lexer *lx, struct token *t, const char *s)
-{
-	size_t n = (size_t)(lx->p - s);
-	char *buf = arena_strdup(lx->arena, s, n);
-	for (char *q = buf; *q; q++)
-		if (*q == 'd' || *q == 'q')
-			*q = 'e';
-	t->t = T_FLOAT;
-	t->fval = strtod(buf, NULL); /* underflow answers 0 or a subnormal */
-	if (isinf(t->fval)) {
-		lex_error_at(lx, t->line, t->col, "number too large (beyond the Float range)");
-		t->fval = 0;
-	}
-}
-
+/*
+ * Number literals, as GNU Smalltalk reads them:
+ *   [radix r][-]digits[.digits][e|d|q[-digits]]   or   ...digits[.digits]s[digits]
+ * '_' separates digits. An integer mantissa with a non-negative e exponent
+ * is an Integer (1e10); a '.', a negative exponent or the class letters d
+ * and q make a Float, and so does a class letter without exponent digits
+ * (1d, 1.0e, 2q). [fkind] keeps the letter ('e' only without digits: 1.5e10
+ * is a FloatD as in gst's printString). 'Ns' / 'N.MsK' is a ScaledDecimal.
+ */
 static void number(struct lexer *lx, struct token *t)
 {
 	const char *s = lx->p;
-	while (isdigit(cur(lx)))
-		adv(lx);
-	const char *ds = s, *de = lx->p;
+	int radix = 10, neg = 0;
+	scan_digits(lx, 10);
+	const char *is = s, *ie = lx->p;
 	if (cur(lx) == 'r' && (digit_val(at(lx, 1)) < 36 || (at(lx, 1) == '-' && digit_val(at(lx, 2)) < 36))) {
-		radix_number(lx, t, s);
-		return;
-	}
-	int isfloat = 0;
-	if (cur(lx) == '.' && isdigit(at(lx, 1))) {
-		isfloat = 1;
+		size_t rn;
+		char *rd = clean_digits(lx, s, lx->p, &rn);
+		long r = strtol(rd, NULL, 10); /* saturates on absurd radixes */
+		radix = (int)r;
+		if (r < 2 || r > 36) {
+			lex_error_at(lx, t->line, t->col, "bad radix %.*s", (int)(rn > 20 ? 20 : rn), rd);
+			radix = 36;
+		}
 		adv(lx);
-		while (isdigit(cur(lx)))
+		if (cur(lx) == '-') {
+			neg = 1;
 			adv(lx);
-	}
-	if ((cur(lx) == 'e' || cur(lx) == 'd' || cur(lx) == 'q') &&
-	    (isdigit(at(lx, 1)) || (at(lx, 1) == '-' && isdigit(at(lx, 2))))) {
-		const char *ep = lx->p;
-		adv(lx);
-		if (cur(lx) == '-')
-			adv(lx);
-		while (isdigit(cur(lx)))
-			adv(lx);
-		if (!isfloat && ep[1] != '-') {
-			/* 1e10 is an Integer when the exponent is not negative */
-			double ed = strtod(ep + 1, NULL); /* inf-safe, unlike strtol */
-			size_t n = (size_t)(ep - s), nd = sig_digits(s, ep);
-			if (nd == 0) {
-				t->t = T_INT; /* 0e1000000000 */
-				t->ival = 0;
-				return;
-			}
-			if (int_too_big(lx, t, nd, 10, ed))
-				return;
-			size_t e = (size_t)ed;
-			if (n + e < 19) {
-				int64_t v = strtoll(s, NULL, 10);
-				for (size_t i = 0; i < e; i++)
-					v *= 10;
-				t->t = T_INT;
-				t->ival = v;
-				return;
-			}
-			char *d = arena_alloc(lx->arena, n + e + 1);
-			memcpy(d, s, n);
-			memset(d + n, '0', e);
-			t->t = T_BIGINT;
-			t->str = d;
-			t->slen = n + e;
-			t->ival = 10;
+		}
+		if (digit_val(cur(lx)) >= radix) {
+			lex_error_at(lx, t->line, t->col, "digit expected after the radix");
+			t->t = T_INT;
 			return;
 		}
-		isfloat = 1;
+		is = lx->p;
+		scan_digits(lx, radix);
+		ie = lx->p;
 	}
-	if (isfloat) {
-		float_number(lx, t, s);
+	const char *fs = NULL, *fe = NULL;
+	if (cur(lx) == '.' && digit_val(at(lx, 1)) < radix) {
+		adv(lx);
+		fs = lx->p;
+		scan_digits(lx, radix);
+		fe = lx->p;
+	}
+	size_t in, fn = 0;
+	char *id = clean_digits(lx, is, ie, &in), *fd = fs ? clean_digits(lx, fs, fe, &fn) : NULL;
+	if (cur(lx) == 's' && (isdigit(at(lx, 1)) || !is_id(at(lx, 1)))) {
+		/* ScaledDecimal: 123s2, 3.14s2, 3.14s (the scale is the digits given) */
+		adv(lx);
+		long scale = (long)fn;
+		if (isdigit(cur(lx))) {
+			scale = 0;
+			while (isdigit(cur(lx))) {
+				if (scale < 100000)
+					scale = scale * 10 + (cur(lx) - '0');
+				adv(lx);
+			}
+			if (scale >= 100000)
+				lex_error_at(lx, t->line, t->col, "scale too large");
+		}
+		if ((double)sig_digits(id, id + in) + (double)fn > LEX_INT_BITS_MAX / log2(radix)) {
+			lex_error_at(lx, t->line, t->col, "number too large (limit %d bits)", LEX_INT_BITS_MAX);
+			t->t = T_INT;
+			return;
+		}
+		char *d = arena_alloc(lx->arena, in + fn + 1);
+		memcpy(d, id, in);
+		if (fn)
+			memcpy(d + in, fd, fn);
+		t->t = T_SCALED;
+		t->str = d;
+		t->slen = in + fn;
+		t->nfrac = (int)fn;
+		t->scale = (int)scale;
+		t->ival = neg ? -radix : radix;
 		return;
 	}
-	if (int_too_big(lx, t, sig_digits(ds, de), 10, 0))
-		return;
-	unsigned __int128 v = 0;
-	int big = 0;
-	for (const char *q = ds; q < de && !big; q++) {
-		v = v * 10 + (unsigned)(*q - '0');
-		if (v > (unsigned __int128)INT64_MAX)
-			big = 1;
+	char kind = 0;
+	int has_exp = 0, eneg = 0;
+	double ed = 0;
+	int c = cur(lx);
+	if (c == 'e' || c == 'd' || c == 'q') {
+		if (isdigit(at(lx, 1)) || (at(lx, 1) == '-' && isdigit(at(lx, 2)))) {
+			kind = (char)c;
+			has_exp = 1;
+			adv(lx);
+			if (cur(lx) == '-') {
+				eneg = 1;
+				adv(lx);
+			}
+			ed = strtod(lx->p, NULL); /* inf-safe, unlike strtol */
+			while (isdigit(cur(lx)))
+				adv(lx);
+		} else if (!is_id(at(lx, 1))) {
+			kind = (char)c; /* 1d, 1.0e, 2q: the class letter alone */
+			adv(lx);
+		}
 	}
-	if (big) {
-		t->t = T_BIGINT;
-		t->str = arena_strdup(lx->arena, ds, (size_t)(de - ds));
-		t->slen = (size_t)(de - ds);
-		t->ival = 10;
+	if (!fs && (!kind || (kind == 'e' && has_exp && !eneg))) {
+		int_token(lx, t, id, in, radix, neg, ed);
+		return;
+	}
+	t->t = T_FLOAT;
+	t->fkind = kind == 'e' && has_exp ? 0 : kind;
+	if (radix == 10) {
+		char *buf = arena_alloc(lx->arena, in + fn + 48);
+		snprintf(buf, in + fn + 48, "%s.%se%s%.0f", id, fd ? fd : "0", eneg ? "-" : "",
+			 ed > 1e9 ? 1e9 : ed);
+		t->fval = strtod(buf, NULL); /* underflow answers 0 or a subnormal */
 	} else {
-		t->t = T_INT;
-		t->ival = (int64_t)v;
+		long double v = 0;
+		for (size_t i = 0; i < in; i++)
+			v = v * radix + digit_val(id[i]);
+		for (size_t i = 0; i < fn; i++)
+			v = v * radix + digit_val(fd[i]);
+		double e = (eneg ? -ed : ed) - (double)fn;
+		if (e < -1e5)
+			e = -1e5;
+		if (e > 1e5)
+			e = 1e5;
+		if (v != 0)
+			v *= powl(radix, e);
+		t->fval = (double)(neg ? -v : v);
+	}
+	if (isinf(t->fval)) {
+		lex_error_at(lx, t->line, t->col, "number too large (beyond the Float range)");
+		t->fval = 0;
 	}
 }
 
@@ -347,6 +407,27 @@ static void string_body(struct lexer *lx, struct token *t)
 	adv(lx); /* closing quote */
 }
 
+/* $<65>, $<16r41>: the character of a code point; after "$<" at a digit.
+ * Anything else ($<= ...) leaves the character $< as it is. */
+static void char_code(struct lexer *lx, struct token *t)
+{
+	const char *p = lx->p, *ls = lx->line_start;
+	int line = lx->line;
+	struct token n = *t;
+	number(lx, &n);
+	if (n.t == T_INT && n.ival >= 0 && cur(lx) == '>') {
+		adv(lx);
+		if (n.ival > 0x10FFFF)
+			lex_error_at(lx, t->line, t->col, "character code point out of range");
+		else
+			t->ival = n.ival;
+		return;
+	}
+	lx->p = p;
+	lx->line_start = ls;
+	lx->line = line;
+}
+
 void lex_next(struct lexer *lx)
 {
 	struct token *t = &lx->tok;
@@ -360,7 +441,11 @@ void lex_next(struct lexer *lx)
 		t->t = T_EOF;
 		return;
 	}
-	if (is_id0(c)) {
+	if (c == '_' && !isalpha(at(lx, 1)) && at(lx, 1) != '_') {
+		/* x _ y: the old assignment arrow (a_b is an identifier) */
+		adv(lx);
+		t->t = T_ASSIGN;
+	} else if (is_id0(c)) {
 		while (is_id(cur(lx)))
 			adv(lx);
 		/* Namespace.Name (capitalised, no blanks): one identifier */
@@ -374,7 +459,6 @@ void lex_next(struct lexer *lx)
 			t->t = T_KEYWORD;
 		} else {
 			t->t = T_IDENT;
-			/* Foo.Bar namespaces are not supported: stop at the dot */
 		}
 	} else if (isdigit(c)) {
 		number(lx, t);
@@ -397,6 +481,8 @@ void lex_next(struct lexer *lx)
 			}
 			t->t = T_CHAR;
 			t->ival = cp;
+			if (cp == '<' && isdigit(cur(lx)))
+				char_code(lx, t);
 		}
 	} else if (c == '\'') {
 		t->t = T_STRING;
@@ -430,6 +516,11 @@ void lex_next(struct lexer *lx)
 			t->t = T_SYMBOL;
 			t->str = arena_strdup(lx->arena, s, (size_t)(lx->p - s));
 			t->slen = (size_t)(lx->p - s);
+		} else if (d == '#' && at(lx, 1) == '(') {
+			/* ##(expr): a compile-time constant */
+			adv(lx);
+			adv(lx);
+			t->t = T_HASHHASHPAREN;
 		} else if (d == '#') {
 			/* ##foo: same as #foo */
 			lex_next(lx);
@@ -493,6 +584,8 @@ void lex_mark(struct lexer *lx, struct lex_mark *m)
 	m->line_start = lx->line_start;
 	m->line = lx->line;
 	m->tok = lx->tok;
+	m->ns = lx->ns;
+	m->nns = lx->nns;
 }
 
 void lex_reset(struct lexer *lx, const struct lex_mark *m)
@@ -501,6 +594,8 @@ void lex_reset(struct lexer *lx, const struct lex_mark *m)
 	lx->line_start = m->line_start;
 	lx->line = m->line;
 	lx->tok = m->tok;
+	lx->ns = m->ns;
+	lx->nns = m->nns;
 }
 
 int lex_peek_char(struct lexer *lx) { return cur(lx); }

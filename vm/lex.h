@@ -17,13 +17,16 @@ enum tok {
 	T_BINARY,   /* + - , <= ... also | < > when used as operators */
 	T_INT,      /* fits int64: [ival]; else [text] holds digits (bignum) */
 	T_BIGINT,   /* integer literal too big: text/len, radix in [ival] */
-	T_FLOAT,    /* [fval] */
+	T_FLOAT,    /* [fval]; [fkind] 'd' 'e' 'q' or 0 (FloatD) */
+	T_SCALED,   /* 3.14s2: [str]/[slen] digits (radix [ival], negative
+		     * when the radix is), [nfrac] of them after the point, [scale] */
 	T_CHAR,     /* $a: [ival] */
 	T_STRING,   /* 'x': [str]/[slen] unescaped */
 	T_SYMBOL,   /* #foo #foo:bar: #+ #'x': [str]/[slen] */
 	T_HASHPAREN,   /* #( */
 	T_HASHBRACKET, /* #[ */
 	T_HASHBRACE,   /* #{ */
+	T_HASHHASHPAREN, /* ##( */
 	T_LPAREN, T_RPAREN, T_LBRACKET, T_RBRACKET, T_LBRACE, T_RBRACE,
 	T_PERIOD, T_SEMI, T_CARET, T_ASSIGN, T_COLON, T_BANG,
 	T_ERROR
@@ -37,6 +40,7 @@ enum tok {
 #define LEX_INT_BITS_MAX 65536
 #define PARSE_DEPTH_MAX 256
 #define PARSE_HEIGHT_MAX 4096 /* of the syntax tree, message chains included */
+#define LEX_NS_MAX 64 /* "Namespace current: X [" nested */
 
 struct token {
 	enum tok t;
@@ -45,6 +49,8 @@ struct token {
 	int line, col;
 	int64_t ival;
 	double fval;
+	char fkind;       /* T_FLOAT: the class letter 'd' 'e' 'q', 0 if none */
+	int scale, nfrac; /* T_SCALED */
 	char *str;        /* unescaped string/symbol body (arena) */
 	size_t slen;
 	int space_before; /* whitespace or comment precedes it */
@@ -59,6 +65,12 @@ struct lexer {
 	struct arena *arena;
 	char err[256];       /* first error: "FILE:L:C: msg" */
 	int has_err;
+	/* The parser's top level: "Namespace current: X [" items open (kept
+	 * here because files are parsed one item at a time, vm/filein.c).
+	 * [ns] is the innermost as a dotted path, NULL for Smalltalk. */
+	const char *ns;
+	int nns;
+	const char *ns_outer[LEX_NS_MAX];
 };
 
 /* A cursor snapshot for backtracking (top-level item detection). */
@@ -66,6 +78,8 @@ struct lex_mark {
 	const char *p, *line_start;
 	int line;
 	struct token tok;
+	const char *ns; /* the namespace state (see struct lexer) */
+	int nns;
 };
 
 void lex_init(struct lexer *lx, const char *file, const char *src, size_t n,

@@ -109,12 +109,27 @@ static struct lit *mklit(struct parser *p, enum lit_kind k)
 static struct lit *number_lit(struct parser *p, int neg)
 {
 	struct lit *l;
+	for (size_t i = 0; neg && i + 1 < TOK.len; i++)
+		if (TOK.text[i] == 'r' && TOK.text[i + 1] == '-') {
+			/* -16r-33: gst refuses the double minus */
+			err(p, "expected positive numeric literal");
+			return NULL;
+		}
 	if (TOK.t == T_INT) {
 		l = mklit(p, L_INT);
 		l->ival = neg ? -TOK.ival : TOK.ival;
 	} else if (TOK.t == T_FLOAT) {
 		l = mklit(p, L_FLOAT);
 		l->fval = neg ? -TOK.fval : TOK.fval;
+		l->fkind = TOK.fkind;
+	} else if (TOK.t == T_SCALED) {
+		l = mklit(p, L_SCALED);
+		l->str = TOK.str;
+		l->len = TOK.slen;
+		l->ival = TOK.ival < 0 ? -TOK.ival : TOK.ival;
+		l->neg = neg ^ (TOK.ival < 0);
+		l->scale = TOK.scale;
+		l->nfrac = TOK.nfrac;
 	} else {
 		l = mklit(p, L_BIGINT);
 		l->str = TOK.str;
@@ -136,6 +151,25 @@ static int negative_ahead(struct parser *p)
 }
 
 static struct lit *array_lit(struct parser *p, enum tok close);
+
+/* #{Foo} #{Smalltalk.Foo}: after the #{ */
+static struct lit *binding_lit(struct parser *p)
+{
+	if (TOK.t != T_IDENT) {
+		err(p, "variable name expected in #{ }");
+		return NULL;
+	}
+	struct lit *l = mklit(p, L_BINDING);
+	l->str = tokstr(p);
+	l->len = TOK.len;
+	next(p);
+	if (TOK.t != T_RBRACE) {
+		err(p, "'}' expected to close #{");
+		return NULL;
+	}
+	next(p);
+	return l;
+}
 
 static struct lit *bytes_lit(struct parser *p)
 {
@@ -166,8 +200,11 @@ static struct lit *array_elem(struct parser *p)
 		return number_lit(p, 1);
 	}
 	switch (TOK.t) {
-	case T_INT: case T_FLOAT: case T_BIGINT:
+	case T_INT: case T_FLOAT: case T_BIGINT: case T_SCALED:
 		return number_lit(p, 0);
+	case T_HASHBRACE:
+		next(p);
+		return binding_lit(p);
 	case T_CHAR:
 		l = mklit(p, L_CHAR);
 		l->ival = TOK.ival;
@@ -268,6 +305,59 @@ static struct node *lit_node(struct parser *p, struct lit *l, int line, int col)
 	return n;
 }
 
+static struct node *mksend(struct parser *p, struct node *rcv, const char *sel, int line, int col);
+
+static struct node *send_args(struct parser *p, struct node *rcv, const char *sel,
+			      struct node *a0, struct node *a1)
+{
+	struct node *s = mksend(p, rcv, sel, rcv->line, rcv->col);
+	s->nargs = a1 ? 2 : a0 ? 1 : 0;
+	s->args = arena_alloc(p->a, 2 * sizeof(struct node *));
+	s->args[0] = a0;
+	s->args[1] = a1;
+	up(p, s, rcv);
+	for (int i = 0; i < s->nargs; i++)
+		up(p, s, s->args[i]);
+	return s;
+}
+
+static struct node *block_of(struct parser *p, struct node *stmt)
+{
+	struct node *n = mk(p, N_BLOCK);
+	n->line = stmt->line;
+	n->col = stmt->col;
+	n->block = arena_alloc(p->a, sizeof *n->block);
+	n->block->stmts = arena_alloc(p->a, sizeof(struct node *));
+	n->block->stmts[0] = stmt;
+	n->block->nstmts = 1;
+	n->block->line = n->block->end_line = stmt->line;
+	n->block->col = stmt->col;
+	n->block->height = stmt->height + 1;
+	n->height = n->block->height + 1;
+	return n;
+}
+
+/*
+ * ##(expr) is evaluated once, the first time the method runs it, and then
+ * answers that value: a literal cell (an Array of one slot that starts
+ * holding itself) and
+ *   (cell at: 1) == cell ifTrue: [cell at: 1 put: (expr)] ifFalse: [cell at: 1]
+ */
+static struct node *once(struct parser *p, struct node *e, int line, int col)
+{
+	struct lit *cl = mklit(p, L_CELL), *one = mklit(p, L_INT);
+	one->ival = 1;
+	struct node *cell[4], *k[3];
+	for (int i = 0; i < 4; i++)
+		cell[i] = lit_node(p, cl, line, col);
+	for (int i = 0; i < 3; i++)
+		k[i] = lit_node(p, one, line, col);
+	struct node *test = send_args(p, send_args(p, cell[0], "at:", k[0], NULL), "==", cell[1], NULL);
+	struct node *set = block_of(p, send_args(p, cell[2], "at:put:", k[1], e));
+	struct node *get = block_of(p, send_args(p, cell[3], "at:", k[2], NULL));
+	return up(p, send_args(p, test, "ifTrue:ifFalse:", set, get), test);
+}
+
 static struct node *primary(struct parser *p)
 {
 	int line = TOK.line, col = TOK.col;
@@ -290,8 +380,26 @@ static struct node *primary(struct parser *p)
 			n->name += 10;
 		next(p);
 		return n;
-	case T_INT: case T_FLOAT: case T_BIGINT:
+	case T_INT: case T_FLOAT: case T_BIGINT: case T_SCALED:
 		return lit_node(p, number_lit(p, 0), line, col);
+	case T_HASHBRACE:
+		next(p);
+		return lit_node(p, binding_lit(p), line, col);
+	case T_HASHHASHPAREN: {
+		/* ##(| t | statements): the statements are a block's, sent #value */
+		n = mk(p, N_BLOCK);
+		next(p);
+		if (!enter(p))
+			return NULL;
+		n->block = block_body(p, 0, NULL, T_RPAREN);
+		p->depth--;
+		if (!n->block)
+			return NULL;
+		n->block->line = line;
+		n->block->col = col;
+		n->height = n->block->height + 1;
+		return once(p, send_args(p, n, "value", NULL, NULL), line, col);
+	}
 	case T_CHAR:
 		l = mklit(p, L_CHAR);
 		l->ival = TOK.ival;
@@ -634,7 +742,8 @@ static struct block *block_body(struct parser *p, int method, struct method_ast 
 	}
 	while (TOK.t != close) {
 		if (TOK.t == T_EOF) {
-			err(p, close == T_RBRACKET ? "']' expected" : "'}' expected");
+			err(p, close == T_RBRACKET ? "']' expected"
+			       : close == T_RPAREN ? "')' expected" : "'}' expected");
 			return NULL;
 		}
 		struct node *s = statement(p);
@@ -734,7 +843,7 @@ static struct method_ast *method_def_in(struct parser *p, int class_side, int ch
 
 struct method_ast *parse_method_source(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
 	struct lex_mark start;
 	lex_mark(lx, &start);
 	/* "pattern [ body ]", else gst's "pattern body" */
@@ -928,6 +1037,7 @@ static int class_body(struct parser *p, struct class_ast *c, int class_side)
 				struct method_ast *md = method_def(p, cs || class_side);
 				if (!md)
 					return 0;
+				md->owner = name; /* Object >> foo [ ] inside True extend [ ] */
 				push(p, &ms, md);
 				continue;
 			}
@@ -1065,9 +1175,68 @@ static struct class_ast *method_item(struct parser *p)
 	return c;
 }
 
+/* "Namespace current: X [" at top level: opens namespace X (nested ones
+ * get "Outer.X"); anything else leaves the lexer as it was. */
+static int namespace_open(struct parser *p)
+{
+	struct lexer *lx = p->lx;
+	struct lex_mark m;
+	lex_mark(lx, &m);
+	next(p);
+	if (is_kw(p, "current:")) {
+		next(p);
+		if (TOK.t == T_IDENT) {
+			const char *name = tokstr(p);
+			while (!strncmp(name, "Smalltalk.", 10) && name[10])
+				name += 10;
+			next(p);
+			if (TOK.t == T_LBRACKET && lx->nns < LEX_NS_MAX) {
+				next(p);
+				lx->ns_outer[lx->nns++] = lx->ns;
+				if (!strcmp(name, "Smalltalk")) {
+					lx->ns = NULL;
+				} else if (lx->ns) {
+					size_t a = strlen(lx->ns), b = strlen(name);
+					char *full = arena_alloc(p->a, a + b + 2);
+					memcpy(full, lx->ns, a);
+					full[a] = '.';
+					memcpy(full + a + 1, name, b + 1);
+					lx->ns = full;
+				} else {
+					lx->ns = name;
+				}
+				return 1;
+			}
+		}
+	}
+	lex_reset(lx, &m);
+	return 0;
+}
+
+/* At top level: the start or end of a "Namespace current: X [ ]", or a
+ * pragma in its body (<import: Y>, skipped: imports are not supported).
+ * Answers whether it consumed one. */
+static int namespace_part(struct parser *p)
+{
+	if (is_ident(p, "Namespace") && namespace_open(p))
+		return 1;
+	if (p->lx->nns && TOK.t == T_RBRACKET) {
+		p->lx->ns = p->lx->ns_outer[--p->lx->nns];
+		next(p);
+		return 1;
+	}
+	if (p->lx->nns && is_bin(p, "<")) {
+		while (TOK.t != T_EOF && !is_bin(p, ">"))
+			next(p);
+		next(p);
+		return 1;
+	}
+	return 0;
+}
+
 struct unit_ast *parse_unit(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
 	struct unit_ast *u = arena_alloc(p->a, sizeof *u);
 	struct vec items = {0};
 	struct item *cur = NULL; /* open run of statements */
@@ -1084,6 +1253,10 @@ struct unit_ast *parse_unit(struct lexer *lx)
 	while (!FAILED && TOK.t != T_EOF) {
 		if (TOK.t == T_BANG || TOK.t == T_PERIOD) {
 			next(p);
+			continue;
+		}
+		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p)) {
+			CLOSE_RUN();
 			continue;
 		}
 		if (is_bin(p, "|") || is_bin(p, "||")) {
@@ -1105,11 +1278,13 @@ struct unit_ast *parse_unit(struct lexer *lx)
 				CLOSE_RUN();
 				struct class_ast *cp = arena_alloc(p->a, sizeof *cp);
 				*cp = c;
+				cp->ns = p->lx->ns;
 				if (!class_body(p, cp, 0))
 					break;
 				struct item *it = arena_alloc(p->a, sizeof *it);
 				it->k = I_CLASS;
 				it->cls = cp;
+				it->ns = p->lx->ns;
 				it->line = cp->line;
 				push(p, &items, it);
 				continue;
@@ -1120,8 +1295,10 @@ struct unit_ast *parse_unit(struct lexer *lx)
 			if (mc) {
 				CLOSE_RUN();
 				struct item *it = arena_alloc(p->a, sizeof *it);
+				mc->ns = p->lx->ns;
 				it->k = I_CLASS;
 				it->cls = mc;
+				it->ns = p->lx->ns;
 				it->line = mc->line;
 				push(p, &items, it);
 				continue;
@@ -1129,6 +1306,7 @@ struct unit_ast *parse_unit(struct lexer *lx)
 		}
 		if (!cur) {
 			cur = arena_alloc(p->a, sizeof *cur);
+			cur->ns = p->lx->ns;
 			cur->k = I_STMTS;
 			cur->line = TOK.line;
 			push(p, &items, cur);
@@ -1146,6 +1324,8 @@ struct unit_ast *parse_unit(struct lexer *lx)
 	}
 	CLOSE_RUN();
 #undef CLOSE_RUN
+	if (!FAILED && p->lx->nns)
+		err(p, "']' expected to close the namespace");
 	if (FAILED)
 		return NULL;
 	u->items = (struct item **)items.v;
@@ -1163,13 +1343,34 @@ static struct item *new_item(struct parser *p, enum item_kind k, int line)
 	return it;
 }
 
+static struct item *parse_item1(struct parser *p);
+
 struct item *parse_item(struct lexer *lx)
 {
-	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
-	while (TOK.t == T_PERIOD || TOK.t == T_BANG)
-		next(p);
-	if (FAILED || TOK.t == T_EOF)
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
+	struct item *it = parse_item1(p);
+	if (it) {
+		it->ns = lx->ns;
+		if (it->cls)
+			it->cls->ns = lx->ns;
+	}
+	return it;
+}
+
+static struct item *parse_item1(struct parser *p)
+{
+	for (;;) {
+		while (TOK.t == T_PERIOD || TOK.t == T_BANG)
+			next(p);
+		if ((is_ident(p, "Namespace") || p->lx->nns) && namespace_part(p))
+			continue;
+		break;
+	}
+	if (FAILED || TOK.t == T_EOF) {
+		if (!FAILED && p->lx->nns)
+			err(p, "']' expected to close the namespace");
 		return NULL;
+	}
 	int line = TOK.line;
 	if (is_bin(p, "|") || is_bin(p, "||")) {
 		struct item *it = new_item(p, I_TEMPS, line);
@@ -1232,7 +1433,7 @@ struct item *parse_item(struct lexer *lx)
 
 void parse_skip_item(struct lexer *lx, const struct lex_mark *m)
 {
-	struct parser pp = {lx, lx->arena, 0, 0}, *p = &pp;
+	struct parser pp = {.lx = lx, .a = lx->arena}, *p = &pp;
 	const char *errp = lx->p;
 	lex_reset(lx, m);
 	lex_clear_error(lx);

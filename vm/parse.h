@@ -11,7 +11,10 @@
 #include "vm/lex.h"
 
 enum lit_kind { L_INT, L_BIGINT, L_FLOAT, L_CHAR, L_STRING, L_SYMBOL, L_ARRAY,
-		L_BYTES, L_NIL, L_TRUE, L_FALSE };
+		L_BYTES, L_NIL, L_TRUE, L_FALSE,
+		L_SCALED,  /* 3.14s2: digits in str, radix in ival, nfrac, scale, neg */
+		L_BINDING, /* #{Foo}: the name in str */
+		L_CELL };  /* the once-cell of a ##(expr): one Array per method */
 
 struct lit {
 	enum lit_kind k;
@@ -19,7 +22,11 @@ struct lit {
 	double fval;
 	char *str;      /* L_STRING, L_SYMBOL, L_BIGINT digits */
 	size_t len;
-	int neg;        /* L_BIGINT */
+	int neg;        /* L_BIGINT, L_SCALED */
+	char fkind;     /* L_FLOAT: 'd' 'e' 'q' or 0 (see vm/lex.h) */
+	int scale, nfrac; /* L_SCALED */
+	const void *cell_fn; /* L_CELL: the compiler's fn holding it, */
+	int cell_idx;        /* at this literal index */
 	struct lit **elems; /* L_ARRAY; L_BYTES uses ival of each */
 	int n;
 };
@@ -67,6 +74,7 @@ struct method_ast {
 	const char *prim_name;    /* <primitive: name> */
 	int line, col;
 	int class_side;
+	const char *owner;        /* "Foo >> sel [ ]" in a class body: Foo */
 };
 
 struct classvar_ast {
@@ -93,6 +101,7 @@ struct class_ast {
 	const char *shape;        /* <shape: #pointer|#byte|#word> */
 	const char *category;
 	const char *comment;
+	const char *ns;           /* inside "Namespace current: X [ ]": "X" */
 	int line, col;
 };
 
@@ -103,6 +112,7 @@ struct item {
 	const char **temps;       /* I_TEMPS */
 	int ntemps;
 	struct class_ast *cls;    /* I_CLASS */
+	const char *ns;           /* inside "Namespace current: X [ ]": "X" */
 	struct block *body;       /* I_EVAL: temps and statements */
 	int line;
 	int bang;                 /* parse_item: ended at a '!' (TOK is it) */

@@ -106,6 +106,8 @@ PRIM_ENTRY(hydraSendNow) PRIM_ENTRY(hydraDictTag) PRIM_ENTRY(hydraReceiveWait)
 /* files run unit by unit, gst's regression mode (vm/filein.c) */
 PRIM_ENTRY(fiOpen) PRIM_ENTRY(fiNext) PRIM_ENTRY(fiClose) PRIM_ENTRY(fiIsUnitwise)
 PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
+/* dates and time zones (vm/prim_date.c; st/kernel/25-Date.st) */
+PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
 /* GNU Smalltalk reflection: reshaping classes, asOop, becomeForward: (vm/prim_refl.c) */
 PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
 PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)
