@@ -2193,10 +2193,10 @@ static int reshape_ivars(struct compiler *c, oop target, const char **names, int
  * instance sizes grow too. Existing objects must grow with them. On the class
  * side they are the class objects, reallocated one larger each
  * (st_resize_class redirects every reference, so a class keeps its identity).
- * Instances are not migrated: a class with live instances is refused, as is
- * a subclass with variables of its own (they would move under its compiled
- * methods). [fresh]: made by this declaration, so it has no instances. 0
- * after a compile error.
+ * A class with live instances, or with a subclass that has variables of its
+ * own (they move under its compiled methods), takes the general path instead:
+ * reshape_ivars() migrates the instances and renumbers the methods. [fresh]:
+ * made by this declaration, so it has no instances. 0 after a compile error.
  */
 static int add_ivars(struct compiler *c, oop cls, const char **names, int n, struct class_ast *ca,
 		     int meta, int fresh)
@@ -2209,29 +2209,20 @@ static int add_ivars(struct compiler *c, oop cls, const char **names, int n, str
 			add++;
 	if (!add)
 		return 1;
-	if (!fresh)
-		return reshape_ivars(c, target, names, n, ca, 0);
+	/* Subclasses with variables of their own, or live instances: the
+	 * general path (vm/prim_refl.c) migrates them. */
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
 		oop sc = vm->classes[i];
 		if (!inherits(vm, sc, cls))
 			continue;
 		oop iv = st_slot(meta ? vm->classes[obj_cls(sc)] : sc, CLS_IVARS);
-		if (iv != vm->nil && obj_slots(iv)) {
-			char *nm = st_cstring(st_slot(sc, CLS_NAME));
-			cerr(c, ca->line, ca->col, "cannot add %sinstance variables: subclass %s has its own",
-			     meta ? "class-" : "", nm ? nm : "?");
-			free(nm);
-			return 0;
-		}
+		if (iv != vm->nil && obj_slots(iv))
+			return reshape_ivars(c, target, names, n, ca, 0);
 	}
 	ST_ROOT(vm, cls);
 	if (!meta && !fresh && has_instances(vm, cls)) {
 		ST_UNROOT(vm, 1);
-		char *nm = st_cstring(st_slot(cls, CLS_NAME));
-		cerr(c, ca->line, ca->col, "cannot add instance variables: %s has instances",
-		     nm ? nm : "?");
-		free(nm);
-		return 0;
+		return reshape_ivars(c, target, names, n, ca, 0);
 	}
 	append_names(vm, meta ? vm->classes[obj_cls(cls)] : cls, names, n);
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
