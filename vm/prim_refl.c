@@ -67,6 +67,46 @@ PRIM(reflBecomeForward)
 	return PRIM_OK;
 }
 
+/* An old copy of young [*ref] (gc_pin tenures it), unpinned again; 0 when
+ * out of memory. *ref is updated. */
+static oop tenured(struct st_vm *vm, oop *ref)
+{
+	if (!obj_is_ptr(*ref) || !gc_is_young(&vm->gc, *ref))
+		return *ref;
+	int was = obj_is_pinned(*ref);
+	oop t = gc_pin(&vm->gc, ref);
+	if (t && !was)
+		gc_unpin(&vm->gc, t);
+	return t;
+}
+
+/* Object>>become: other: every reference to the receiver now refers to
+ * other and the other way round (three one-way forwards through a
+ * placeholder). The same objects as becomeForward: are refused, on both
+ * sides. */
+PRIM(reflBecome)
+{
+	for (int i = 0; i < 2; i++) {
+		oop o = args[i];
+		if (obj_is_int(o) || o == vm->nil || o == vm->true_ || o == vm->false_ ||
+		    prim_is_class(vm, o))
+			return PRIM_FAIL;
+	}
+	if (args[0] == args[1])
+		return PRIM_OK;
+	if (!tenured(vm, &args[0]) || !tenured(vm, &args[1]))
+		return PRIM_OOM;
+	oop x = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, 0, 0, 0);
+	if (!x)
+		return PRIM_OOM;
+	oop a = args[0], b = args[1];
+	gc_become_forward(&vm->gc, a, x); /* args[0] is x now, args[1] still b */
+	gc_become_forward(&vm->gc, b, a);
+	gc_become_forward(&vm->gc, x, b);
+	st_flush_cache(vm);
+	return PRIM_OK; /* answers the receiver, which is now the other */
+}
+
 /* Process>>primWaitingOn: the Semaphore the receiver waits on, or nil. */
 PRIM(reflWaitingOn)
 {

@@ -111,4 +111,4 @@ PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
 /* GNU Smalltalk reflection: reshaping classes, asOop, becomeForward: (vm/prim_refl.c) */
 PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
 PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)
-PRIM_ENTRY(reflResumeWaiting)
+PRIM_ENTRY(reflResumeWaiting) PRIM_ENTRY(reflBecome)
