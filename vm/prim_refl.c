@@ -390,8 +390,9 @@ int refl_reshape(struct st_vm *vm, oop cls, oop names, oop super)
 	struct reshaped *rs = calloc(nc, sizeof *rs);
 	uint8_t *affected = calloc(nc, 1);
 	int nrs = 0;
-	oop arr = 0;
+	oop arr = 0, narr = 0;
 	ST_ROOT(vm, arr);
+	ST_ROOT(vm, narr);
 	if (!rs || !affected)
 		goto out;
 	oop oldown = st_slot(cls, CLS_IVARS);
@@ -502,10 +503,16 @@ int refl_reshape(struct st_vm *vm, oop cls, oop names, oop super)
 			f = (f & ~(intptr_t)0x1ff) | nbits;
 		obj_body(rs[i].cls)[CLS_FORMAT] = obj_from_int((f & 0xffff) | (intptr_t)rs[i].nnew << 16);
 	}
-	/* the instances */
+	/* the instances: the new objects first (kept in [narr]: a collection
+	 * may move them), then every reference moves in one walk */
+	narr = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, obj_slots(arr), 0, 0);
+	if (!narr) {
+		rc = PRIM_OOM;
+		goto out;
+	}
 	for (size_t j = 0; j < obj_slots(arr); j++) {
 		oop o = obj_body(arr)[j];
-		if (!obj_is_ptr(o))
+		if (!obj_is_ptr(o) || o == vm->nil)
 			continue;
 		uint32_t ci = obj_cls(o);
 		struct reshaped *r = NULL;
@@ -528,8 +535,21 @@ int refl_reshape(struct st_vm *vm, oop cls, oop names, oop super)
 		for (size_t e = 0; e < extra; e++)
 			st_put(vm, no, (size_t)r->nnew + e, obj_body(o)[(size_t)r->nold + e]);
 		obj_hdr(no)->hash = obj_hdr(o)->hash;
-		gc_become_forward(&vm->gc, o, no);
+		st_put(vm, narr, j, no);
 	}
+	size_t np = 0;
+	struct gc_bec_pair *pairs = malloc(sizeof *pairs * (obj_slots(arr) + 1));
+	if (!pairs) {
+		rc = PRIM_OOM;
+		goto out;
+	}
+	for (size_t j = 0; j < obj_slots(arr); j++)
+		if (obj_body(narr)[j] != vm->nil) {
+			pairs[np].from = obj_body(arr)[j];
+			pairs[np++].to = obj_body(narr)[j];
+		}
+	gc_become_forward_many(&vm->gc, pairs, np);
+	free(pairs);
 	st_flush_cache(vm);
 	rc = PRIM_OK;
 out:
@@ -540,7 +560,7 @@ out:
 	}
 	free(rs);
 	free(affected);
-	ST_UNROOT(vm, 4);
+	ST_UNROOT(vm, 5);
 	return rc;
 }
 
