@@ -98,9 +98,9 @@ endif
 
 # pkg-config runs once, and only when a recipe needs it: after tools/deps has had its
 # chance to install liburing-dev and libffi-dev, and never for make clean.
-PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags liburing libffi))$(PKG_CFLAGS)
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell $(PKG_CONFIG) --cflags liburing libffi libpcre2-8))$(PKG_CFLAGS)
 URING_LIBS = $(eval URING_LIBS := $$(shell $(PKG_CONFIG) --libs liburing))$(URING_LIBS)
-VM_PKG_LIBS = $(eval VM_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs libffi libedit))$(VM_PKG_LIBS)
+VM_PKG_LIBS = $(eval VM_PKG_LIBS := $$(shell $(PKG_CONFIG) --libs libffi libedit libpcre2-8))$(VM_PKG_LIBS)
 
 WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 BATON_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -pthread \

@@ -494,7 +494,10 @@ static const struct kclass kclasses[] = {
 	{CI_SMALLINT, CI_INTEGER, OBJ_FMT_PTRS, 0, ""},
 	{CI_LARGEPOS, CI_INTEGER, OBJ_FMT_BYTES, 1, ""},
 	{CI_LARGENEG, CI_LARGEPOS, OBJ_FMT_BYTES, 1, ""},
-	{CI_FLOAT, CI_NUMBER, OBJ_FMT_WORDS, 1, ""},
+	{CI_FLOATBASE, CI_NUMBER, OBJ_FMT_WORDS, 1, ""},
+	{CI_FLOAT, CI_FLOATBASE, OBJ_FMT_WORDS, 1, ""},
+	{CI_FLOATE, CI_FLOATBASE, OBJ_FMT_WORDS, 1, ""},
+	{CI_FLOATQ, CI_FLOATBASE, OBJ_FMT_WORDS, 1, ""},
 	{CI_FRACTION, CI_NUMBER, OBJ_FMT_PTRS, 0, "numerator denominator"},
 	{CI_CHARACTER, CI_MAGNITUDE, OBJ_FMT_PTRS, 0, "value"},
 	{CI_COLLECTION, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
@@ -699,6 +702,12 @@ int st_boot(struct st_vm *vm)
 		{"SystemExceptions.NotYetImplemented", "NotYetImplemented"},
 		{"SystemExceptions.ZeroDivide", "ZeroDivide"},
 		{"SystemExceptions.UnhandledError", "Error"},
+		/* st/kernel/22-GstString.st, 31-GstStream.st */
+		{"Kernel.ConcatenatedStream", "ConcatenatedStream"},
+		{"Kernel.FilteringStream", "FilteringStream"},
+		{"Kernel.CollectingStream", "CollectingStream"},
+		{"Kernel.MatchingRegexResults", "MatchingRegexResults"},
+		{"Kernel.FailedMatchRegexResults", "FailedMatchRegexResults"},
 	};
 	for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
 		st_set_global(vm, st_symbol_c(vm, alias[i][0]), st_global(vm, alias[i][1]));
@@ -709,6 +718,7 @@ void st_free(struct st_vm *vm)
 {
 	fi_free_all(vm);
 	cf_free(vm);
+	rx_free(vm);
 	vio_free(vm);
 	hy_free_vm(vm);
 	free(vm->thr);

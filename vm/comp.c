@@ -1470,8 +1470,11 @@ static void gen_inlined(struct compiler *c, struct fn *f, struct node *n, int va
 			op0(f, OP_PUSH_NIL); /* unreachable, keeps the stack shape */
 		return;
 	case IN_TIMES: {
-		/* a hidden counter counts down; the test is repeated at the bottom */
+		/* a hidden counter counts down; the test is repeated at the bottom.
+		 * The value is the receiver, as for the real send (and in gst). */
 		gen(c, f, n->rcv);
+		if (value)
+			op0(f, OP_DUP);
 		store_local_var(f, n->var, 1);
 		push_local_var(f, n->var);
 		op1(f, OP_GT_INT, 0);
@@ -1486,8 +1489,6 @@ static void gen_inlined(struct compiler *c, struct fn *f, struct node *n, int va
 		op1(f, OP_GT_INT, 0);
 		jump_back(c, f, OP_JUMP_TRUE, top);
 		patch(c, f, j1);
-		if (value)
-			op0(f, OP_PUSH_NIL);
 		return;
 	}
 	case IN_TODO:
@@ -1497,6 +1498,8 @@ static void gen_inlined(struct compiler *c, struct fn *f, struct node *n, int va
 		int64_t step = n->inlined == IN_TODO ? 1 : a[1]->lit->ival;
 		struct var *iv = body->block->scope->vars[0];
 		gen(c, f, n->rcv);
+		if (value)
+			op0(f, OP_DUP); /* the value: the receiver, as for the real send */
 		store_local_var(f, iv, 1);
 		gen(c, f, a[0]);
 		store_local_var(f, n->var, 1);
@@ -1530,8 +1533,6 @@ static void gen_inlined(struct compiler *c, struct fn *f, struct node *n, int va
 		op0(f, step > 0 ? OP_LE : OP_GE);
 		jump_back(c, f, OP_JUMP_TRUE, top);
 		patch(c, f, j1);
-		if (value)
-			op0(f, OP_PUSH_NIL);
 		return;
 	}
 	case IN_IFNIL:

@@ -420,6 +420,8 @@ static oop value_string(struct st_vm *vm, oop o)
 			snprintf(buf, sizeof buf, "$<16r%04lX>", c);
 		return prim_string(vm, buf);
 	}
+	if (prim_float_regression_format(o, buf, sizeof buf)) /* FloatD, FloatE, FloatQ */
+		return prim_string(vm, buf);
 	if (obj_hdr(o)->fmt == OBJ_FMT_WORDS && obj_slots(o) == 1 &&
 	    (ci == CI_FLOAT || is_named(vm, cls, "FloatD") || is_named(vm, cls, "FloatE") ||
 	     is_named(vm, cls, "FloatQ"))) {

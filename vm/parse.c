@@ -1367,8 +1367,12 @@ static struct item *parse_item1(struct parser *p)
 		break;
 	}
 	if (FAILED || TOK.t == T_EOF) {
-		if (!FAILED && p->lx->nns)
+		if (!FAILED && p->lx->nns) {
+			/* reported once: the namespaces end with the file */
 			err(p, "']' expected to close the namespace");
+			p->lx->nns = 0;
+			p->lx->ns = NULL;
+		}
 		return NULL;
 	}
 	int line = TOK.line;
@@ -1465,6 +1469,10 @@ void parse_skip_item(struct lexer *lx, const struct lex_mark *m)
 			break;
 		}
 		next(p);
+	}
+	if (TOK.t == T_EOF) { /* an unclosed namespace ends with the file */
+		lx->nns = 0;
+		lx->ns = NULL;
 	}
 	lex_clear_error(lx);
 }

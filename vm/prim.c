@@ -94,7 +94,9 @@ PRIM(basicNew)
 		return PRIM_FAIL;
 	intptr_t f = obj_int(st_slot(args[0], CLS_FORMAT));
 	size_t n = 0;
-	if ((f & CLS_FMT_INDEXED) && (f & 0xff) == OBJ_FMT_WORDS && st_class_index(args[0]) == CI_FLOAT)
+	if ((f & CLS_FMT_INDEXED) && (f & 0xff) == OBJ_FMT_WORDS &&
+	    (st_class_index(args[0]) == CI_FLOAT || st_class_index(args[0]) == CI_FLOATE ||
+	     st_class_index(args[0]) == CI_FLOATQ))
 		n = 1;
 	oop o = instantiate(vm, args[0], n);
 	if (!o)

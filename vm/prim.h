@@ -21,5 +21,11 @@
 int prim_is_class(struct st_vm *vm, oop o);
 int prim_is_bytes(oop o);
 oop prim_string(struct st_vm *vm, const char *s);
+/* vm/prim_float.c: a new FloatD/FloatE/FloatQ holding [d]: of the class of [a] (a float or
+ * one of the float classes; anything else: FloatD), or of [b] if it is a more precise float
+ * (0: none). A FloatE's value is rounded to C float. */
+oop prim_new_float_like(struct st_vm *vm, oop a, oop b, double d);
+/* gst -r's form of a float result ("3.10000", "1.00000d+16", "inf") into buf; 0: not a float */
+int prim_float_regression_format(oop f, char *buf, size_t cap);
 
 #endif /* BATON_VM_PRIM_H */

@@ -14,11 +14,19 @@
 #include "vm/bigint.h"
 #include "vm/prim.h"
 
-static int is_float(oop o) { return obj_is_ptr(o) && obj_cls(o) == CI_FLOAT; }
+/* FloatD (CI_FLOAT), FloatE, FloatQ: one double each; a FloatE's is kept
+ * rounded to C float (see vm/prim_float.c) */
+static int is_float(oop o)
+{
+	return obj_is_ptr(o) && (obj_cls(o) == CI_FLOAT || obj_cls(o) == CI_FLOATE ||
+				 obj_cls(o) == CI_FLOATQ);
+}
 static double fval(oop o)
 {
 	double d;
 	memcpy(&d, obj_body(o), 8);
+	if (obj_cls(o) == CI_FLOATE) /* whoever made it, a FloatE has C float precision */
+		d = (double)(float)d;
 	return d;
 }
 
@@ -281,7 +289,17 @@ static int num_arg(oop o, double *d)
 
 static int float_result(struct st_vm *vm, oop *args, double d)
 {
-	oop f = st_new_float(vm, d);
+	oop f = prim_new_float_like(vm, args[0], 0, d);
+	if (!f)
+		return PRIM_OOM;
+	args[0] = f;
+	return PRIM_OK;
+}
+
+/* a binary operation's result: the class of the more precise operand */
+static int float_result2(struct st_vm *vm, oop *args, double d)
+{
+	oop f = prim_new_float_like(vm, args[0], args[1], d);
 	if (!f)
 		return PRIM_OOM;
 	args[0] = f;
@@ -295,13 +313,13 @@ static int float_op(struct st_vm *vm, oop *args, int op)
 		return PRIM_FAIL;
 	a = fval(args[0]);
 	switch (op) {
-	case 0: return float_result(vm, args, a + b);
-	case 1: return float_result(vm, args, a - b);
-	case 2: return float_result(vm, args, a * b);
+	case 0: return float_result2(vm, args, a + b);
+	case 1: return float_result2(vm, args, a - b);
+	case 2: return float_result2(vm, args, a * b);
 	default:
 		if (b == 0)
 			return PRIM_FAIL; /* ZeroDivide from Smalltalk */
-		return float_result(vm, args, a / b);
+		return float_result2(vm, args, a / b);
 	}
 }
 
@@ -393,7 +411,7 @@ PRIM(floatRaisedTo)
 	double b;
 	if (!is_float(args[0]) || !num_arg(args[1], &b))
 		return PRIM_FAIL;
-	return float_result(vm, args, pow(fval(args[0]), b));
+	return float_result2(vm, args, pow(fval(args[0]), b));
 }
 
 /* equal numbers hash equal: an integral Float as the Integer, any other

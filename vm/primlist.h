@@ -108,6 +108,17 @@ PRIM_ENTRY(fiOpen) PRIM_ENTRY(fiNext) PRIM_ENTRY(fiClose) PRIM_ENTRY(fiIsUnitwis
 PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
 /* dates and time zones (vm/prim_date.c; st/kernel/25-Date.st) */
 PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
+/* regular expressions (vm/prim_regex.c; st/kernel/22-GstString.st) */
+PRIM_ENTRY(regexSearch)
+/* class change of an instance (vm/prim_str.c) */
+PRIM_ENTRY(changeClass)
+/* GNU Smalltalk's FloatD/FloatE/FloatQ (vm/prim_float.c) */
+PRIM_ENTRY(floatAsClass) PRIM_ENTRY(floatExponent) PRIM_ENTRY(floatTimesTwoPower)
+PRIM_ENTRY(floatFromBytes) PRIM_ENTRY(floatClassInfo) PRIM_ENTRY(floatClassLimit)
+PRIM_ENTRY(floatPrintGst) PRIM_ENTRY(floatRegressionString) PRIM_ENTRY(floatStep) PRIM_ENTRY(floatSignBit)
+PRIM_ENTRY(floatArcSin) PRIM_ENTRY(floatArcCos)
+/* weak objects (vm/prim_coll.c) */
+PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
 /* GNU Smalltalk reflection: reshaping classes, asOop, becomeForward: (vm/prim_refl.c) */
 PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
 PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)

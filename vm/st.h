@@ -53,7 +53,10 @@ struct vio;
 	X(SMALLINT, "SmallInteger")                                            \
 	X(LARGEPOS, "LargePositiveInteger")                                    \
 	X(LARGENEG, "LargeNegativeInteger")                                    \
-	X(FLOAT, "Float")                                                      \
+	X(FLOAT, "FloatD")     /* every float the VM makes (gst's FloatD) */  \
+	X(FLOATBASE, "Float")  /* abstract: FloatD, FloatE, FloatQ below it */ \
+	X(FLOATE, "FloatE")    /* a double kept rounded to C float */         \
+	X(FLOATQ, "FloatQ")    /* gst's long double, held as a double */      \
 	X(FRACTION, "Fraction")                                                \
 	X(CHARACTER, "Character")                                              \
 	X(STRING, "String")                                                    \
@@ -359,6 +362,7 @@ struct st_vm {
 	int cb_active;          /* callbacks now running, foreign or nested */
 	int ended;              /* main() is ending the process (atomic) */
 	struct cf_state *ffi;  /* the FFI's tables (vm/ffi/ffi.h), made on first use */
+	struct rx_cache *rx;    /* compiled regular expressions (vm/prim_regex.c), made on first use */
 	oop final_sem;          /* the finalizer process's Semaphore (vm/final.c), 0: none yet; a root */
 	/* main.c's --stats printer, for exits that cannot return to main() */
 	void (*print_stats)(struct st_vm *vm);
@@ -483,6 +487,7 @@ void st_flush_cache(struct st_vm *vm);
 int st_instsize(oop cls);
 int st_string_eq(oop s, const char *c);
 char *st_cstring(oop s); /* malloc'd copy of a String/Symbol */
+void rx_free(struct st_vm *vm); /* vm/prim_regex.c: the regex cache */
 
 /* vm/roots.c: the heap's roots callback (gc_roots_fn); [owner] is the VM.
  * Set up a VM's heap with gc_init(&vm->gc, sizes, vm_roots, vm). */

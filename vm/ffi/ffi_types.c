@@ -183,8 +183,11 @@ static int to_double(oop o, double *d)
 	}
 	if (!obj_is_ptr(o))
 		return 0;
-	if (obj_cls(o) == CI_FLOAT && obj_slots(o) >= 1) {
+	if ((obj_cls(o) == CI_FLOAT || obj_cls(o) == CI_FLOATE || obj_cls(o) == CI_FLOATQ) &&
+	    obj_slots(o) >= 1) { /* FloatD, FloatE (C float precision), FloatQ */
 		memcpy(d, obj_body(o), 8);
+		if (obj_cls(o) == CI_FLOATE)
+			*d = (double)(float)*d;
 		return 1;
 	}
 	if (obj_cls(o) == CI_FRACTION) {

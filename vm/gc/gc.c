@@ -98,6 +98,7 @@ void gc_free(struct gc_heap *g)
 	gc_old_free(c);
 	gc_final_free(c);
 	free(c->rem.v);
+	free(c->weak.v);
 	free(c->mark.v);
 	free(c->rootv.v);
 	free(c->side);
@@ -669,4 +670,13 @@ void gc_become_forward(struct gc_heap *g, oop from, oop to)
 		bec_area(&b, c->segs[i].base, c->segs[i].end);
 	for (struct gc_large *l = c->large; l; l = l->next)
 		bec_area(&b, (char *)(l + 1), (char *)(l + 1) + obj_size((oop)(l + 1)));
+}
+
+int gc_make_weak(struct gc_heap *g, oop o)
+{
+	(void)g;
+	if (!obj_is_ptr(o) || !obj_has_ptrs(o))
+		return -EINVAL;
+	obj_hdr(o)->flags |= GC_F_WEAK;
+	return 0;
 }

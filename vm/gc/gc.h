@@ -227,6 +227,16 @@ void gc_become_forward_many(struct gc_heap *g, struct gc_bec_pair *pairs, size_t
  * must not allocate. */
 void gc_each_object(struct gc_heap *g, void (*fn)(oop o, void *ud), void *ud);
 
+/*
+ * Makes pointer object [o] weak: from the next collection on its slots do
+ * not keep their referents alive, and a collection that frees a referent
+ * stores nil (g->fill) in the slot. Answers 0, or -EINVAL when [o] has no
+ * pointer slots. Lasts for the object's life (copies made by the owner,
+ * e.g. shallowCopy, are not weak).
+ */
+int gc_make_weak(struct gc_heap *g, oop o);
+static inline int gc_is_weak(oop o) { return obj_is_ptr(o) && (obj_hdr(o)->flags & OBJ_F_GC3) != 0; }
+
 /* ---- pinning ------------------------------------------------------------ */
 
 /*

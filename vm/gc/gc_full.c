@@ -32,6 +32,8 @@ static void mark(struct gc *c, oop v)
 static void scan_children(struct gc *c, oop o)
 {
 	oop *s;
+	if (gc_weak_defer(c, o))
+		return; /* its referents are not marked through it: weak_clear */
 	size_t n = obj_ptr_slots(o, &s);
 	for (size_t i = 0; i < n; i++)
 		mark(c, s[i]);
@@ -87,6 +89,21 @@ void gc_full_trace(struct gc *c)
 {
 	drain(c);
 	remark(c);
+}
+
+/* After marking: the slots of the weak objects listed by scan_children
+ * that refer to unmarked objects get nil; the others are updated with the
+ * rest of the heap when objects move. */
+static void weak_clear(struct gc *c)
+{
+	for (size_t k = 0; k < c->weak.n; k++) {
+		oop o = c->weak.v[k], *s;
+		size_t n = obj_ptr_slots(o, &s);
+		for (size_t i = 0; i < n; i++)
+			if (obj_is_ptr(s[i]) && s[i] && !(obj_hdr(s[i])->flags & OBJ_F_MARK))
+				s[i] = c->g->fill;
+	}
+	c->weak.n = 0;
 }
 
 static int cmp_slot(const void *a, const void *b)
@@ -396,11 +413,13 @@ void gc_full_now(struct gc *c)
 	c->mark.n = 0;
 	c->mark_overflow = 0;
 	c->rootv.n = 0;
+	c->weak.n = 0;
 	c->no_compact = young_left;
 	gc_roots(c, mark_root);
 	drain(c);
 	remark(c);
 	gc_final_full(c); /* marks the unreachable registered objects */
+	weak_clear(c);
 	dedup_roots(c);
 	if (young_left)
 		young_left_after_mark(c);

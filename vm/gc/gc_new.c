@@ -118,6 +118,8 @@ static inline oop evacuate(struct gc *c, oop v)
 static int scan(struct gc *c, oop o)
 {
 	oop *s;
+	if (gc_weak_defer(c, o))
+		return 0; /* fixed by weak_fixup, which remembers it if need be */
 	size_t n = obj_ptr_slots(o, &s);
 	uintptr_t lo = c->g->young_lo, sz = c->g->young_hi - lo;
 	int young = 0;
@@ -223,6 +225,38 @@ static void scan_remembered(struct gc *c)
 
 oop gc_new_evacuate(struct gc *c, oop young) { return evacuate(c, young); }
 
+/*
+ * Once everything reachable is copied: each young referent of a weak object
+ * listed by scan() is replaced by its copy, or by nil when it was not
+ * copied (only weak objects reached it). An old weak object left with young
+ * referents goes back into the remembered set.
+ */
+static void weak_fixup(struct gc *c)
+{
+	uintptr_t lo = c->g->young_lo, sz = c->g->young_hi - lo;
+	uintptr_t to = (uintptr_t)c->surv[1 - c->from];
+	for (size_t k = 0; k < c->weak.n; k++) {
+		oop o = c->weak.v[k], *s;
+		size_t n = obj_ptr_slots(o, &s);
+		int young = 0;
+		for (size_t i = 0; i < n; i++) {
+			oop v = s[i];
+			if (!obj_is_ptr(v) || v - lo >= sz)
+				continue;
+			if (v - to < c->surv_bytes)
+				;
+			else if (obj_is_forwarded(v))
+				s[i] = v = obj_forward(v);
+			else
+				s[i] = v = c->g->fill;
+			young |= obj_is_ptr(v) && v - lo < sz;
+		}
+		if (young && o - to >= c->surv_bytes)
+			remember(c, o);
+	}
+	c->weak.n = 0;
+}
+
 /* Cheney: scan the survivor copies and the promoted objects until both
  * scan pointers catch up with allocation. */
 static void drain(struct gc *c)
@@ -275,6 +309,7 @@ void gc_scavenge_now(struct gc *c, int tenure_all)
 	scan_remembered(c);
 	drain(c);
 	gc_final_scavenge(c); /* may copy more: the unreachable registered */
+	weak_fixup(c);
 
 	c->scavenging = 0;
 	c->tenure_age = age;

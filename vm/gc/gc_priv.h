@@ -69,6 +69,9 @@ struct gc_span {
 /* Header flags of finalization (vm/obj.h leaves GC1..GC3 to the collector). */
 #define GC_F_FINAL OBJ_F_GC1 /* registered for finalization */
 #define GC_F_SEEN OBJ_F_GC2  /* inside a registry pass: entry already kept */
+/* Weak object (gc_make_weak): its slots do not keep their referents alive;
+ * a collection that frees a referent stores nil (g->fill) in the slot. */
+#define GC_F_WEAK OBJ_F_GC3
 
 /*
  * The finalization registry (gc_final.c). [young] and [old] list the
@@ -132,6 +135,10 @@ struct gc {
 	/* remembered set: old objects that may refer to young ones */
 	struct gc_vec rem;
 	int rem_overflow;  /* a push failed: rescan all of old space */
+
+	/* weak objects scanned by the current collection, whose slots are
+	 * fixed (updated or cleared) once everything reachable is found */
+	struct gc_vec weak;
 
 	/* full collection */
 	struct gc_vec mark;
@@ -218,5 +225,11 @@ int gc_vec_push(struct gc_vec *v, uintptr_t x);
 void gc_roots(struct gc *c, gc_visit_fn fn); /* the owner's roots and gc_pin's ref */
 void gc_pause(struct gc *c, uint64_t ns, int full);
 void gc_fatal(const char *what) __attribute__((noreturn));
+/* A weak object met by a scan: listed for the fix-up (1), or 0 when the
+ * list cannot grow (then the caller scans it as a strong one). */
+static inline int gc_weak_defer(struct gc *c, oop o)
+{
+	return (obj_hdr(o)->flags & GC_F_WEAK) && gc_vec_push(&c->weak, o);
+}
 
 #endif /* BATON_VM_GC_PRIV_H */
