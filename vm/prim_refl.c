@@ -43,7 +43,8 @@ PRIM(reflAsOop)
 	return PRIM_OK;
 }
 
-/* Object>>becomeForward: other. Classes and the constants are refused. */
+/* Object>>becomeForward: other. Classes and the constants are refused.
+ * Answers the receiver as it was (gst prints it: objects.st). */
 PRIM(reflBecomeForward)
 {
 	oop from = args[0], to = args[1];
@@ -63,7 +64,7 @@ PRIM(reflBecomeForward)
 	}
 	gc_become_forward(&vm->gc, from, to);
 	st_flush_cache(vm);
-	args[0] = to;
+	args[0] = from; /* as gst: the old object, which nothing else refers to now */
 	return PRIM_OK;
 }
 
