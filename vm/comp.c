@@ -2306,11 +2306,16 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 				fmt = (unsigned)(sf & 0xff);
 				indexed = (sf & CLS_FMT_INDEXED) != 0;
 			}
+			int kind = CLS_KIND_NONE;
 			if (ca->shape) {
+				static const char *const kinds[] = {"", "int", "uint", "short", "ushort", "int8"};
 				indexed = 1;
+				for (int k = 1; k < (int)(sizeof kinds / sizeof *kinds); k++)
+					if (!strcmp(ca->shape, kinds[k]))
+						kind = k;
 				if (!strcmp(ca->shape, "byte") || !strcmp(ca->shape, "character"))
 					fmt = OBJ_FMT_BYTES;
-				else if (!strcmp(ca->shape, "word") || !strcmp(ca->shape, "int64") ||
+				else if (kind || !strcmp(ca->shape, "word") || !strcmp(ca->shape, "int64") ||
 					 !strcmp(ca->shape, "uint64"))
 					fmt = OBJ_FMT_WORDS;
 				else
@@ -2318,6 +2323,9 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 			}
 			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
 			cls = st_new_class(vm, sup, sym(vm, full), fmt, indexed, ninst, 0);
+			if (cls && kind)
+				obj_body(cls)[CLS_FORMAT] = obj_from_int(
+					obj_int(st_slot(cls, CLS_FORMAT)) | kind << CLS_FMT_KIND_SHIFT);
 			fresh = 1;
 			if (!cls) {
 				cerr(c, ca->line, ca->col, "out of memory");

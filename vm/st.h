@@ -104,6 +104,11 @@ enum {
 	CLS_FIXED    /* class-side instance variables follow */
 };
 #define CLS_FMT_INDEXED 0x100
+/* OBJ_FMT_WORDS classes of a gst shape with narrower elements (bits 9..11):
+ * basicAt:put: refuses values outside the range (vm/prim.c). */
+#define CLS_FMT_KIND_SHIFT 9
+#define CLS_FMT_KIND_MASK (7 << CLS_FMT_KIND_SHIFT)
+enum { CLS_KIND_NONE, CLS_KIND_INT, CLS_KIND_UINT, CLS_KIND_SHORT, CLS_KIND_USHORT, CLS_KIND_INT8 };
 
 /* CompiledMethod (also used for the code of a block). */
 enum {
