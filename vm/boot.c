@@ -702,12 +702,6 @@ int st_boot(struct st_vm *vm)
 		{"SystemExceptions.NotYetImplemented", "NotYetImplemented"},
 		{"SystemExceptions.ZeroDivide", "ZeroDivide"},
 		{"SystemExceptions.UnhandledError", "Error"},
-		/* st/kernel/22-GstString.st, 31-GstStream.st */
-		{"Kernel.ConcatenatedStream", "ConcatenatedStream"},
-		{"Kernel.FilteringStream", "FilteringStream"},
-		{"Kernel.CollectingStream", "CollectingStream"},
-		{"Kernel.MatchingRegexResults", "MatchingRegexResults"},
-		{"Kernel.FailedMatchRegexResults", "FailedMatchRegexResults"},
 	};
 	for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
 		st_set_global(vm, st_symbol_c(vm, alias[i][0]), st_global(vm, alias[i][1]));

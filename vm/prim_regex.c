@@ -22,12 +22,12 @@ struct rx_entry {
 	char *src;   /* the pattern as written (NULL: slot free) */
 	size_t len;
 	pcre2_code *code;
+	pcre2_match_data *md; /* room for all of the pattern's groups */
 };
 
 struct rx_cache {
 	struct rx_entry e[RX_SLOTS];
 	unsigned next; /* slot the next miss replaces */
-	pcre2_match_data *md;
 };
 
 void rx_free(struct st_vm *vm)
@@ -38,8 +38,8 @@ void rx_free(struct st_vm *vm)
 	for (int i = 0; i < RX_SLOTS; i++) {
 		free(c->e[i].src);
 		pcre2_code_free(c->e[i].code);
+		pcre2_match_data_free(c->e[i].md);
 	}
-	pcre2_match_data_free(c->md);
 	free(c);
 	vm->rx = NULL;
 }
@@ -114,9 +114,9 @@ static char *translate(const uint8_t *s, size_t n, size_t *out_len)
 	return d;
 }
 
-/* the compiled pattern for [pat] (a String or Symbol), from the cache or new;
+/* the cache entry for [pat] (a String or Symbol), found or made;
  * NULL with *err a String (the compile error) or 0 (no memory) */
-static pcre2_code *compiled(struct st_vm *vm, oop pat, oop *err)
+static struct rx_entry *compiled(struct st_vm *vm, oop pat, oop *err)
 {
 	*err = 0;
 	struct rx_cache *c = vm->rx;
@@ -124,25 +124,21 @@ static pcre2_code *compiled(struct st_vm *vm, oop pat, oop *err)
 		c = calloc(1, sizeof *c);
 		if (!c)
 			return NULL;
-		c->md = pcre2_match_data_create(32, NULL);
-		if (!c->md) {
-			free(c);
-			return NULL;
-		}
 		vm->rx = c;
 	}
 	size_t n = obj_byte_size(pat);
 	const uint8_t *s = obj_bytes(pat);
 	for (int i = 0; i < RX_SLOTS; i++)
 		if (c->e[i].src && c->e[i].len == n && !memcmp(c->e[i].src, s, n))
-			return c->e[i].code;
+			return &c->e[i];
 	size_t tl;
 	char *t = translate(s, n, &tl);
 	if (!t)
 		return NULL;
 	int ec;
 	PCRE2_SIZE eo;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)t, tl, 0, &ec, &eo, NULL);
+	/* ^ and $ match at line boundaries, as in gst (\` and \' are the subject's ends) */
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)t, tl, PCRE2_MULTILINE, &ec, &eo, NULL);
 	free(t);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
@@ -155,7 +151,10 @@ static pcre2_code *compiled(struct st_vm *vm, oop pat, oop *err)
 		return NULL;
 	}
 	char *copy = malloc(n + 1);
-	if (!copy) {
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!copy || !md) {
+		free(copy);
+		pcre2_match_data_free(md);
 		pcre2_code_free(code);
 		return NULL;
 	}
@@ -164,10 +163,12 @@ static pcre2_code *compiled(struct st_vm *vm, oop pat, oop *err)
 	c->next = (c->next + 1) % RX_SLOTS;
 	free(e->src);
 	pcre2_code_free(e->code);
+	pcre2_match_data_free(e->md);
 	e->src = copy;
 	e->len = n;
 	e->code = code;
-	return code;
+	e->md = md;
+	return e;
 }
 
 /* aString regexSearch: pattern from: start to: stop anchored: aBoolean
@@ -191,14 +192,15 @@ PRIM(regexSearch)
 		return PRIM_OK;
 	}
 	oop err;
-	pcre2_code *code = compiled(vm, args[1], &err);
-	if (!code) {
+	struct rx_entry *ent = compiled(vm, args[1], &err);
+	if (!ent) {
 		if (!err)
 			return PRIM_OOM;
 		args[0] = err;
 		return PRIM_OK;
 	}
-	pcre2_match_data *md = vm->rx->md;
+	pcre2_code *code = ent->code;
+	pcre2_match_data *md = ent->md;
 	uint32_t opts = args[4] == vm->true_ ? PCRE2_ANCHORED | PCRE2_ENDANCHORED : 0;
 	int rc = pcre2_match(code, obj_bytes(args[0]), (PCRE2_SIZE)to, (PCRE2_SIZE)(from - 1),
 			     opts, md, NULL);
@@ -208,9 +210,11 @@ PRIM(regexSearch)
 	}
 	if (rc < 0) {
 		PCRE2_UCHAR msg[256];
+		char buf[300];
 		if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
-			strcpy((char *)msg, "match failed");
-		oop s = prim_string(vm, (const char *)msg);
+			strcpy((char *)msg, "error");
+		snprintf(buf, sizeof buf, "regular expression match failed: %s", (char *)msg);
+		oop s = prim_string(vm, buf);
 		if (!s)
 			return PRIM_OOM;
 		args[0] = s;

@@ -110,8 +110,8 @@ PRIM_ENTRY(fiRegression) PRIM_ENTRY(fiPrintValue) PRIM_ENTRY(fiSetStatus)
 PRIM_ENTRY(dateUtcClock) PRIM_ENTRY(dateBias) PRIM_ENTRY(dateZoneName)
 /* regular expressions (vm/prim_regex.c; st/kernel/22-GstString.st) */
 PRIM_ENTRY(regexSearch)
-/* class change of an instance (vm/prim_str.c) */
-PRIM_ENTRY(changeClass)
+/* class change of an instance, case-insensitive String comparison (vm/prim_str.c) */
+PRIM_ENTRY(changeClass) PRIM_ENTRY(stringCompareNoCase)
 /* GNU Smalltalk's FloatD/FloatE/FloatQ (vm/prim_float.c) */
 PRIM_ENTRY(floatAsClass) PRIM_ENTRY(floatExponent) PRIM_ENTRY(floatTimesTwoPower)
 PRIM_ENTRY(floatFromBytes) PRIM_ENTRY(floatClassInfo) PRIM_ENTRY(floatClassLimit)
