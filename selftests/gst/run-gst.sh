@@ -17,7 +17,7 @@ echo "TAP version 13"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/baton-gst.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 TAP_ERR=$tmp/err
-echo "1..9"
+echo "1..10"
 
 # check NAME FILE EXPECTED-STATUS EXPECTED-OUTPUT-FILE [baton options...]: stdout and
 # stderr together (as gst's suite runs it: 2>&1) must equal the expected bytes
@@ -66,7 +66,7 @@ printf '%s\n' '' 'Execution begins...' 'returned value is 7' \
 	'' 'Execution begins...' 'returned value is nil' \
 	'a plain statement prints no frame' \
 	'' 'Execution begins...' 'returned value is LargePositiveInteger' >"$tmp/r1.exp"
-check "-r frames every Eval, prints values with gst's printer, errors as ' error: TEXT', exits 1" r1.st 1 "$tmp/r1.exp" -r
+check "-r frames every Eval, prints values with gst's printer, errors as ' error: TEXT', exits 0 as gst -r" r1.st 0 "$tmp/r1.exp" -r
 
 # -r ends at the end of the file as gst does: a process still waiting does not hold it
 cat >"$tmp/r2.st" <<'EOF'
@@ -165,6 +165,12 @@ Eval [ K new shout displayNl ]
 EOF
 printf '%s\n' 'hey!$!' >"$tmp/k1.exp"
 check "chunks: '!' in comments and strings, '!!' undoubled" k1.st 0 "$tmp/k1.exp"
+
+# -r exits 0 after a compile error too (gst -r's status); without -r it is 65
+printf "Eval [ 'a' displayNl ]\nEval [ 3 + ]\nEval [ 'b' displayNl ]\n" >"$tmp/c2.st"
+printf '%s\n' '' 'Execution begins...' 'a' "returned value is 'a'" "c2.st:2:12: expression expected (found ']')" \
+	'' 'Execution begins...' 'b' "returned value is 'b'" >"$tmp/c2.exp"
+check "-r goes on after a compile error, reported as FILE:LINE:COL, and exits 0" c2.st 0 "$tmp/c2.exp" -r
 
 # -r on a file with no Eval at all still runs it unit by unit, silently
 printf "'plain' displayNl.\n" >"$tmp/n1.st"
