@@ -518,7 +518,7 @@ static const struct kclass kclasses[] = {
 	{CI_METHODDICT, CI_OBJECT, OBJ_FMT_IPTRS, 1, "tally"},
 	{CI_PROCESS, CI_OBJECT, OBJ_FMT_PTRS, 0, "handle priority name reportGuard exitSemaphore evalBase"},
 	{CI_SEMAPHORE, CI_OBJECT, OBJ_FMT_PTRS, 0, "excessSignals firstWaiter lastWaiter"},
-	{CI_MESSAGE, CI_OBJECT, OBJ_FMT_PTRS, 0, "selector arguments"},
+	{CI_MESSAGE, CI_OBJECT, OBJ_FMT_PTRS, 0, "selector arguments startingClass"},
 	{CI_SCHEDULER, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
 	{CI_SYSDICT, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},
 	{CI_TRANSCRIPT, CI_OBJECT, OBJ_FMT_PTRS, 0, ""},

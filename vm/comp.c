@@ -17,6 +17,7 @@
 #include "vm/comp.h"
 #include "vm/grow.h"
 #include "vm/parse.h"
+#include "vm/refl.h"
 
 /* ---- scopes ------------------------------------------------------------ */
 
@@ -2363,16 +2364,70 @@ static int has_instances(struct st_vm *vm, oop cls)
 	return k.n != 0;
 }
 
+/* [cls]'s own instance variables are those the class item declares, in order. */
+static int same_ivars(struct st_vm *vm, oop cls, const struct class_ast *ca)
+{
+	oop iv = st_slot(cls, CLS_IVARS);
+	size_t n = iv == vm->nil ? 0 : obj_slots(iv);
+	if (n != (size_t)ca->nivars)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!st_string_eq(obj_body(iv)[i], ca->ivars[i]))
+			return 0;
+	return 1;
+}
+
+/* Instance variables added to [target], a class (or metaclass) that
+ * existed before this declaration: vm/prim_refl.c migrates its instances and
+ * its subclasses' and renumbers their methods. */
+static int reshape_ivars(struct compiler *c, oop target, const char **names, int n,
+			 struct class_ast *ca, int replace)
+{
+	struct st_vm *vm = c->vm;
+	oop old = st_slot(target, CLS_IVARS);
+	size_t on = old == vm->nil || replace ? 0 : obj_slots(old), k = on;
+	int add = 0; /* names new to the class and not repeated */
+	for (int i = 0; i < n; i++) {
+		int dup = !replace && ivar_index(vm, target, names[i]) >= 0;
+		for (int j = 0; j < i && !dup; j++)
+			dup = !strcmp(names[j], names[i]);
+		add += !dup;
+	}
+	oop nv = st_alloc_old(vm, CI_ARRAY, OBJ_FMT_IPTRS, on + (size_t)add, 0, 0);
+	int rc = PRIM_OOM;
+	ST_ROOT(vm, target);
+	ST_ROOT(vm, nv);
+	if (nv) {
+		old = st_slot(target, CLS_IVARS);
+		for (size_t i = 0; i < on; i++)
+			st_put(vm, nv, i, obj_body(old)[i]);
+		for (int i = 0; i < n && k < on + (size_t)add; i++) {
+			int dup = !replace && ivar_index(vm, target, names[i]) >= 0;
+			for (int j = 0; j < i && !dup; j++)
+				dup = !strcmp(names[j], names[i]);
+			oop str = dup ? 0 : st_new_string(vm, names[i], strlen(names[i]));
+			if (str)
+				st_put(vm, nv, k++, str);
+		}
+		rc = k == on + (size_t)add ? refl_reshape(vm, target, nv, vm->nil) : PRIM_OOM;
+	}
+	ST_UNROOT(vm, 2);
+	if (rc != PRIM_OK)
+		cerr(c, ca->line, ca->col, rc == PRIM_OOM ? "out of memory"
+					      : "cannot add instance variables: the VM makes instances of this class at a fixed size");
+	return rc == PRIM_OK;
+}
+
 /*
  * Instance variables added to a class that exists already: to [cls] itself,
  * or with [meta] to its class side. The subclasses inherit the slots: their
  * instance sizes grow too. Existing objects must grow with them. On the class
  * side they are the class objects, reallocated one larger each
  * (st_resize_class redirects every reference, so a class keeps its identity).
- * Instances are not migrated: a class with live instances is refused, as is
- * a subclass with variables of its own (they would move under its compiled
- * methods). [fresh]: made by this declaration, so it has no instances. 0
- * after a compile error.
+ * A class with live instances, or with a subclass that has variables of its
+ * own (they move under its compiled methods), takes the general path instead:
+ * reshape_ivars() migrates the instances and renumbers the methods. [fresh]:
+ * made by this declaration, so it has no instances. 0 after a compile error.
  */
 static int add_ivars(struct compiler *c, oop cls, const char **names, int n, struct class_ast *ca,
 		     int meta, int fresh)
@@ -2385,27 +2440,20 @@ static int add_ivars(struct compiler *c, oop cls, const char **names, int n, str
 			add++;
 	if (!add)
 		return 1;
+	/* Subclasses with variables of their own, or live instances: the
+	 * general path (vm/prim_refl.c) migrates them. */
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
 		oop sc = vm->classes[i];
 		if (!inherits(vm, sc, cls))
 			continue;
 		oop iv = st_slot(meta ? vm->classes[obj_cls(sc)] : sc, CLS_IVARS);
-		if (iv != vm->nil && obj_slots(iv)) {
-			char *nm = st_cstring(st_slot(sc, CLS_NAME));
-			cerr(c, ca->line, ca->col, "cannot add %sinstance variables: subclass %s has its own",
-			     meta ? "class-" : "", nm ? nm : "?");
-			free(nm);
-			return 0;
-		}
+		if (iv != vm->nil && obj_slots(iv))
+			return reshape_ivars(c, target, names, n, ca, 0);
 	}
 	ST_ROOT(vm, cls);
 	if (!meta && !fresh && has_instances(vm, cls)) {
 		ST_UNROOT(vm, 1);
-		char *nm = st_cstring(st_slot(cls, CLS_NAME));
-		cerr(c, ca->line, ca->col, "cannot add instance variables: %s has instances",
-		     nm ? nm : "?");
-		free(nm);
-		return 0;
+		return reshape_ivars(c, target, names, n, ca, 0);
 	}
 	append_names(vm, meta ? vm->classes[obj_cls(cls)] : cls, names, n);
 	for (uint32_t i = 1; i < vm->nclasses; i++) {
@@ -2489,11 +2537,16 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 				fmt = (unsigned)(sf & 0xff);
 				indexed = (sf & CLS_FMT_INDEXED) != 0;
 			}
+			int kind = CLS_KIND_NONE;
 			if (ca->shape) {
+				static const char *const kinds[] = {"", "int", "uint", "short", "ushort", "int8"};
 				indexed = 1;
+				for (int k = 1; k < (int)(sizeof kinds / sizeof *kinds); k++)
+					if (!strcmp(ca->shape, kinds[k]))
+						kind = k;
 				if (!strcmp(ca->shape, "byte") || !strcmp(ca->shape, "character"))
 					fmt = OBJ_FMT_BYTES;
-				else if (!strcmp(ca->shape, "word") || !strcmp(ca->shape, "int64") ||
+				else if (kind || !strcmp(ca->shape, "word") || !strcmp(ca->shape, "int64") ||
 					 !strcmp(ca->shape, "uint64"))
 					fmt = OBJ_FMT_WORDS;
 				else
@@ -2501,6 +2554,9 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 			}
 			int ninst = sup != vm->nil ? st_instsize(sup) : 0;
 			cls = st_new_class(vm, sup, sym(vm, full), fmt, indexed, ninst, 0);
+			if (cls && kind)
+				obj_body(cls)[CLS_FORMAT] = obj_from_int(
+					obj_int(st_slot(cls, CLS_FORMAT)) | kind << CLS_FMT_KIND_SHIFT);
 			fresh = 1;
 			if (!cls) {
 				cerr(c, ca->line, ca->col, "out of memory");
@@ -2528,6 +2584,13 @@ static oop compile_class(struct comp_unit *u, struct class_ast *ca)
 	}
 	/* "Foo class extend [ |a| ]" and "Foo class [ |a| ]": class side */
 	int cx = ca->k == C_CLASS_EXTEND;
+	/* gst: "Super subclass: Foo [ |a| ]" for a Foo that exists under Super
+	 * declares all of Foo's own instance variables (extend adds to them) */
+	if (ca->k == C_SUBCLASS && !fresh && ca->nivars > 0 && !same_ivars(vm, cls, ca) &&
+	    !reshape_ivars(c, cls, ca->ivars, ca->nivars, ca, 1)) {
+		ST_UNROOT(vm, 1);
+		goto out;
+	}
 	if (!add_ivars(c, cls, ca->ivars, ca->nivars, ca, cx, fresh) ||
 	    !add_ivars(c, cls, ca->civars, ca->ncivars, ca, 1, fresh)) {
 		ST_UNROOT(vm, 1);

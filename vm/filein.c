@@ -389,6 +389,18 @@ static int is_named(struct st_vm *vm, oop cls, const char *s)
 	return n == strlen(s) && !memcmp(name, s, n);
 }
 
+/* OrderedCollection or a subclass: its elements are in an Array, its
+ * first instance variable (st/kernel/20-Collection.st) */
+static int is_ordered(struct st_vm *vm, oop cls)
+{
+	for (int depth = 0; cls != vm->nil && obj_is_ptr(cls) && depth < 64; depth++) {
+		if (is_named(vm, cls, "OrderedCollection"))
+			return 1;
+		cls = st_slot(cls, CLS_SUPER);
+	}
+	return 0;
+}
+
 static void print_float(char *buf, size_t len, double d, char letter)
 {
 	snprintf(buf, len, "%#.6g", d);
@@ -467,7 +479,12 @@ static oop value_string(struct st_vm *vm, oop o)
 	const char *name = class_name_of(vm, cls, &n);
 	intptr_t fmt = obj_int(st_slot(cls, CLS_FORMAT));
 	int indexed = (fmt >> 8) & 0xff;
-	if (indexed) {
+	if (is_ordered(vm, cls) && obj_slots(o) > 0 && obj_is_ptr(st_slot(o, 0)) &&
+	    obj_cls(st_slot(o, 0)) == CI_ARRAY) {
+		/* gst's OrderedCollection is indexable: its capacity shows */
+		snprintf(buf, sizeof buf, "%.*s new: %zu \"<0>\"", (int)(n > 100 ? 100 : n), name,
+			 obj_slots(st_slot(o, 0)));
+	} else if (indexed) {
 		size_t k = obj_hdr(o)->fmt == OBJ_FMT_BYTES   ? obj_byte_size(o)
 			   : obj_hdr(o)->fmt == OBJ_FMT_WORDS ? obj_slots(o)
 							      : obj_slots(o) - (size_t)(fmt >> 16);

@@ -282,6 +282,7 @@ int interp_run(struct st_vm *vm, baton_thread *t)
 	oop *slim;            /* stack limit for frame pushes (STACK_SLACK below the end) */
 	struct st_proc *proc; /* vm->active while running */
 	oop sel = 0, meth = 0, res = 0;
+	oop dnu_start = 0; /* a super send's lookup class, for Message>>startingClass */
 	oop icbase;           /* ic_base(): refreshed where methods may change */
 	int nargs = 0;
 	intptr_t h;
@@ -529,8 +530,10 @@ L_SUPER: {
 	if (sup == NIL)
 		goto dnu;
 	meth = lookup(vm, st_class_index(sup), sel);
-	if (!meth)
+	if (!meth) {
+		dnu_start = sup;
 		goto dnu;
+	}
 	goto activate;
 }
 
@@ -746,6 +749,8 @@ dnu: { /* sel, nargs: no method; send doesNotUnderstand: aMessage */
 		obj_body(args)[i] = sp[-nargs + 1 + i];
 	st_put(vm, msg, MSG_SELECTOR, sel);
 	st_put(vm, msg, MSG_ARGS, args);
+	st_put(vm, msg, MSG_CLASS, dnu_start ? dnu_start : st_class_of(vm, sp[-nargs]));
+	dnu_start = 0;
 	sp -= nargs;
 	PUSH(msg);
 	nargs = 1;

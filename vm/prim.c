@@ -217,6 +217,13 @@ PRIM(basicAtPut)
 		int64_t w;
 		if (!big_is_int(v) || !big_to_int64(v, &w))
 			return PRIM_FAIL;
+		/* a gst shape of narrower elements (#int, #uint...: vm/comp.c) */
+		static const int64_t lo[] = {0, INT32_MIN, 0, INT16_MIN, 0, INT8_MIN};
+		static const int64_t hi[] = {0, INT32_MAX, UINT32_MAX, INT16_MAX, UINT16_MAX, INT8_MAX};
+		intptr_t kind = (obj_int(st_slot(vm->classes[obj_cls(o)], CLS_FORMAT)) &
+				 CLS_FMT_KIND_MASK) >> CLS_FMT_KIND_SHIFT;
+		if (kind > 0 && kind <= CLS_KIND_INT8 && (w < lo[kind] || w > hi[kind]))
+			return PRIM_FAIL;
 		obj_body(o)[i] = (oop)w;
 		break;
 	}

@@ -119,3 +119,7 @@ PRIM_ENTRY(floatPrintGst) PRIM_ENTRY(floatRegressionString) PRIM_ENTRY(floatStep
 PRIM_ENTRY(floatArcSin) PRIM_ENTRY(floatArcCos)
 /* weak objects (vm/prim_coll.c) */
 PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
+/* GNU Smalltalk reflection: reshaping classes, asOop, becomeForward: (vm/prim_refl.c) */
+PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
+PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)
+PRIM_ENTRY(reflResumeWaiting) PRIM_ENTRY(reflBecome)

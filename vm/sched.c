@@ -98,7 +98,7 @@ struct st_proc *sched_new_proc(struct st_vm *vm, oop closure, oop method, int pr
 		ST_UNROOT(vm, 2);
 		return NULL;
 	}
-	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, PROC_SIZE, 0);
+	oop po = st_alloc(vm, CI_PROCESS, OBJ_FMT_PTRS, (size_t)st_instsize(vm->classes[CI_PROCESS]), 0);
 	ST_UNROOT(vm, 2);
 	int hd = po ? new_handle(vm) : 0;
 	struct st_proc *p = hd ? calloc(1, sizeof *p) : NULL;

@@ -104,6 +104,11 @@ enum {
 	CLS_FIXED    /* class-side instance variables follow */
 };
 #define CLS_FMT_INDEXED 0x100
+/* OBJ_FMT_WORDS classes of a gst shape with narrower elements (bits 9..11):
+ * basicAt:put: refuses values outside the range (vm/prim.c). */
+#define CLS_FMT_KIND_SHIFT 9
+#define CLS_FMT_KIND_MASK (7 << CLS_FMT_KIND_SHIFT)
+enum { CLS_KIND_NONE, CLS_KIND_INT, CLS_KIND_UINT, CLS_KIND_SHORT, CLS_KIND_USHORT, CLS_KIND_INT8 };
 
 /* CompiledMethod (also used for the code of a block). */
 enum {
@@ -133,7 +138,8 @@ enum { BC_CODE, BC_RECEIVER, BC_OUTER, BC_SIZE };
 /* Association (and every binding a method refers to). */
 enum { ASSOC_KEY, ASSOC_VALUE, ASSOC_SIZE };
 /* Message. */
-enum { MSG_SELECTOR, MSG_ARGS, MSG_SIZE };
+/* [startingClass]: where the lookup began (a doesNotUnderstand:'s), or nil. */
+enum { MSG_SELECTOR, MSG_ARGS, MSG_CLASS, MSG_SIZE };
 /* Process: the C record (struct st_proc) is found through [handle].
  * [reportGuard]: Smalltalk's, see Process>>reportGuard:. [exitSemaphore]:
  * nil, or a Semaphore the VM signals for every waiter, and leaves open,
@@ -368,6 +374,7 @@ struct st_vm {
 	uint32_t exc_index;     /* class index of Exception (traces) */
 	int64_t ctx_serial;     /* the last frame serial given out (vm/ctx.c) */
 	int mcache_used;
+	uint32_t oop_serial;    /* the last asOop serial given out (vm/prim_refl.c) */
 	int quit;               /* Smalltalk quit: requested */
 	int quit_code;
 	int regression;         /* baton -r: gst's regression-test output */

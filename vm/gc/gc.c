@@ -590,6 +590,70 @@ void gc_each_object(struct gc_heap *g, void (*fn)(oop o, void *ud), void *ud)
 		fn((oop)(l + 1), ud);
 }
 
+/* gc_become_forward_many: [n] pairs, sorted by [from]; binary search per slot. */
+struct becn {
+	const struct gc_bec_pair *p;
+	size_t n;
+};
+
+static void becn_slot(oop *s, void *ud)
+{
+	const struct becn *b = ud;
+	oop v = *s;
+	if (!obj_is_ptr(v) || !v || v < b->p[0].from || v > b->p[b->n - 1].from)
+		return;
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->p[mid].from < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->n && b->p[lo].from == v)
+		*s = b->p[lo].to;
+}
+
+static void becn_area(struct becn *b, char *lo, char *hi)
+{
+	for (char *p = lo; p < hi; p += gc_chunk_size(p)) {
+		if (((struct obj_header *)p)->fmt == GC_FREE)
+			continue;
+		oop *s;
+		size_t n = obj_ptr_slots((oop)p, &s);
+		for (size_t i = 0; i < n; i++)
+			becn_slot(&s[i], b);
+	}
+}
+
+static int bec_cmp(const void *x, const void *y)
+{
+	oop a = ((const struct gc_bec_pair *)x)->from, b = ((const struct gc_bec_pair *)y)->from;
+	return a < b ? -1 : a > b;
+}
+
+void gc_become_forward_many(struct gc_heap *g, struct gc_bec_pair *pairs, size_t n)
+{
+	struct gc *c = g->priv;
+	if (!n)
+		return;
+	qsort(pairs, n, sizeof *pairs, bec_cmp);
+	struct becn b = { pairs, n };
+	gc_old_seal(c);
+	if (g->roots)
+		g->roots(g->owner, becn_slot, &b);
+	if (c->pin_ref)
+		becn_slot(c->pin_ref, &b);
+	for (size_t i = 0; i < n; i++)
+		gc_final_become(c, pairs[i].from, pairs[i].to);
+	becn_area(&b, c->eden_lo, g->top);
+	becn_area(&b, c->surv[c->from], c->from_top);
+	for (size_t i = 0; i < c->nsegs; i++)
+		becn_area(&b, c->segs[i].base, c->segs[i].end);
+	for (struct gc_large *l = c->large; l; l = l->next)
+		becn_area(&b, (char *)(l + 1), (char *)(l + 1) + obj_size((oop)(l + 1)));
+}
+
 void gc_become_forward(struct gc_heap *g, oop from, oop to)
 {
 	struct gc *c = g->priv;

@@ -216,6 +216,11 @@ void gc_uncharge(struct gc_heap *g, size_t bytes);
  * as a class that gains class-instance variables.
  */
 void gc_become_forward(struct gc_heap *g, oop from, oop to);
+/* The same for [n] pairs in one walk ([to]s old); sorts [pairs] by [from]. */
+struct gc_bec_pair {
+	oop from, to;
+};
+void gc_become_forward_many(struct gc_heap *g, struct gc_bec_pair *pairs, size_t n);
 
 /* Calls [fn] on every object in the heap, dead ones included until the next
  * collection frees them (gc_full() first to see only the live ones). [fn]
