@@ -71,10 +71,23 @@ void interp_put_name(FILE *f, struct st_vm *vm, oop cls)
 		return;
 	}
 	oop n = st_slot(cls, CLS_NAME);
-	if (obj_is_ptr(n) && obj_fmt(n) == OBJ_FMT_BYTES)
+	if (obj_is_ptr(n) && obj_fmt(n) == OBJ_FMT_BYTES) {
 		fwrite(obj_bytes(n), 1, obj_byte_size(n), f);
-	else
-		fputs("?", f);
+		return;
+	}
+	/* a nameless class (Behavior new): the first named one above, in braces */
+	int depth = 0;
+	for (oop c = st_slot(cls, CLS_SUPER); obj_is_ptr(c) && c != vm->nil && depth < 1000;
+	     c = st_slot(c, CLS_SUPER), depth++) {
+		n = st_slot(c, CLS_NAME);
+		if (obj_is_ptr(n) && obj_fmt(n) == OBJ_FMT_BYTES) {
+			fputc('{', f);
+			fwrite(obj_bytes(n), 1, obj_byte_size(n), f);
+			fputc('}', f);
+			return;
+		}
+	}
+	fputs(depth || st_slot(cls, CLS_SUPER) == vm->nil ? "{nil}" : "?", f);
 }
 
 /* Is the frame's receiver an Exception, or an Exception class? */

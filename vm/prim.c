@@ -88,9 +88,17 @@ static oop instantiate(struct st_vm *vm, oop cls, size_t n)
 	return st_alloc(vm, ci, fmt, named + n, 0);
 }
 
+/* A `Behavior new` that has no superclass yet (vm/prim_objects.c) makes no
+ * instances: they would understand nothing, not even the error messages. */
+static int is_bare_behavior(struct st_vm *vm, oop cls)
+{
+	return st_slot(cls, CLS_SUPER) == vm->nil && st_slot(cls, CLS_NAME) == vm->nil &&
+	       obj_cls(cls) != CI_METACLASS;
+}
+
 PRIM(basicNew)
 {
-	if (!prim_is_class(vm, args[0]))
+	if (!prim_is_class(vm, args[0]) || is_bare_behavior(vm, args[0]))
 		return PRIM_FAIL;
 	intptr_t f = obj_int(st_slot(args[0], CLS_FORMAT));
 	size_t n = 0;
@@ -107,7 +115,8 @@ PRIM(basicNew)
 
 PRIM(basicNewSize)
 {
-	if (!prim_is_class(vm, args[0]) || !obj_is_int(args[1]) || obj_int(args[1]) < 0)
+	if (!prim_is_class(vm, args[0]) || is_bare_behavior(vm, args[0]) || !obj_is_int(args[1]) ||
+	    obj_int(args[1]) < 0)
 		return PRIM_FAIL;
 	intptr_t f = obj_int(st_slot(args[0], CLS_FORMAT));
 	if (!(f & CLS_FMT_INDEXED))

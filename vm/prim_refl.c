@@ -475,7 +475,9 @@ int refl_reshape(struct st_vm *vm, oop cls, oop names, oop super)
 	gc_each_object(&vm->gc, rs_visit, &k);
 	/* the shape: inherited from the superclass, unless the class has its own */
 	intptr_t fbits = obj_int(st_slot(cls, CLS_FORMAT)) & 0x1ff, nbits = fbits;
-	if ((obj_int(st_slot(st_slot(cls, CLS_SUPER), CLS_FORMAT)) & 0x1ff) == fbits)
+	oop osup = st_slot(cls, CLS_SUPER); /* nil: a root, or a Behavior new */
+	if (super != vm->nil &&
+	    (osup == vm->nil || (obj_int(st_slot(osup, CLS_FORMAT)) & 0x1ff) == fbits))
 		nbits = obj_int(st_slot(super, CLS_FORMAT)) & 0x1ff;
 	if (nbits != fbits) {
 		for (size_t j = 0; j < obj_slots(arr); j++) {

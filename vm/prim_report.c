@@ -26,6 +26,9 @@ static void put_plain(FILE *f, struct st_vm *vm, oop o)
 		return;
 	}
 	oop n = st_slot(cls, CLS_NAME);
+	/* a nameless class (Behavior new) takes the article of the first named one above */
+	for (oop c = cls; n == vm->nil && obj_is_ptr(c) && c != vm->nil; c = st_slot(c, CLS_SUPER))
+		n = st_slot(c, CLS_NAME);
 	int vowel = obj_is_ptr(n) && obj_fmt(n) == OBJ_FMT_BYTES && obj_byte_size(n) > 0 &&
 		    strchr("AEIOUaeiou", obj_bytes(n)[0]) != NULL;
 	fputs(vowel ? "an " : "a ", f);

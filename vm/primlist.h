@@ -123,3 +123,5 @@ PRIM_ENTRY(objMakeWeak) PRIM_ENTRY(objIsWeak)
 PRIM_ENTRY(reflAsOop) PRIM_ENTRY(reflBecomeForward) PRIM_ENTRY(reflWaitingOn)
 PRIM_ENTRY(reflMakeClass) PRIM_ENTRY(reflReshape) PRIM_ENTRY(reflInstanceCount)
 PRIM_ENTRY(reflResumeWaiting) PRIM_ENTRY(reflBecome)
+/* lightweight classes: Behavior new, become: between classes (vm/prim_objects.c) */
+PRIM_ENTRY(objectsNewBehavior) PRIM_ENTRY(objectsBecomeClass)
