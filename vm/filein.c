@@ -484,6 +484,11 @@ static oop value_string(struct st_vm *vm, oop o)
 		/* gst's OrderedCollection is indexable: its capacity shows */
 		snprintf(buf, sizeof buf, "%.*s new: %zu \"<0>\"", (int)(n > 100 ? 100 : n), name,
 			 obj_slots(st_slot(o, 0)));
+	} else if (is_named(vm, cls, "SystemDictionary")) {
+		/* gst's Smalltalk is a hashed collection: its capacity shows; ours
+		 * is the VM's globals table (vm/boot.c) */
+		snprintf(buf, sizeof buf, "%.*s new: %zu \"<0>\"", (int)(n > 100 ? 100 : n), name,
+			 vm->globcap);
 	} else if (indexed) {
 		size_t k = obj_hdr(o)->fmt == OBJ_FMT_BYTES   ? obj_byte_size(o)
 			   : obj_hdr(o)->fmt == OBJ_FMT_WORDS ? obj_slots(o)
