@@ -987,6 +987,26 @@ static const char *code_ns(struct compiler *c, size_t *n)
 	return c->ns ? c->ns : "";
 }
 
+/* The global "NS.NAME" (built in [buf]), or 0; "NS.NAME" must fit. */
+static oop ns_member(struct st_vm *vm, char *buf, size_t bufsz, const char *ns, size_t nsl,
+		     const char *name, size_t nl)
+{
+	if (nsl + 1 + nl >= bufsz)
+		return 0;
+	memcpy(buf, ns, nsl);
+	buf[nsl] = '.';
+	memcpy(buf + nsl + 1, name, nl);
+	return find_global(vm, buf, nsl + 1 + nl);
+}
+
+/* The length of the namespace enclosing "A.B.C" (its first [nsl] bytes): "A.B" */
+static size_t ns_outer(const char *ns, size_t nsl)
+{
+	while (nsl > 0 && ns[nsl - 1] != '.')
+		nsl--;
+	return nsl ? nsl - 1 : 0;
+}
+
 static oop global_binding(struct compiler *c, const char *name, int create)
 {
 	struct st_vm *vm = c->vm;
@@ -999,18 +1019,12 @@ static oop global_binding(struct compiler *c, const char *name, int create)
 		nsl = 0;
 	memcpy(ns, np, nsl); /* a collection may move the name's bytes */
 	while (nsl > 0 && nsl + 1 + nl < sizeof buf) {
-		memcpy(buf, ns, nsl);
-		buf[nsl] = '.';
-		memcpy(buf + nsl + 1, name, nl);
-		oop b = find_global(vm, buf, nsl + 1 + nl);
+		oop b = ns_member(vm, buf, sizeof buf, ns, nsl, name, nl);
 		if (b)
 			return b;
 		if (!strchr(name, '.') && (b = pools_binding(c, ns_pools(c, buf, nsl), name)))
 			return b;
-		while (nsl > 0 && ns[nsl - 1] != '.')
-			nsl--;
-		if (nsl)
-			nsl--;
+		nsl = ns_outer(ns, nsl);
 	}
 	oop b = find_global(vm, name, nl);
 	if (b)
@@ -1204,10 +1218,7 @@ static oop class_scoped(struct compiler *c, oop cls, const char *name)
 			    (nsl == snl || sns[nsl] == '.'))
 				break;
 			if (nsl + 1 + nl < sizeof buf) {
-				memcpy(buf, ns, nsl);
-				buf[nsl] = '.';
-				memcpy(buf + nsl + 1, name, nl);
-				oop b = find_global(vm, buf, nsl + 1 + nl);
+				oop b = ns_member(vm, buf, sizeof buf, ns, nsl, name, nl);
 				if (b)
 					return b;
 				ST_ROOT(vm, cls);
@@ -1216,10 +1227,7 @@ static oop class_scoped(struct compiler *c, oop cls, const char *name)
 				if (b)
 					return b;
 			}
-			while (nsl > 0 && ns[nsl - 1] != '.')
-				nsl--;
-			if (nsl)
-				nsl--;
+			nsl = ns_outer(ns, nsl);
 		}
 	}
 	return 0;

@@ -20,6 +20,9 @@
 
 int prim_is_class(struct st_vm *vm, oop o);
 int prim_is_bytes(oop o);
+/* FloatD, FloatE or FloatQ, and its value (a FloatE's at C float precision) */
+int prim_is_float(oop o);
+double prim_float_value(oop o);
 oop prim_string(struct st_vm *vm, const char *s);
 /* vm/prim_float.c: a new FloatD/FloatE/FloatQ holding [d]: of the class of [a] (a float or
  * one of the float classes; anything else: FloatD), or of [b] if it is a more precise float

@@ -17,22 +17,13 @@
 #include "vm/prim.h"
 
 static int float_ci(uint32_t ci) { return ci == CI_FLOAT || ci == CI_FLOATE || ci == CI_FLOATQ; }
-static int is_flt(oop o) { return obj_is_ptr(o) && float_ci(obj_cls(o)); }
-static double fv(oop o)
-{
-	double d;
-	memcpy(&d, obj_body(o), 8);
-	if (obj_cls(o) == CI_FLOATE) /* whoever made it, a FloatE has C float precision */
-		d = (double)(float)d;
-	return d;
-}
 
 /* FloatE < FloatD < FloatQ, as gst's generality */
 static int rank(uint32_t ci) { return ci == CI_FLOATE ? 0 : ci == CI_FLOAT ? 1 : 2; }
 
 static uint32_t class_for(struct st_vm *vm, oop a)
 {
-	if (is_flt(a))
+	if (prim_is_float(a))
 		return obj_cls(a);
 	if (obj_is_ptr(a) && prim_is_class(vm, a) && float_ci(st_class_index(a)))
 		return st_class_index(a);
@@ -52,7 +43,7 @@ static oop new_float(struct st_vm *vm, uint32_t ci, double d)
 oop prim_new_float_like(struct st_vm *vm, oop a, oop b, double d)
 {
 	uint32_t ci = class_for(vm, a);
-	if (b && is_flt(b) && rank(obj_cls(b)) > rank(ci))
+	if (b && prim_is_float(b) && rank(obj_cls(b)) > rank(ci))
 		ci = obj_cls(b);
 	return new_float(vm, ci, d);
 }
@@ -68,18 +59,18 @@ static int answer(oop *args, oop r)
 /* Float>>asFloatD/asFloatE/asFloatQ: the receiver's value in the class of the argument */
 PRIM(floatAsClass)
 {
-	if (!is_flt(args[0]) || !prim_is_class(vm, args[1]) || !float_ci(st_class_index(args[1])))
+	if (!prim_is_float(args[0]) || !prim_is_class(vm, args[1]) || !float_ci(st_class_index(args[1])))
 		return PRIM_FAIL;
-	return answer(args, new_float(vm, st_class_index(args[1]), fv(args[0])));
+	return answer(args, new_float(vm, st_class_index(args[1]), prim_float_value(args[0])));
 }
 
 /* Float>>exponent: floor(log2 |x|) (also for subnormals); 0 for zero */
 PRIM(floatExponent)
 {
 	(void)vm;
-	if (!is_flt(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
-	double d = fv(args[0]);
+	double d = prim_float_value(args[0]);
 	if (isnan(d) || isinf(d))
 		return PRIM_FAIL;
 	args[0] = obj_from_int(d == 0 ? 0 : ilogb(d));
@@ -89,14 +80,14 @@ PRIM(floatExponent)
 /* Float>>timesTwoPower: n: x * 2^n, rounded once */
 PRIM(floatTimesTwoPower)
 {
-	if (!is_flt(args[0]) || !obj_is_int(args[1]))
+	if (!prim_is_float(args[0]) || !obj_is_int(args[1]))
 		return PRIM_FAIL;
 	intptr_t n = obj_int(args[1]);
 	if (n > 100000)
 		n = 100000;
 	if (n < -100000)
 		n = -100000;
-	double d = fv(args[0]);
+	double d = prim_float_value(args[0]);
 	if (obj_cls(args[0]) == CI_FLOATE) { /* round once, at float precision */
 		float f = ldexpf((float)d, (int)n);
 		return answer(args, new_float(vm, CI_FLOATE, f));
@@ -237,10 +228,10 @@ static void gst_print(uint32_t ci, double d, char *out, size_t cap)
 
 PRIM(floatPrintGst)
 {
-	if (!is_flt(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
 	char buf[400];
-	gst_print(obj_cls(args[0]), fv(args[0]), buf, sizeof buf);
+	gst_print(obj_cls(args[0]), prim_float_value(args[0]), buf, sizeof buf);
 	return answer(args, prim_string(vm, buf));
 }
 
@@ -253,9 +244,9 @@ PRIM(floatPrintGst)
  */
 int prim_float_regression_format(oop f, char *buf, size_t cap)
 {
-	if (!is_flt(f))
+	if (!prim_is_float(f))
 		return 0;
-	double d = fv(f);
+	double d = prim_float_value(f);
 	const int P = 6;
 	if (isnan(d) || isinf(d)) {
 		snprintf(buf, cap, "%s", isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
@@ -289,9 +280,9 @@ PRIM(floatRegressionString)
 /* Float>>successor (arg 1) and predecessor (-1): the next float of the class */
 PRIM(floatStep)
 {
-	if (!is_flt(args[0]) || !obj_is_int(args[1]))
+	if (!prim_is_float(args[0]) || !obj_is_int(args[1]))
 		return PRIM_FAIL;
-	double d = fv(args[0]);
+	double d = prim_float_value(args[0]);
 	double to = obj_int(args[1]) > 0 ? INFINITY : -INFINITY;
 	if (obj_cls(args[0]) == CI_FLOATE)
 		d = nextafterf((float)d, (float)to);
@@ -303,18 +294,18 @@ PRIM(floatStep)
 /* true when the sign bit is set: -0.0 and the negative floats (and -nan) */
 PRIM(floatSignBit)
 {
-	if (!is_flt(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
-	args[0] = st_bool(vm, signbit(fv(args[0])) != 0);
+	args[0] = st_bool(vm, signbit(prim_float_value(args[0])) != 0);
 	return PRIM_OK;
 }
 
 /* Float>>arcSin, arcCos: fail outside [-1, 1] (the Smalltalk side raises the error) */
 static int float_arc(struct st_vm *vm, oop *args, int cos_)
 {
-	if (!is_flt(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
-	double x = fv(args[0]);
+	double x = prim_float_value(args[0]);
 	if (!(x >= -1 && x <= 1))
 		return PRIM_FAIL;
 	return answer(args, new_float(vm, obj_cls(args[0]), cos_ ? acos(x) : asin(x)));

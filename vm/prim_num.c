@@ -16,12 +16,12 @@
 
 /* FloatD (CI_FLOAT), FloatE, FloatQ: one double each; a FloatE's is kept
  * rounded to C float (see vm/prim_float.c) */
-static int is_float(oop o)
+int prim_is_float(oop o)
 {
 	return obj_is_ptr(o) && (obj_cls(o) == CI_FLOAT || obj_cls(o) == CI_FLOATE ||
 				 obj_cls(o) == CI_FLOATQ);
 }
-static double fval(oop o)
+double prim_float_value(oop o)
 {
 	double d;
 	memcpy(&d, obj_body(o), 8);
@@ -133,8 +133,8 @@ static int int_cmp(struct st_vm *vm, oop *args, int want)
 	if (!big_is_int(args[0]))
 		return PRIM_FAIL;
 	int c;
-	if (is_float(args[1]))
-		c = int_float_cmp(args[0], fval(args[1]));
+	if (prim_is_float(args[1]))
+		c = int_float_cmp(args[0], prim_float_value(args[1]));
 	else if (!big_is_int(args[1]))
 		return PRIM_FAIL;
 	else if (obj_is_int(args[0]) && obj_is_int(args[1]))
@@ -150,7 +150,7 @@ PRIM(intLessEq) { return int_cmp(vm, args, 2); }
 PRIM(intGreaterEq) { return int_cmp(vm, args, 3); }
 PRIM(intEq)
 {
-	if (big_is_int(args[0]) && !big_is_int(args[1]) && !is_float(args[1]) &&
+	if (big_is_int(args[0]) && !big_is_int(args[1]) && !prim_is_float(args[1]) &&
 	    !(obj_is_ptr(args[1]) && obj_cls(args[1]) == CI_FRACTION)) {
 		args[0] = vm->false_;
 		return PRIM_OK;
@@ -159,7 +159,7 @@ PRIM(intEq)
 }
 PRIM(intNe)
 {
-	if (big_is_int(args[0]) && !big_is_int(args[1]) && !is_float(args[1]) &&
+	if (big_is_int(args[0]) && !big_is_int(args[1]) && !prim_is_float(args[1]) &&
 	    !(obj_is_ptr(args[1]) && obj_cls(args[1]) == CI_FRACTION)) {
 		args[0] = vm->true_;
 		return PRIM_OK;
@@ -276,8 +276,8 @@ PRIM(intSqrt)
 /* The argument as a double: Float or Integer. */
 static int num_arg(oop o, double *d)
 {
-	if (is_float(o)) {
-		*d = fval(o);
+	if (prim_is_float(o)) {
+		*d = prim_float_value(o);
 		return 1;
 	}
 	if (big_is_int(o)) {
@@ -309,9 +309,9 @@ static int float_result2(struct st_vm *vm, oop *args, double d)
 static int float_op(struct st_vm *vm, oop *args, int op)
 {
 	double a, b;
-	if (!is_float(args[0]) || !num_arg(args[1], &b))
+	if (!prim_is_float(args[0]) || !num_arg(args[1], &b))
 		return PRIM_FAIL;
-	a = fval(args[0]);
+	a = prim_float_value(args[0]);
 	switch (op) {
 	case 0: return float_result2(vm, args, a + b);
 	case 1: return float_result2(vm, args, a - b);
@@ -330,12 +330,12 @@ PRIM(floatDiv) { return float_op(vm, args, 3); }
 
 static int float_cmp(struct st_vm *vm, oop *args, int want)
 {
-	if (!is_float(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
-	double a = fval(args[0]);
+	double a = prim_float_value(args[0]);
 	int c;
-	if (is_float(args[1])) {
-		double b = fval(args[1]);
+	if (prim_is_float(args[1])) {
+		double b = prim_float_value(args[1]);
 		c = a < b ? -1 : a > b ? 1 : a == b ? 0 : CMP_UNORDERED;
 	} else if (big_is_int(args[1])) {
 		c = int_float_cmp(args[1], a);
@@ -372,27 +372,27 @@ static int int_result(struct st_vm *vm, oop *args, double d)
 
 PRIM(floatTruncated)
 {
-	return is_float(args[0]) ? int_result(vm, args, trunc(fval(args[0]))) : PRIM_FAIL;
+	return prim_is_float(args[0]) ? int_result(vm, args, trunc(prim_float_value(args[0]))) : PRIM_FAIL;
 }
 PRIM(floatFloor)
 {
-	return is_float(args[0]) ? int_result(vm, args, floor(fval(args[0]))) : PRIM_FAIL;
+	return prim_is_float(args[0]) ? int_result(vm, args, floor(prim_float_value(args[0]))) : PRIM_FAIL;
 }
 PRIM(floatCeiling)
 {
-	return is_float(args[0]) ? int_result(vm, args, ceil(fval(args[0]))) : PRIM_FAIL;
+	return prim_is_float(args[0]) ? int_result(vm, args, ceil(prim_float_value(args[0]))) : PRIM_FAIL;
 }
 PRIM(floatRound)
 {
-	return is_float(args[0]) ? int_result(vm, args, round(fval(args[0]))) : PRIM_FAIL;
+	return prim_is_float(args[0]) ? int_result(vm, args, round(prim_float_value(args[0]))) : PRIM_FAIL;
 }
 
 #define FLOAT_FN(name, expr)                                                   \
 	PRIM(name)                \
 	{                                                                      \
-		if (!is_float(args[0]))                                        \
+		if (!prim_is_float(args[0]))                                        \
 			return PRIM_FAIL;                                      \
-		double x = fval(args[0]);                                      \
+		double x = prim_float_value(args[0]);                                      \
 		return float_result(vm, args, (expr));                         \
 	}
 FLOAT_FN(floatSqrt, sqrt(x))
@@ -409,9 +409,9 @@ FLOAT_FN(floatAbs, fabs(x))
 PRIM(floatRaisedTo)
 {
 	double b;
-	if (!is_float(args[0]) || !num_arg(args[1], &b))
+	if (!prim_is_float(args[0]) || !num_arg(args[1], &b))
 		return PRIM_FAIL;
-	return float_result2(vm, args, pow(fval(args[0]), b));
+	return float_result2(vm, args, pow(prim_float_value(args[0]), b));
 }
 
 /* equal numbers hash equal: an integral Float as the Integer, any other
@@ -419,21 +419,21 @@ PRIM(floatRaisedTo)
 PRIM(floatHash)
 {
 	(void)vm;
-	if (!is_float(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
-	args[0] = obj_from_int(big_hash_double(fval(args[0])));
+	args[0] = obj_from_int(big_hash_double(prim_float_value(args[0])));
 	return PRIM_OK;
 }
 
 PRIM(floatIsNaN)
 {
-	args[0] = st_bool(vm, is_float(args[0]) && isnan(fval(args[0])));
+	args[0] = st_bool(vm, prim_is_float(args[0]) && isnan(prim_float_value(args[0])));
 	return PRIM_OK;
 }
 
 PRIM(floatIsInf)
 {
-	args[0] = st_bool(vm, is_float(args[0]) && isinf(fval(args[0])));
+	args[0] = st_bool(vm, prim_is_float(args[0]) && isinf(prim_float_value(args[0])));
 	return PRIM_OK;
 }
 
@@ -504,10 +504,10 @@ static void format_double(double d, char *out, size_t cap)
 
 PRIM(floatPrint)
 {
-	if (!is_float(args[0]))
+	if (!prim_is_float(args[0]))
 		return PRIM_FAIL;
 	char buf[64];
-	format_double(fval(args[0]), buf, sizeof buf);
+	format_double(prim_float_value(args[0]), buf, sizeof buf);
 	oop s = prim_string(vm, buf);
 	if (!s)
 		return PRIM_OOM;

@@ -547,30 +547,6 @@ long gc_verify(struct gc_heap *g, char *msg, size_t len)
 
 /* ---- become ---------------------------------------------------------------- */
 
-struct bec {
-	oop from, to;
-};
-
-static void bec_slot(oop *s, void *ud)
-{
-	struct bec *b = ud;
-	if (*s == b->from)
-		*s = b->to;
-}
-
-/* Dead objects are walked too: they are intact, and only compared. */
-static void bec_area(struct bec *b, char *lo, char *hi)
-{
-	for (char *p = lo; p < hi; p += gc_chunk_size(p)) {
-		if (((struct obj_header *)p)->fmt == GC_FREE)
-			continue;
-		oop *s;
-		size_t n = obj_ptr_slots((oop)p, &s);
-		for (size_t i = 0; i < n; i++)
-			bec_slot(&s[i], b);
-	}
-}
-
 static void each_area(char *lo, char *hi, void (*fn)(oop, void *), void *ud)
 {
 	for (char *p = lo; p < hi; p += gc_chunk_size(p))
@@ -614,6 +590,7 @@ static void becn_slot(oop *s, void *ud)
 		*s = b->p[lo].to;
 }
 
+/* Dead objects are walked too: they are intact, and only compared. */
 static void becn_area(struct becn *b, char *lo, char *hi)
 {
 	for (char *p = lo; p < hi; p += gc_chunk_size(p)) {
@@ -656,20 +633,8 @@ void gc_become_forward_many(struct gc_heap *g, struct gc_bec_pair *pairs, size_t
 
 void gc_become_forward(struct gc_heap *g, oop from, oop to)
 {
-	struct gc *c = g->priv;
-	struct bec b = { from, to };
-	gc_old_seal(c);
-	if (g->roots)
-		g->roots(g->owner, bec_slot, &b);
-	if (c->pin_ref)
-		bec_slot(c->pin_ref, &b);
-	gc_final_become(c, from, to);
-	bec_area(&b, c->eden_lo, g->top);
-	bec_area(&b, c->surv[c->from], c->from_top);
-	for (size_t i = 0; i < c->nsegs; i++)
-		bec_area(&b, c->segs[i].base, c->segs[i].end);
-	for (struct gc_large *l = c->large; l; l = l->next)
-		bec_area(&b, (char *)(l + 1), (char *)(l + 1) + obj_size((oop)(l + 1)));
+	struct gc_bec_pair p = {from, to};
+	gc_become_forward_many(g, &p, 1);
 }
 
 int gc_make_weak(struct gc_heap *g, oop o)
