@@ -15,10 +15,10 @@ static struct st_proc *proc_arg(struct st_vm *vm, oop o) { return sched_proc_of(
 
 static int is_sem(oop o) { return obj_is_ptr(o) && obj_cls(o) == CI_SEMAPHORE; }
 
-/* After making [p] runnable: preempt the active process if [p] is better. */
+/* After making [p] runnable: switch if it preempts the active process. */
 static int maybe_preempt(struct st_vm *vm, struct st_proc *p)
 {
-	return p && vm->active && p->prio > vm->active->prio ? PRIM_SWITCH : PRIM_OK;
+	return sched_preempts(vm, p) ? PRIM_SWITCH : PRIM_OK;
 }
 
 /* BlockClosure>>newProcessAt: priority (suspended) */
@@ -133,6 +133,14 @@ PRIM(procYield)
 {
 	(void)args;
 	struct st_proc *p = vm->active;
+	if (p && !vm->runq[p->prio] && vm->preempt_equal && !vm->yielded && sched_best(vm) > 0) {
+		/* gst's rule: alone at its priority, it yields to the best lower
+		 * one, parked until that one stops running (sched_pick) */
+		p->state = PS_RUNNABLE;
+		vm->yielded = p;
+		vm->yield_fresh = 1;
+		return PRIM_SWITCH;
+	}
 	if (!p || !vm->runq[p->prio])
 		return PRIM_OK;
 	sched_ready(vm, p, 0);
@@ -317,5 +325,19 @@ PRIM(procWaitingCount)
 PRIM(procOsThread)
 {
 	args[0] = obj_from_int(vm->cur_thread ? baton_thread_tid(vm->cur_thread) : 0);
+	return PRIM_OK;
+}
+
+/* Processor preemptEqual: aBoolean -- gst's scheduling rule (baton -r sets
+ * it): a process resumed or signalled at the active process's priority
+ * preempts it, and a yield with no other process at its priority runs the
+ * best lower one until that one stops. Answers the previous setting. */
+PRIM(procPreemptEqual)
+{
+	if (args[1] != vm->true_ && args[1] != vm->false_)
+		return PRIM_FAIL;
+	int was = vm->preempt_equal;
+	vm->preempt_equal = args[1] == vm->true_;
+	args[0] = was ? vm->true_ : vm->false_;
 	return PRIM_OK;
 }

@@ -129,7 +129,7 @@ PRIM(reflResumeWaiting)
 	sched_unwait(vm, p);
 	sched_ready(vm, p, 0);
 	args[0] = vm->true_;
-	return vm->active && p->prio > vm->active->prio ? PRIM_SWITCH : PRIM_OK;
+	return sched_preempts(vm, p) ? PRIM_SWITCH : PRIM_OK;
 }
 
 /* ---- class definition with a shape ----------------------------------------- */

@@ -59,6 +59,7 @@ PRIM_ENTRY(semWait) PRIM_ENTRY(semWaitTimeout) PRIM_ENTRY(semInit) PRIM_ENTRY(ti
 PRIM_ENTRY(nextUnwindBlock) PRIM_ENTRY(printTrace) PRIM_ENTRY(procMainFailed)
 PRIM_ENTRY(procIsMain) PRIM_ENTRY(procWaitingCount) PRIM_ENTRY(procOsThread)
 PRIM_ENTRY(procForkMain)
+PRIM_ENTRY(procPreemptEqual)
 /* contexts (vm/ctx.c) */
 PRIM_ENTRY(ctxParent) PRIM_ENTRY(ctxIsDead) PRIM_ENTRY(ctxLine) PRIM_ENTRY(ctxAt)
 PRIM_ENTRY(ctxMark) PRIM_ENTRY(ctxNextHandler) PRIM_ENTRY(unwoundHere)

@@ -175,6 +175,10 @@ void sched_ready(struct st_vm *vm, struct st_proc *p, int front)
 
 void sched_unready(struct st_vm *vm, struct st_proc *p)
 {
+	if (st_unlikely(p == vm->yielded)) {
+		vm->yielded = NULL; /* parked, in no run queue */
+		return;
+	}
 	int pr = p->prio;
 	if (st_unlikely(p->bound != NULL))
 		vm->nbound_ready--;
@@ -189,6 +193,26 @@ void sched_unready(struct st_vm *vm, struct st_proc *p)
 	p->next = p->prev = NULL;
 	if (!vm->runq[pr])
 		vm->runmask[pr >> 6] &= ~((uint64_t)1 << (pr & 63));
+}
+
+/* [p] was just made runnable: answers whether it preempts the active
+ * process (a better priority).
+ * Under gst's rule (Processor preemptEqual: true, which baton -r sets) one
+ * of the same priority preempts too: [p] runs next and the active process
+ * goes to the back of its run queue. */
+int sched_preempts(struct st_vm *vm, struct st_proc *p)
+{
+	struct st_proc *a = vm->active;
+	if (!p || !a || p == a || p->state != PS_RUNNABLE)
+		return 0;
+	if (p->prio > a->prio)
+		return 1;
+	if (p->prio < a->prio || !vm->preempt_equal || a->state != PS_RUNNING)
+		return 0;
+	sched_unready(vm, p);
+	sched_ready(vm, p, 1);
+	sched_ready(vm, a, 0);
+	return 1;
 }
 
 int sched_best(struct st_vm *vm)
@@ -234,6 +258,16 @@ static struct st_proc *pick_slow(struct st_vm *vm)
 
 struct st_proc *sched_pick(struct st_vm *vm)
 {
+	if (st_unlikely(vm->yielded != NULL)) {
+		if (vm->yield_fresh) {
+			vm->yield_fresh = 0; /* this pick is the yield's own */
+		} else {
+			/* the lower process it yielded to stopped: back it comes */
+			struct st_proc *y = vm->yielded;
+			vm->yielded = NULL;
+			sched_ready(vm, y, 0);
+		}
+	}
 	if (st_unlikely(vm->nbound_ready || vm->cur_wait))
 		return pick_slow(vm);
 	int b = sched_best(vm);

@@ -34,6 +34,7 @@ int sched_wait(struct st_vm *vm, struct st_proc *p, oop sem);
 int sched_wait_until(struct st_vm *vm, struct st_proc *p, oop sem, uint64_t at);
 /* Semaphore>>signal: answers the process made runnable, or NULL. */
 struct st_proc *sched_signal(struct st_vm *vm, oop sem);
+int sched_preempts(struct st_vm *vm, struct st_proc *p);
 void sched_unwait(struct st_vm *vm, struct st_proc *p);
 /* Semaphore>>size: how many processes wait on [sem]. */
 intptr_t sched_sem_size(struct st_vm *vm, oop sem);

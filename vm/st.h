@@ -378,6 +378,9 @@ struct st_vm {
 	int quit;               /* Smalltalk quit: requested */
 	int quit_code;
 	int regression;         /* baton -r: gst's regression-test output */
+	int preempt_equal;      /* Processor preemptEqual: (gst's rule, set by baton -r) */
+	struct st_proc *yielded; /* under it: parked by a yield to a lower priority */
+	int yield_fresh;        /* the next pick is that yield's own */
 	int unit_status;        /* a file run unit by unit: 65 or 1 at the end, 0 */
 	struct filein **fileins; /* readers of files run unit by unit (vm/filein.c) */
 	int nfileins;
