@@ -28,6 +28,8 @@ struct filein {
 	const char *pos;
 	char *cls;
 	int side;
+	const char *lpos; /* line_at's last position and its line */
+	int lline;
 };
 
 /* Is the file GNU Smalltalk's kind (an `Eval [` or a `methodsFor:` chunk
@@ -164,12 +166,17 @@ static const char *chunk_end(struct filein *f, const char *p)
 	return e;
 }
 
+/* The line of [p]. Chunks are reached in file order, so counting goes on
+ * from the last chunk's start instead of the top of the file. */
 static int line_at(struct filein *f, const char *p)
 {
-	int line = 1;
-	for (const char *q = f->src; q < p; q++)
-		line += *q == '\n';
-	return line;
+	if (!f->lpos || p < f->lpos) {
+		f->lpos = f->src;
+		f->lline = 1;
+	}
+	for (; f->lpos < p; f->lpos++)
+		f->lline += *f->lpos == '\n';
+	return f->lline;
 }
 
 /* Compiles and installs one method chunk [p, e); 0 on an error (in err). */
